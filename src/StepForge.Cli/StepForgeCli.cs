@@ -1,0 +1,50 @@
+using System.CommandLine;
+
+namespace StepForge.Cli;
+
+/// <summary>
+/// The <c>stepforge</c> command line. Exit codes: 0 all candidates accepted, 1 some rejected,
+/// 2 bad invocation or bad task file, 3 an internal error (a bug: please report it).
+/// </summary>
+public static class StepForgeCli
+{
+    public const int ExitOk = 0;
+    public const int ExitRejected = 1;
+    public const int ExitBadInput = 2;
+    public const int ExitInternal = 3;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
+    {
+        var root = new RootCommand(
+            "StepForge writes STeP (Streaming Tensor Programs) operators with LLM agents and verifies them.\n" +
+            "Exit codes: 0 accepted, 1 some candidate rejected, 2 bad invocation or task file, 3 internal error.");
+        var io = new ConsoleIo(stdout, stderr, stdin);
+        root.Add(CheckCommand.Create(io));
+        root.SetAction(_ =>
+        {
+            stderr.WriteLine("stepforge: error: no command given; see the list below");
+            root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = stderr, Error = stderr });
+            return ExitBadInput;
+        });
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"stepforge: error: {error.Message}");
+            stderr.WriteLine("Run 'stepforge --help' or 'stepforge COMMAND --help' for usage.");
+            return ExitBadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"stepforge: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug in StepForge; please report it)");
+            return ExitInternal;
+        }
+    }
+}
+
+/// <summary>The streams a command reads and writes, so that tests can run commands in-process.</summary>
+public sealed record ConsoleIo(TextWriter Out, TextWriter Error, TextReader In);

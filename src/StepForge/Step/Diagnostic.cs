@@ -1,0 +1,28 @@
+namespace StepForge.Step;
+
+/// <summary>What stage rejected a candidate (or <see cref="Correct"/> when none did).</summary>
+public enum VerdictKind
+{
+    Correct,
+    Parse,
+    Type,
+    Affine,
+    Wrong,
+    Runtime,
+    Limit,
+    Invalid,
+}
+
+/// <summary>
+/// A finding about a program, as data: the stage, the rule broken, where, and the expected and actual things.
+/// Rendered for people by the CLI and serialized for agents.
+/// </summary>
+public sealed record Diagnostic(
+    VerdictKind Kind,
+    string Rule,
+    string Message,
+    int? Line = null,
+    int? Column = null,
+    string? Op = null,
+    string? Expected = null,
+    string? Actual = null);

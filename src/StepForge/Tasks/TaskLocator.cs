@@ -1,0 +1,52 @@
+using YamlDotNet.RepresentationModel;
+
+namespace StepForge.Tasks;
+
+/// <summary>A task file to process, and whether the user named it (rather than it being found in a folder).</summary>
+public sealed record TaskFile(string Path, bool Named);
+
+/// <summary>Turns the command line's files and folders into task files, in the order given.</summary>
+public static class TaskLocator
+{
+    /// <summary>Files stay as given; folders are searched recursively for <c>*.yaml</c>/<c>*.yml</c>, sorted by path.</summary>
+    /// <exception cref="TaskFileException">for a path that does not exist.</exception>
+    public static IReadOnlyList<TaskFile> Expand(IEnumerable<string> paths)
+    {
+        var result = new List<TaskFile>();
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                var found = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)
+                    .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+                    .Order(StringComparer.Ordinal);
+                result.AddRange(found.Select(f => new TaskFile(f, Named: false)));
+            }
+            else if (File.Exists(path)) result.Add(new TaskFile(path, Named: true));
+            else throw new TaskFileException(path, null, "no such file or folder");
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Whether a YAML file found in a folder is meant as a task (a mapping with <c>outputs</c>); other YAML, such as
+    /// upstream's function catalogue, is passed over. Unreadable files count as tasks so that their error is reported.
+    /// </summary>
+    public static bool LooksLikeTask(string path)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            using var reader = File.OpenText(path);
+            stream.Load(reader);
+            return stream.Documents.Count == 0
+                || stream.Documents[0].RootNode is not YamlMappingNode map
+                || map.Children.ContainsKey(new YamlScalarNode("outputs"))
+                || map.Children.ContainsKey(new YamlScalarNode("inputs"));
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+}

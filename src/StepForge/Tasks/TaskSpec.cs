@@ -1,0 +1,56 @@
+using StepForge.Step;
+
+namespace StepForge.Tasks;
+
+/// <summary>A task input or parameter: a named tensor stream and how its data is generated.</summary>
+/// <param name="DataGen">torch.rand, torch.randn, torch.ones or binary; null for a Multihot (which uses Min and Max).</param>
+public sealed record InputSpec(string Name, StreamType Type, string? DataGen, int? MinOnes, int? MaxOnes);
+
+/// <summary>An expected output: its type and the PyTorch reference that computes it.</summary>
+public sealed record OutputSpec(string Name, StreamType Type, string DataTransform);
+
+/// <summary>
+/// One operator to implement: inputs, parameters, functions, outputs with PyTorch references, and optionally a
+/// reference STeP program. Read from the upstream task files as they are, or from the project's own files,
+/// which add a group, a description and default sizes. <see cref="Constraints"/> is a hint for the agent.
+/// </summary>
+public sealed record TaskSpec(
+    string Name,
+    string SourcePath,
+    string? Group,
+    string? Description,
+    string? Constraints,
+    IReadOnlyDictionary<string, long> Sizes,
+    string? Global,
+    IReadOnlyDictionary<string, long> GlobalInts,
+    IReadOnlySet<string> GlobalNames,
+    IReadOnlyList<InputSpec> Inputs,
+    IReadOnlyList<InputSpec> Parameters,
+    IReadOnlyList<FnDecl> Fns,
+    IReadOnlyList<OutputSpec> Outputs,
+    string? Impl)
+{
+    /// <summary>The upstream harness's sizes, used when a task does not set its own.</summary>
+    public static readonly IReadOnlyDictionary<string, long> DefaultSizes = new Dictionary<string, long>
+    {
+        ["M"] = 5,
+        ["N"] = 7,
+        ["K"] = 9,
+        ["D"] = 16,
+    };
+
+    /// <summary>What a program for this task can see, at the task's sizes or with some overridden.</summary>
+    public ProgramEnvironment Environment(IReadOnlyDictionary<string, long>? sizeOverrides = null)
+    {
+        var sizes = new Dictionary<string, long>(Sizes);
+        if (sizeOverrides is not null)
+            foreach (var (k, v) in sizeOverrides) sizes[k] = v;
+        return new ProgramEnvironment(
+            [.. Inputs.Select(i => new StreamDecl(i.Name, i.Type))],
+            Fns,
+            [.. Outputs.Select(o => new StreamDecl(o.Name, o.Type))],
+            sizes,
+            GlobalInts,
+            GlobalNames);
+    }
+}

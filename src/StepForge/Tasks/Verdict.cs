@@ -1,0 +1,67 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using StepForge.Step;
+
+namespace StepForge.Tasks;
+
+/// <summary>
+/// The result of checking one candidate for one task, as data: the kind (correct or the failing stage), where,
+/// the rule, the expected and actual things and a message. <see cref="ToJson"/> is the line an agent or script reads.
+/// </summary>
+public sealed record Verdict(
+    VerdictKind Kind,
+    string Task,
+    string? Name,
+    string Message,
+    int? Line = null,
+    int? Column = null,
+    string? Op = null,
+    string? Rule = null,
+    string? Expected = null,
+    string? Actual = null,
+    string? RepairedImpl = null,
+    int CopiesInserted = 0)
+{
+    public bool IsCorrect => Kind == VerdictKind.Correct;
+
+    public static Verdict FromDiagnostic(Diagnostic d, string task, string? name) =>
+        new(d.Kind, task, name, d.Message, d.Line, d.Column, d.Op, d.Rule, d.Expected, d.Actual);
+
+    public static Verdict Invalid(string task, string message) => new(VerdictKind.Invalid, task, null, message, Rule: "task-file");
+
+    public static string KindName(VerdictKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("verdict", KindName(Kind));
+            w.WriteString("task", Task);
+            WriteOrNull(w, "name", Name);
+            if (Line is int line) w.WriteNumber("line", line); else w.WriteNull("line");
+            if (Column is int column) w.WriteNumber("column", column); else w.WriteNull("column");
+            WriteOrNull(w, "op", Op);
+            WriteOrNull(w, "rule", Rule);
+            w.WriteString("message", Message);
+            WriteOrNull(w, "expected", Expected);
+            WriteOrNull(w, "actual", Actual);
+            if (RepairedImpl is not null)
+            {
+                w.WriteNumber("copies_inserted", CopiesInserted);
+                w.WriteString("repaired_impl", RepairedImpl);
+            }
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteOrNull(Utf8JsonWriter w, string key, string? value)
+    {
+        if (value is null) w.WriteNull(key);
+        else w.WriteString(key, value);
+    }
+}

@@ -51,8 +51,11 @@ public sealed class ProgramBinder
     private int _steps;
     private int _comprehensionDepth;
 
-    private ProgramBinder(Module module, ProgramEnvironment env)
+    private readonly bool _checkOutputs;
+
+    private ProgramBinder(Module module, ProgramEnvironment env, bool checkOutputs)
     {
+        _checkOutputs = checkOutputs;
         _module = module;
         _env = env;
         _fns = [];
@@ -60,9 +63,10 @@ public sealed class ProgramBinder
     }
 
     /// <summary>Binds and types a program; returns the bound program or the first diagnostic.</summary>
-    public static (BoundProgram? Program, Diagnostic? Error) Bind(Module module, ProgramEnvironment env)
+    /// <param name="checkOutputs">false to accept whatever streams the program returns (to read their types).</param>
+    public static (BoundProgram? Program, Diagnostic? Error) Bind(Module module, ProgramEnvironment env, bool checkOutputs = true)
     {
-        var binder = new ProgramBinder(module, env);
+        var binder = new ProgramBinder(module, env, checkOutputs);
         try
         {
             return (binder.Run(), null);
@@ -216,6 +220,7 @@ public sealed class ProgramBinder
             streams.Add(s.Stream);
         }
         var outputs = _env.Outputs;
+        if (!_checkOutputs) return streams;
         if (streams.Count != outputs.Count)
             throw Error(VerdictKind.Type, "return.count", $"the task has {outputs.Count} output(s) but the program returns {streams.Count} stream(s)", ret.Span,
                 op: "return", expected: $"{outputs.Count} stream(s): " + string.Join(", ", outputs.Select(o => o.Name)), actual: $"{streams.Count} stream(s)");
@@ -505,7 +510,7 @@ public sealed class ProgramBinder
         var parameters = OpCatalog.Parameters[opName];
         if (call.Args.Length > parameters.Length)
             throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} takes {parameters.Length} configuration value(s) ({string.Join(", ", parameters.Select(p => p.Name))}), got {call.Args.Length}",
-                call.Span, op: opName);
+                call.Span, op: opName, expected: $"{parameters.Length} value(s)", actual: $"{call.Args.Length} positional value(s)");
         var given = new Dictionary<string, (Value Value, SourceSpan Span)>();
         for (int i = 0; i < call.Args.Length; i++) given[parameters[i].Name] = (Eval(call.Args[i]), call.Args[i].Span);
         foreach (var kw in call.Keywords)
@@ -513,9 +518,10 @@ public sealed class ProgramBinder
             if (!parameters.Any(p => p.Name == kw.Name))
                 throw Error(VerdictKind.Type, $"{opName}.config",
                     $"step.{opName} has no parameter '{kw.Name}'" + (parameters.Length == 0 ? " (it takes none)" : $" (it takes {string.Join(", ", parameters.Select(p => p.Name))})"),
-                    kw.Span, op: opName);
+                    kw.Span, op: opName, expected: parameters.Length == 0 ? "no parameters" : string.Join(", ", parameters.Select(p => p.Name)), actual: kw.Name);
             if (given.ContainsKey(kw.Name))
-                throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} got '{kw.Name}' twice", kw.Span, op: opName);
+                throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} got '{kw.Name}' twice", kw.Span, op: opName,
+                    expected: $"'{kw.Name}' once", actual: $"'{kw.Name}' twice");
             given[kw.Name] = (Eval(kw.Value), kw.Value.Span);
         }
         foreach (var p in parameters)

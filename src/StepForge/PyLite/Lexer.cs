@@ -16,6 +16,9 @@ public sealed class Lexer
         "+", "-", "*", "/", "%", "@", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ":", ".", ";", "~", "&", "|", "^",
     ];
 
+    /// <summary>Stands where a line is indented outside brackets; the subset has no blocks, so the parser rejects it.</summary>
+    public const string IndentMarker = "<indent>";
+
     private readonly string _src;
     private int _pos;
     private int _line = 1;
@@ -38,8 +41,9 @@ public sealed class Lexer
                 atLineStart = false;
                 int indentStart = _pos;
                 while (_pos < _src.Length && (_src[_pos] == ' ' || _src[_pos] == '\t')) _pos++;
+                // Reported by the parser when it reaches this line, so that an earlier 'if x:' gets the better message.
                 if (_pos < _src.Length && _src[_pos] != '\n' && _src[_pos] != '\r' && _src[_pos] != '#' && _pos > indentStart)
-                    throw Error("unexpected indent: this Python subset has no indented blocks", _line, indentStart - _lineStart + 1);
+                    _tokens.Add(new Token(TokenKind.Operator, IndentMarker, new SourceSpan(_line, 1, indentStart, _pos)));
                 continue;
             }
             switch (c)

@@ -108,6 +108,8 @@ public sealed class Parser
 
     private Stmt ParseStatement()
     {
+        if (Current.Is(Lexer.IndentMarker))
+            throw ErrorAt(Current, "unexpected indent: this Python subset has no indented blocks");
         var start = Current.Span;
         if (Current.Kind == TokenKind.Name && Keywords.IsStatementKeyword(Current.Text))
         {

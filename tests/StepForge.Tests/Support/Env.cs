@@ -58,7 +58,7 @@ public sealed class Env
     /// <summary>Binds a program and returns the type of the stream named <paramref name="name"/>, failing the test on any problem.</summary>
     public StreamType TypeOf(string program, string name)
     {
-        var module = PyLite.Parser.ParseModule(program + $"\nreturn {name}");
+        var module = StepForge.PyLite.Parser.ParseModule(program + $"\nreturn {name}");
         var (bound, problem) = ProgramBinder.Bind(module, Build(), checkOutputs: false);
         Assert.True(bound is not null, $"unexpected problem: {problem}");
         return bound.Program.Streams[bound.Program.Returns[0]];

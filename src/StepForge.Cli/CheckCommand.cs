@@ -115,7 +115,7 @@ public static class CheckCommand
         if (loadedOnly > 0)
             io.Error.WriteLine($"note: {loadedOnly} task file(s) found in folders have no impl: they were loaded and validated, not checked (give --impl to check a candidate against them)");
         var summary = $"{counts.Values.Sum()} checked: " + (counts.Count == 0 ? "nothing" : string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}")));
-        (json ? io.Error : io.Out).WriteLine(summary);
+        if (!json) io.Out.WriteLine(summary);
         return anyInvalid ? StepForgeCli.ExitBadInput : anyRejected ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
     }
 

@@ -14,7 +14,7 @@ namespace StepForge.Tasks;
 public static class TaskReader
 {
     private static readonly HashSet<string> TopKeys =
-        ["test_name", "name", "group", "description", "constraints", "sizes", "global", "inputs", "parameters", "fns", "outputs", "impl"];
+        ["test_name", "name", "group", "upstream", "description", "constraints", "sizes", "global", "inputs", "parameters", "fns", "outputs", "impl"];
 
     private static readonly HashSet<string> DataGens = ["torch.rand", "torch.randn", "torch.ones", "torch.zeros", "binary"];
 
@@ -77,6 +77,7 @@ public static class TaskReader
             string name = OptionalString(root, "name", "name") ?? OptionalString(root, "test_name", "test_name")
                 ?? Path.GetFileNameWithoutExtension(path);
             string? group = OptionalString(root, "group", "group");
+            string? upstream = OptionalString(root, "upstream", "upstream");
             string? description = OptionalString(root, "description", "description");
             string? constraints = OptionalString(root, "constraints", "constraints");
 
@@ -133,7 +134,7 @@ public static class TaskReader
             }
 
             string? impl = OptionalString(root, "impl", "impl");
-            return new TaskSpec(name, path, group, description, constraints, _sizes, global, block.Ints, block.Names,
+            return new TaskSpec(name, path, group, upstream, description, constraints, _sizes, global, block.Ints, block.Names,
                 inputs, parameters, fns, outputs, impl);
         }
 

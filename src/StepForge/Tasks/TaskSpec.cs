@@ -12,12 +12,13 @@ public sealed record OutputSpec(string Name, StreamType Type, string DataTransfo
 /// <summary>
 /// One operator to implement: inputs, parameters, functions, outputs with PyTorch references, and optionally a
 /// reference STeP program. Read from the upstream task files as they are, or from the project's own files,
-/// which add a group, a description and default sizes. <see cref="Constraints"/> is a hint for the agent.
+/// which add a group, the upstream task they restate, a description and default sizes. <see cref="Constraints"/> is a hint for the agent.
 /// </summary>
 public sealed record TaskSpec(
     string Name,
     string SourcePath,
     string? Group,
+    string? Upstream,
     string? Description,
     string? Constraints,
     IReadOnlyDictionary<string, long> Sizes,

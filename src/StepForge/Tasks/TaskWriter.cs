@@ -13,6 +13,7 @@ public static class TaskWriter
     {
         var root = new YamlMappingNode { { "name", task.Name } };
         if (task.Group is not null) root.Add("group", task.Group);
+        if (task.Upstream is not null) root.Add("upstream", task.Upstream);
         if (task.Description is not null) root.Add("description", Text(task.Description));
         if (task.Constraints is not null) root.Add("constraints", Text(task.Constraints));
         var customSizes = task.Sizes.Where(kv => !TaskSpec.DefaultSizes.TryGetValue(kv.Key, out var v) || v != kv.Value)

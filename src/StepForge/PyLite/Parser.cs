@@ -13,6 +13,9 @@ public sealed class Parser
 {
     public const int MaxNesting = 100;
 
+    /// <summary>The deepest syntax tree accepted: every later stage may recurse this deep without risk.</summary>
+    public const int MaxTreeDepth = 200;
+
     private static readonly FrozenKeywords Keywords = new();
 
     private readonly IReadOnlyList<Token> _tokens;
@@ -34,12 +37,12 @@ public sealed class Parser
         while (parser.Current.Kind != TokenKind.EndOfFile)
         {
             if (parser.Current.Kind == TokenKind.Newline) { parser._pos++; continue; }
-            body.Add(parser.ParseStatement());
+            body.Add(parser.ParseBoundedStatement());
             while (parser.Current.Is(";"))
             {
                 parser._pos++;
                 if (parser.Current.Kind is TokenKind.Newline or TokenKind.EndOfFile) break;
-                body.Add(parser.ParseStatement());
+                body.Add(parser.ParseBoundedStatement());
             }
             if (parser.Current.Kind != TokenKind.EndOfFile)
                 parser.Expect(TokenKind.Newline, "end of line");
@@ -55,6 +58,7 @@ public sealed class Parser
         var expr = parser.ParseTestList();
         while (parser.Current.Kind == TokenKind.Newline) parser._pos++;
         if (parser.Current.Kind != TokenKind.EndOfFile) throw parser.Unexpected("end of expression");
+        CheckDepth(expr);
         return expr;
     }
 
@@ -105,6 +109,21 @@ public sealed class Parser
     }
 
     // ---- statements ----
+
+    private Stmt ParseBoundedStatement()
+    {
+        var stmt = ParseStatement();
+        CheckDepth(stmt);
+        return stmt;
+    }
+
+    /// <summary>Long operator chains such as 1+1+...+1 are shallow to parse but deep as trees.</summary>
+    private static void CheckDepth(Node node)
+    {
+        if (SyntaxWalker.Depth(node) > MaxTreeDepth)
+            throw new PyLiteSyntaxException($"expression too deeply nested or too long a chain of operators (more than {MaxTreeDepth} levels)",
+                node.Span.Line, node.Span.Column);
+    }
 
     private Stmt ParseStatement()
     {

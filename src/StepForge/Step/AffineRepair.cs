@@ -85,32 +85,6 @@ public static class AffineRepair
         return candidate;
     }
 
-    private static IEnumerable<string> NamesIn(Module module)
-    {
-        var names = new List<string>();
-        void Walk(Node? node)
-        {
-            switch (node)
-            {
-                case null: return;
-                case NameExpr n: names.Add(n.Name); return;
-                case AssignStmt a: foreach (var t in a.Targets) Walk(t); Walk(a.Value); return;
-                case ExprStmt e: Walk(e.Value); return;
-                case ReturnStmt r: Walk(r.Value); return;
-                case CallExpr c: Walk(c.Callee); foreach (var x in c.Args) Walk(x); foreach (var k in c.Keywords) Walk(k.Value); return;
-                case AttributeExpr at: Walk(at.Target); return;
-                case SubscriptExpr s: Walk(s.Target); Walk(s.Index); return;
-                case TupleExpr t: foreach (var x in t.Items) Walk(x); return;
-                case ListExpr l: foreach (var x in l.Items) Walk(x); return;
-                case ListCompExpr lc:
-                    Walk(lc.Element);
-                    foreach (var cl in lc.Clauses) { Walk(cl.Target); Walk(cl.Iterable); foreach (var cond in cl.Conditions) Walk(cond); }
-                    return;
-                case BinaryExpr b: Walk(b.Left); Walk(b.Right); return;
-                default: return;
-            }
-        }
-        foreach (var stmt in module.Body) Walk(stmt);
-        return names;
-    }
+    private static IEnumerable<string> NamesIn(Module module) =>
+        module.Body.SelectMany(SyntaxWalker.DescendantsAndSelf).OfType<NameExpr>().Select(n => n.Name);
 }

@@ -84,6 +84,11 @@ public class ParserTests
         Assert.Throws<PyLiteSyntaxException>(() => Parser.ParseModule("x = " + deep));
         Assert.Throws<PyLiteSyntaxException>(() => Parser.ParseModule("x = " + string.Concat(Enumerable.Repeat("-", 100_000)) + "1"));
         Assert.Throws<PyLiteSyntaxException>(() => Parser.ParseModule("x = " + string.Concat(Enumerable.Repeat("[", 50_000))));
+        // Chains parse in a loop but make deep trees; every later stage walks trees recursively.
+        var chain = Assert.Throws<PyLiteSyntaxException>(() => Parser.ParseModule("x = " + string.Concat(Enumerable.Repeat("1+", 50_000)) + "1"));
+        Assert.Contains("chain", chain.Message, StringComparison.Ordinal);
+        Assert.Throws<PyLiteSyntaxException>(() => Parser.ParseModule("x = " + string.Concat(Enumerable.Repeat("a.b", 1)) + string.Concat(Enumerable.Repeat(".c", 5_000))));
+        Assert.Single(Parser.ParseModule("x = " + string.Concat(Enumerable.Repeat("1+", 150)) + "1").Body);
     }
 
     [Fact]

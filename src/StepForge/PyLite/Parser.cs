@@ -541,46 +541,36 @@ public sealed class Parser
         var start = Advance().Span;
         if (Accept(")")) return new TupleExpr([], SpanFrom(start));
         var first = ParseTest();
-        if (IsKeyword("for"))
-        {
-            var clauses = ParseComprehensionClauses();
-            Expect(")");
-            return new ListCompExpr(first, clauses, SpanFrom(start));
-        }
-        if (Accept(")"))
-            return first;
-        var items = ImmutableArray.CreateBuilder<Expr>();
-        items.Add(first);
-        while (Accept(","))
-        {
-            if (Current.Is(")")) break;
-            items.Add(ParseTest());
-        }
-        Expect(")");
-        return new TupleExpr(items.ToImmutable(), SpanFrom(start));
+        if (!IsKeyword("for") && Accept(")")) return first;
+        return ParseDisplayRest(first, ")", start, items => new TupleExpr(items, SpanFrom(start)));
     }
 
     private Expr ParseListDisplay()
     {
         using var _ = Nest();
         var start = Advance().Span;
-        var items = ImmutableArray.CreateBuilder<Expr>();
         if (Accept("]")) return new ListExpr([], SpanFrom(start));
-        var first = ParseTest();
+        return ParseDisplayRest(ParseTest(), "]", start, items => new ListExpr(items, SpanFrom(start)));
+    }
+
+    /// <summary>After the first item of a (...) or [...] display: a comprehension, or more items up to the closer.</summary>
+    private Expr ParseDisplayRest(Expr first, string close, SourceSpan start, Func<ImmutableArray<Expr>, Expr> build)
+    {
         if (IsKeyword("for"))
         {
             var clauses = ParseComprehensionClauses();
-            Expect("]");
+            Expect(close);
             return new ListCompExpr(first, clauses, SpanFrom(start));
         }
+        var items = ImmutableArray.CreateBuilder<Expr>();
         items.Add(first);
         while (Accept(","))
         {
-            if (Current.Is("]")) break;
+            if (Current.Is(close)) break;
             items.Add(ParseTest());
         }
-        Expect("]");
-        return new ListExpr(items.ToImmutable(), SpanFrom(start));
+        Expect(close);
+        return build(items.ToImmutable());
     }
 
     private Expr ParseDict()

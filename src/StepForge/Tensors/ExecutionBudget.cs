@@ -1,0 +1,53 @@
+namespace StepForge.Tensors;
+
+/// <summary>Too much work, memory or time for one verification: becomes a <c>limit</c> verdict.</summary>
+public sealed class LimitExceededException(string message) : Exception(message);
+
+/// <summary>A computation that cannot be done on these values (bad shapes, an unsupported function): a <c>runtime</c> verdict.</summary>
+public sealed class TensorException(string message) : Exception(message);
+
+/// <summary>
+/// What one verification may spend: elements per tensor, elements produced in total, evaluation steps and
+/// wall-clock time. Every tensor operation charges it, so runaway programs stop quickly with a clear reason.
+/// </summary>
+public sealed class ExecutionBudget
+{
+    public long MaxTensorElements { get; init; } = 1 << 22;
+    public long MaxTotalElements { get; init; } = 400_000_000;
+    public long MaxSteps { get; init; } = 20_000_000;
+    public TimeSpan MaxTime { get; init; } = TimeSpan.FromSeconds(10);
+
+    private readonly long _start = Environment.TickCount64;
+    private long _elements;
+    private long _steps;
+
+    public static ExecutionBudget Unlimited() => new()
+    {
+        MaxTensorElements = long.MaxValue, MaxTotalElements = long.MaxValue, MaxSteps = long.MaxValue, MaxTime = TimeSpan.MaxValue,
+    };
+
+    public long ElementsUsed => _elements;
+
+    public void ChargeElements(long count)
+    {
+        if (count > MaxTensorElements)
+            throw new LimitExceededException($"a tensor of {count:N0} elements exceeds the limit of {MaxTensorElements:N0}");
+        _elements += count;
+        if (_elements > MaxTotalElements)
+            throw new LimitExceededException($"the computation produced more than {MaxTotalElements:N0} tensor elements in total");
+        if ((_elements & 0xFFFF) < (count & 0xFFFF) || count > 0xFFFF) CheckTime();
+    }
+
+    public void ChargeStep()
+    {
+        if (++_steps > MaxSteps)
+            throw new LimitExceededException($"evaluation took more than {MaxSteps:N0} steps");
+        if ((_steps & 0x3FFF) == 0) CheckTime();
+    }
+
+    public void CheckTime()
+    {
+        if (MaxTime != TimeSpan.MaxValue && Environment.TickCount64 - _start > MaxTime.TotalMilliseconds)
+            throw new LimitExceededException($"the computation ran longer than {MaxTime.TotalSeconds:0.#} s");
+    }
+}

@@ -1,0 +1,479 @@
+using System.Numerics.Tensors;
+
+namespace StepForge.Tensors;
+
+public enum BinaryKind { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Max, Min, Lt, Le, Gt, Ge, Eq, Ne }
+
+/// <summary>The PyTorch functions the tasks use, on <see cref="Tensor"/>, with torch's broadcasting and type promotion.</summary>
+public static class TensorMath
+{
+    public static int[] BroadcastShapes(int[] a, int[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int x = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : 1;
+            int y = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : 1;
+            if (x != y && x != 1 && y != 1)
+                throw new TensorException($"shapes ({string.Join(", ", a)}) and ({string.Join(", ", b)}) cannot be broadcast together");
+            shape[i] = x == 1 ? y : x;
+        }
+        return shape;
+    }
+
+    private static bool IsComparison(BinaryKind op) => op is BinaryKind.Lt or BinaryKind.Le or BinaryKind.Gt or BinaryKind.Ge or BinaryKind.Eq or BinaryKind.Ne;
+
+    public static ElementKind ResultKind(BinaryKind op, ElementKind a, ElementKind b)
+    {
+        if (IsComparison(op)) return ElementKind.Bool;
+        if (op == BinaryKind.Div) return ElementKind.Float;
+        if (a == ElementKind.Float || b == ElementKind.Float) return ElementKind.Float;
+        if (a == ElementKind.Bool && b == ElementKind.Bool) return op is BinaryKind.Max or BinaryKind.Min ? ElementKind.Bool : ElementKind.Int;
+        return ElementKind.Int;
+    }
+
+    private static float Apply(BinaryKind op, float x, float y, ElementKind kind) => op switch
+    {
+        BinaryKind.Add => x + y,
+        BinaryKind.Sub => x - y,
+        BinaryKind.Mul => x * y,
+        BinaryKind.Div => x / y,
+        BinaryKind.FloorDiv => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer division by zero") : MathF.Floor(x / y),
+        BinaryKind.Mod => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer modulo by zero") : x - MathF.Floor(x / y) * y,
+        BinaryKind.Pow => MathF.Pow(x, y),
+        BinaryKind.Max => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Max(x, y),
+        BinaryKind.Min => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Min(x, y),
+        BinaryKind.Lt => x < y ? 1 : 0,
+        BinaryKind.Le => x <= y ? 1 : 0,
+        BinaryKind.Gt => x > y ? 1 : 0,
+        BinaryKind.Ge => x >= y ? 1 : 0,
+        BinaryKind.Eq => x == y ? 1 : 0,
+        _ => x != y ? 1 : 0,
+    };
+
+    public static Tensor Binary(BinaryKind op, Tensor a, Tensor b)
+    {
+        var kind = ResultKind(op, a.Kind, b.Kind);
+        var shape = a.Shape.SequenceEqual(b.Shape) ? a.Shape : BroadcastShapes(a.Shape, b.Shape);
+        var result = Tensor.Allocate([.. shape], kind);
+        var r = result.Data;
+        if (a.Count == r.Length && b.Count == r.Length)
+        {
+            switch (op)
+            {
+                case BinaryKind.Add: TensorPrimitives.Add(a.Data, b.Data, r); break;
+                case BinaryKind.Sub: TensorPrimitives.Subtract(a.Data, b.Data, r); break;
+                case BinaryKind.Mul: TensorPrimitives.Multiply(a.Data, b.Data, r); break;
+                case BinaryKind.Div: TensorPrimitives.Divide(a.Data, b.Data, r); break;
+                default: for (int i = 0; i < r.Length; i++) r[i] = Apply(op, a.Data[i], b.Data[i], kind); break;
+            }
+        }
+        else if (b.Count == 1 && a.Count == r.Length)
+        {
+            float y = b.Data[0];
+            switch (op)
+            {
+                case BinaryKind.Add: TensorPrimitives.Add(a.Data, y, r); break;
+                case BinaryKind.Mul: TensorPrimitives.Multiply(a.Data, y, r); break;
+                default: for (int i = 0; i < r.Length; i++) r[i] = Apply(op, a.Data[i], y, kind); break;
+            }
+        }
+        else if (a.Count == 1 && b.Count == r.Length)
+        {
+            float x = a.Data[0];
+            for (int i = 0; i < r.Length; i++) r[i] = Apply(op, x, b.Data[i], kind);
+        }
+        else
+        {
+            var aStrides = BroadcastStrides(a.Shape, shape);
+            var bStrides = BroadcastStrides(b.Shape, shape);
+            var index = new int[shape.Length];
+            int ia = 0, ib = 0;
+            for (int o = 0; o < r.Length; o++)
+            {
+                r[o] = Apply(op, a.Data[ia], b.Data[ib], kind);
+                for (int d = shape.Length - 1; d >= 0; d--)
+                {
+                    ia += aStrides[d];
+                    ib += bStrides[d];
+                    if (++index[d] < shape[d]) break;
+                    ia -= aStrides[d] * shape[d];
+                    ib -= bStrides[d] * shape[d];
+                    index[d] = 0;
+                }
+            }
+        }
+        if (kind == ElementKind.Int && op is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Pow)
+            for (int i = 0; i < r.Length; i++) r[i] = MathF.Round(r[i]);
+        return result;
+    }
+
+    private static int[] BroadcastStrides(int[] shape, int[] target)
+    {
+        var strides = Tensor.Strides(shape);
+        var result = new int[target.Length];
+        int lead = target.Length - shape.Length;
+        for (int i = 0; i < shape.Length; i++) result[lead + i] = shape[i] == 1 ? 0 : strides[i];
+        return result;
+    }
+
+    public static Tensor Map(Tensor a, Func<float, float> f, ElementKind kind = ElementKind.Float)
+    {
+        var result = Tensor.Allocate([.. a.Shape], kind);
+        for (int i = 0; i < a.Count; i++) result.Data[i] = f(a.Data[i]);
+        return result;
+    }
+
+    public static Tensor Negate(Tensor a) => Map(a, x => -x, a.Kind == ElementKind.Bool ? ElementKind.Int : a.Kind);
+
+    public static Tensor Exp(Tensor a)
+    {
+        var r = Tensor.Allocate([.. a.Shape]);
+        TensorPrimitives.Exp(a.Data, r.Data);
+        return r;
+    }
+
+    public static Tensor Sqrt(Tensor a) => Map(a, MathF.Sqrt);
+    public static Tensor Cos(Tensor a) => Map(a, MathF.Cos);
+    public static Tensor Sin(Tensor a) => Map(a, MathF.Sin);
+    public static Tensor Abs(Tensor a) => Map(a, MathF.Abs, a.Kind);
+    public static Tensor Log(Tensor a) => Map(a, MathF.Log);
+    public static Tensor Tanh(Tensor a) => Map(a, MathF.Tanh);
+    public static Tensor Relu(Tensor a) => Map(a, x => x > 0 ? x : 0, a.Kind);
+    public static Tensor Sigmoid(Tensor a) => Map(a, x => (float)(1.0 / (1.0 + Math.Exp(-x))));
+    public static Tensor Silu(Tensor a) => Map(a, x => (float)(x / (1.0 + Math.Exp(-x))));
+
+    /// <summary>Exact GELU, x * Phi(x), as torch's default (approximate='none').</summary>
+    public static Tensor Gelu(Tensor a) => Map(a, x => (float)(0.5 * x * (1.0 + Erf(x / Math.Sqrt(2.0)))));
+
+    /// <summary>The error function to double precision (W. J. Cody's rational approximations).</summary>
+    public static double Erf(double x)
+    {
+        double ax = Math.Abs(x);
+        double result;
+        if (ax < 0.5)
+        {
+            double t = x * x;
+            double top = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t + 377.485237685302021) * t + 3209.37758913846947;
+            double bottom = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
+            return x * top / bottom;
+        }
+        if (ax < 4.0)
+        {
+            double top = (((((((5.64188496988670089e-1 * ax + 8.88314979438837594) * ax + 66.1191906371416295) * ax + 298.635138197400131) * ax
+                + 881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) * ax + 1230.33935479799725);
+            double bottom = (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax + 537.181101862009858) * ax
+                + 1621.38957456669019) * ax + 3290.79923573345963) * ax + 4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
+            result = 1.0 - Math.Exp(-ax * ax) * top / bottom;
+        }
+        else
+        {
+            double z = 1.0 / (ax * ax);
+            double top = ((((1.63153871373020978e-2 * z + 3.05326634961232344e-1) * z + 3.60344899949804439e-1) * z + 1.25781726111229246e-1) * z + 1.60837851487422766e-2) * z + 6.58749161529837803e-4;
+            double bottom = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 5.27905102951428412e-1) * z + 6.05183413124413191e-2) * z + 2.33520497626869185e-3;
+            double r = z * top / bottom;
+            r = (1.0 / Math.Sqrt(Math.PI) - r) / ax;
+            result = 1.0 - Math.Exp(-ax * ax) * r;
+        }
+        return x < 0 ? -result : result;
+    }
+
+    // ---- reductions ----
+
+    /// <summary>Splits a shape around <paramref name="dim"/> into (outer, size, inner) element counts.</summary>
+    private static (int Outer, int Size, int Inner) Around(Tensor a, int dim)
+    {
+        int outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= a.Shape[i];
+        for (int i = dim + 1; i < a.Rank; i++) inner *= a.Shape[i];
+        return (outer, a.Shape[dim], inner);
+    }
+
+    private static int[] ReducedShape(Tensor a, int dim, bool keepdim) =>
+        keepdim ? [.. a.Shape.Select((s, i) => i == dim ? 1 : s)] : [.. a.Shape.Where((_, i) => i != dim)];
+
+    /// <summary>Reduces along one dim with a fold over doubles; <paramref name="finish"/> maps (accumulator, count) to the value.</summary>
+    private static Tensor Reduce(Tensor a, int? dim, bool keepdim, Func<double, double, double> fold, double seed,
+        Func<double, int, double> finish, ElementKind kind)
+    {
+        if (dim is null)
+        {
+            double acc = seed;
+            foreach (var v in a.Data) acc = fold(acc, v);
+            var all = Tensor.Allocate(keepdim ? [.. a.Shape.Select(_ => 1)] : [], kind);
+            all.Data[0] = (float)finish(acc, a.Count);
+            return all;
+        }
+        if (a.Rank == 0) return Reduce(a, null, false, fold, seed, finish, kind);
+        int d = a.NormalizeDim(dim.Value);
+        var (outer, size, inner) = Around(a, d);
+        var result = Tensor.Allocate(ReducedShape(a, d, keepdim), kind);
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                double acc = seed;
+                for (int k = 0; k < size; k++) acc = fold(acc, a.Data[(o * size + k) * inner + i]);
+                result.Data[o * inner + i] = (float)finish(acc, size);
+            }
+        return result;
+    }
+
+    public static Tensor Sum(Tensor a, int? dim = null, bool keepdim = false) =>
+        Reduce(a, dim, keepdim, (acc, v) => acc + v, 0, (acc, _) => acc, a.IsFloat ? ElementKind.Float : ElementKind.Int);
+
+    public static Tensor Mean(Tensor a, int? dim = null, bool keepdim = false)
+    {
+        if (!a.IsFloat) throw new TensorException("mean(): input dtype should be floating point");
+        return Reduce(a, dim, keepdim, (acc, v) => acc + v, 0, (acc, n) => acc / n, ElementKind.Float);
+    }
+
+    public static Tensor Var(Tensor a, int? dim = null, bool keepdim = false, bool unbiased = true)
+    {
+        var mean = Reduce(a, dim, true, (acc, v) => acc + v, 0, (acc, n) => acc / n, ElementKind.Float);
+        var centered = Binary(BinaryKind.Sub, a, mean);
+        return Reduce(centered, dim, keepdim, (acc, v) => acc + v * v, 0, (acc, n) => acc / (unbiased ? n - 1 : n), ElementKind.Float);
+    }
+
+    /// <summary>Maximum and its (first) index along a dim, as torch.max(x, dim).</summary>
+    public static (Tensor Values, Tensor Indices) MaxAlong(Tensor a, int dim, bool keepdim = false)
+    {
+        int d = a.NormalizeDim(dim);
+        if (a.Rank == 0) return (a, Tensor.Scalar(0, ElementKind.Int));
+        var (outer, size, inner) = Around(a, d);
+        var values = Tensor.Allocate(ReducedShape(a, d, keepdim), a.Kind);
+        var indices = Tensor.Allocate(ReducedShape(a, d, keepdim), ElementKind.Int);
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                float bestValue = a.Data[o * size * inner + i];
+                for (int k = 1; k < size; k++)
+                {
+                    float v = a.Data[(o * size + k) * inner + i];
+                    if (v > bestValue || float.IsNaN(v) && !float.IsNaN(bestValue)) { best = k; bestValue = v; }
+                }
+                values.Data[o * inner + i] = bestValue;
+                indices.Data[o * inner + i] = best;
+            }
+        return (values, indices);
+    }
+
+    public static Tensor MaxAll(Tensor a)
+    {
+        if (a.Count == 0) throw new TensorException("max(): expected a non-empty tensor");
+        return Tensor.Scalar(a.Data.Max(), a.Kind);
+    }
+
+    public static Tensor Softmax(Tensor a, int dim)
+    {
+        if (a.Rank == 0) return Map(a, _ => 1f);
+        int d = a.NormalizeDim(dim);
+        var (outer, size, inner) = Around(a, d);
+        var result = Tensor.Allocate([.. a.Shape]);
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                float max = float.NegativeInfinity;
+                for (int k = 0; k < size; k++) max = Math.Max(max, a.Data[(o * size + k) * inner + i]);
+                double total = 0;
+                for (int k = 0; k < size; k++)
+                {
+                    int at = (o * size + k) * inner + i;
+                    float e = MathF.Exp(a.Data[at] - max);
+                    result.Data[at] = e;
+                    total += e;
+                }
+                for (int k = 0; k < size; k++) result.Data[(o * size + k) * inner + i] = (float)(result.Data[(o * size + k) * inner + i] / total);
+            }
+        return result;
+    }
+
+    /// <summary>The k largest values along a dim, sorted descending (ties by lower index first), and their indices.</summary>
+    public static (Tensor Values, Tensor Indices) TopK(Tensor a, int k, int dim, bool largest = true)
+    {
+        var src = a.Rank == 0 ? a.Reshape([1]) : a;
+        int d = src.NormalizeDim(dim);
+        var (outer, size, inner) = Around(src, d);
+        if (k < 0 || k > size) throw new TensorException($"topk(): k ({k}) is out of range for a dimension of size {size}");
+        var shape = src.Shape.ToArray();
+        shape[d] = k;
+        var values = Tensor.Allocate(shape, src.Kind);
+        var indices = Tensor.Allocate([.. shape], ElementKind.Int);
+        var order = new int[size];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                for (int j = 0; j < size; j++) order[j] = j;
+                int Base(int j) => (o * size + j) * inner + i;
+                Array.Sort(order, (x, y) =>
+                {
+                    float vx = src.Data[Base(x)], vy = src.Data[Base(y)];
+                    int c = largest ? vy.CompareTo(vx) : vx.CompareTo(vy);
+                    return c != 0 ? c : x.CompareTo(y);
+                });
+                for (int j = 0; j < k; j++)
+                {
+                    values.Data[(o * k + j) * inner + i] = src.Data[Base(order[j])];
+                    indices.Data[(o * k + j) * inner + i] = order[j];
+                }
+            }
+        return (values, indices);
+    }
+
+    /// <summary>torch.scatter with a scalar value; <paramref name="inPlace"/> writes into <paramref name="a"/> (scatter_).</summary>
+    public static Tensor Scatter(Tensor a, int dim, Tensor index, float value, bool inPlace)
+    {
+        var target = inPlace ? a : a.Copy();
+        int d = target.Rank == 0 ? 0 : target.NormalizeDim(dim);
+        if (index.Rank != Math.Max(target.Rank, 1) && !(target.Rank == 0 && index.Rank <= 1))
+            throw new TensorException($"scatter(): index has {index.Rank} dimension(s) but self has {target.Rank}");
+        var strides = Tensor.Strides(target.Shape);
+        var idxIndex = new int[index.Rank];
+        for (int n = 0; n < index.Count; n++)
+        {
+            int pos = 0;
+            for (int j = 0; j < index.Rank && target.Rank > 0; j++)
+            {
+                int coordinate = j == d ? (int)index.Data[n] : idxIndex[j];
+                int size = target.Shape[j];
+                if (j == d && coordinate < 0) coordinate += size;
+                if (coordinate < 0 || coordinate >= size)
+                    throw new TensorException($"scatter(): index {index.Data[n]} is out of bounds for dimension {j} with size {size}");
+                pos += coordinate * strides[j];
+            }
+            target.Data[pos] = value;
+            for (int j = index.Rank - 1; j >= 0 && ++idxIndex[j] == index.Shape[j]; j--) idxIndex[j] = 0;
+        }
+        return target;
+    }
+
+    // ---- products ----
+
+    public static Tensor Matmul(Tensor a, Tensor b)
+    {
+        if (a.Rank == 0 || b.Rank == 0) throw new TensorException("matmul: both arguments need at least one dimension");
+        bool aVec = a.Rank == 1, bVec = b.Rank == 1;
+        var a2 = aVec ? a.Unsqueeze(0) : a;
+        var b2 = bVec ? b.Unsqueeze(1) : b;
+        int m = a2.Shape[^2], k = a2.Shape[^1], k2 = b2.Shape[^2], n = b2.Shape[^1];
+        if (k != k2)
+            throw new TensorException($"matmul: shapes ({string.Join(", ", a.Shape)}) and ({string.Join(", ", b.Shape)}) cannot be multiplied ({k} != {k2})");
+        var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
+        var aFull = a2.BroadcastTo([.. batch, m, k]);
+        var bFull = b2.BroadcastTo([.. batch, k, n]);
+        int batches = batch.Aggregate(1, (x, y) => x * y);
+        var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
+        Tensor.Budget?.ChargeElements((long)batches * m * n * k / 8);
+        for (int t = 0; t < batches; t++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    int ar = (t * m + i) * k, bc = t * k * n + j;
+                    for (int p = 0; p < k; p++) acc += (double)aFull.Data[ar + p] * bFull.Data[bc + p * n];
+                    result.Data[(t * m + i) * n + j] = (float)acc;
+                }
+        var shape = result.Shape.ToList();
+        if (bVec) shape.RemoveAt(shape.Count - 1);
+        if (aVec) shape.RemoveAt(shape.Count - (bVec ? 1 : 2));
+        return result.Reshape([.. shape]);
+    }
+
+    public static Tensor Einsum(string equation, IReadOnlyList<Tensor> operands)
+    {
+        var eq = equation.Replace(" ", "", StringComparison.Ordinal);
+        var parts = eq.Split("->");
+        var inputs = parts[0].Split(',');
+        if (inputs.Length != operands.Count)
+            throw new TensorException($"einsum(): '{equation}' names {inputs.Length} operand(s) but {operands.Count} were given");
+        if (inputs.Any(s => s.Any(c => !char.IsAsciiLetter(c))) || (parts.Length == 2 && parts[1].Any(c => !char.IsAsciiLetter(c))) || parts.Length > 2)
+            throw new TensorException($"einsum(): unsupported equation '{equation}' (only letters, ',' and '->')");
+        var sizes = new Dictionary<char, int>();
+        for (int o = 0; o < inputs.Length; o++)
+        {
+            if (inputs[o].Length != operands[o].Rank)
+                throw new TensorException($"einsum(): operand {o} has {operands[o].Rank} dimension(s) but '{inputs[o]}' names {inputs[o].Length}");
+            for (int i = 0; i < inputs[o].Length; i++)
+            {
+                char c = inputs[o][i];
+                int s = operands[o].Shape[i];
+                if (sizes.TryGetValue(c, out var known) && known != s && known != 1 && s != 1)
+                    throw new TensorException($"einsum(): subscript '{c}' has size {s} and {known}");
+                sizes[c] = Math.Max(known, s);
+            }
+        }
+        string output = parts.Length == 2 ? parts[1]
+            : new string([.. sizes.Keys.Where(c => inputs.Sum(s => s.Count(x => x == c)) == 1).Order()]);
+        var letters = output.Concat(sizes.Keys.Where(c => !output.Contains(c))).ToArray();
+        var dims = letters.Select(c => sizes[c]).ToArray();
+        var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
+        long total = dims.Aggregate(1L, (x, y) => x * y);
+        Tensor.Budget?.ChargeElements(total / 4);
+        var strides = operands.Select((t, o) =>
+        {
+            var st = Tensor.Strides(t.Shape);
+            return letters.Select(c =>
+            {
+                int sum = 0;
+                for (int i = 0; i < inputs[o].Length; i++) if (inputs[o][i] == c && t.Shape[i] != 1) sum += st[i];
+                return sum;
+            }).ToArray();
+        }).ToArray();
+        int outCount = Math.Max(result.Count, 1);
+        long reduce = total / Math.Max(1, dims.Take(output.Length).Aggregate(1L, (x, y) => x * y));
+        var index = new int[letters.Length];
+        var acc = new double[outCount];
+        for (long n = 0; n < total; n++)
+        {
+            double product = 1;
+            for (int o = 0; o < operands.Count; o++)
+            {
+                int pos = 0;
+                for (int l = 0; l < letters.Length; l++) pos += index[l] * strides[o][l];
+                product *= operands[o].Data[pos];
+            }
+            acc[n / reduce] += product;
+            for (int l = letters.Length - 1; l >= 0 && ++index[l] == dims[l]; l--) index[l] = 0;
+        }
+        for (int i = 0; i < result.Count; i++) result.Data[i] = (float)acc[i];
+        return result;
+    }
+
+    public static Tensor Arange(double start, double end, double step, ElementKind kind)
+    {
+        if (step == 0) throw new TensorException("arange(): step must be nonzero");
+        long count = (long)Math.Ceiling((end - start) / step);
+        if (count < 0) count = 0;
+        if (count > int.MaxValue) throw new LimitExceededException($"arange() of {count:N0} elements is too large");
+        var result = Tensor.Allocate([(int)count], kind);
+        for (int i = 0; i < count; i++) result.Data[i] = (float)(start + i * step);
+        return result;
+    }
+
+    /// <summary>aten::native_layer_norm without weight and bias: (output, mean, rstd) over the trailing dims.</summary>
+    public static (Tensor Output, Tensor Mean, Tensor Rstd) LayerNorm(Tensor x, int[] normalizedShape, double eps)
+    {
+        int n = normalizedShape.Length;
+        if (n == 0 || n > x.Rank || !x.Shape[^n..].SequenceEqual(normalizedShape))
+            throw new TensorException($"native_layer_norm: normalized shape ({string.Join(", ", normalizedShape)}) does not match the trailing dims of {x.Describe()}");
+        int size = normalizedShape.Aggregate(1, (a, b) => a * b);
+        int rows = size == 0 ? 0 : x.Count / size;
+        var output = Tensor.Allocate([.. x.Shape]);
+        var statShape = x.Shape[..^n].Concat(Enumerable.Repeat(1, n)).ToArray();
+        var mean = Tensor.Allocate(statShape);
+        var rstd = Tensor.Allocate([.. statShape]);
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0;
+            for (int i = 0; i < size; i++) sum += x.Data[r * size + i];
+            double mu = sum / size, sq = 0;
+            for (int i = 0; i < size; i++) { double c = x.Data[r * size + i] - mu; sq += c * c; }
+            double inv = 1.0 / Math.Sqrt(sq / size + eps);
+            for (int i = 0; i < size; i++) output.Data[r * size + i] = (float)((x.Data[r * size + i] - mu) * inv);
+            mean.Data[r] = (float)mu;
+            rstd.Data[r] = (float)inv;
+        }
+        return (output, mean, rstd);
+    }
+}

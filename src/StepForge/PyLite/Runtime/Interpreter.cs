@@ -1,0 +1,245 @@
+using System.Numerics;
+using System.Text;
+using StepForge.Tensors;
+
+namespace StepForge.PyLite.Runtime;
+
+/// <summary>Variables of one running snippet; lookups fall back to the parent (the task's globals).</summary>
+public sealed class Scope(Scope? parent = null)
+{
+    private readonly Dictionary<string, object?> _vars = [];
+
+    public Scope? Parent { get; } = parent;
+
+    public bool TryGet(string name, out object? value)
+    {
+        for (var s = this; s is not null; s = s.Parent)
+            if (s._vars.TryGetValue(name, out value)) return true;
+        value = null;
+        return false;
+    }
+
+    public void Set(string name, object? value) => _vars[name] = value;
+
+    public IReadOnlyDictionary<string, object?> Variables => _vars;
+}
+
+/// <summary>
+/// Runs PyLite code: fn bodies, data transforms and global blocks. Only what the scope binds (torch, input_data,
+/// ctx, sizes) and a few builtins exist; there are no imports, no I/O and no private attributes. Every step is
+/// charged to the execution budget, so runaway code ends with a limit.
+/// </summary>
+public sealed class Interpreter(ExecutionBudget budget)
+{
+    private static readonly Dictionary<string, object?> Builtins = BuiltinFunctions.Create();
+
+    public ExecutionBudget Budget { get; } = budget;
+
+    /// <summary>Runs the statements. The result is the value of a <c>return</c>, else of the last expression or assignment.</summary>
+    public object? Run(Module module, Scope scope)
+    {
+        object? last = null;
+        foreach (var stmt in module.Body)
+        {
+            switch (stmt)
+            {
+                case ReturnStmt ret:
+                    return ret.Value is null ? null : Eval(ret.Value, scope);
+                case ExprStmt e:
+                    last = Eval(e.Value, scope);
+                    break;
+                case AssignStmt a:
+                    last = Eval(a.Value, scope);
+                    foreach (var target in a.Targets) Assign(target, last, scope);
+                    break;
+                case AugAssignStmt aug:
+                    last = Operators.Binary(aug.Op, Eval(aug.Target, scope), Eval(aug.Value, scope), aug.Span);
+                    Assign(aug.Target, last, scope);
+                    break;
+                case PassStmt:
+                    break;
+            }
+        }
+        return last;
+    }
+
+    /// <summary>Evaluates one expression.</summary>
+    public object? Eval(Expr expr, Scope scope)
+    {
+        Budget.ChargeStep();
+        try
+        {
+            return EvalCore(expr, scope);
+        }
+        catch (TensorException e)
+        {
+            throw new PyLiteRuntimeException(e.Message, expr.Span.Line, expr.Span.Column);
+        }
+    }
+
+    private object? EvalCore(Expr expr, Scope scope)
+    {
+        switch (expr)
+        {
+            case NameExpr name:
+                if (scope.TryGet(name.Name, out var value)) return value;
+                if (Builtins.TryGetValue(name.Name, out var builtin)) return builtin;
+                throw Error($"name '{name.Name}' is not defined", expr);
+            case IntLiteral i:
+                if (BigInteger.Abs(i.Value) > long.MaxValue) throw new LimitExceededException("integer literal too large");
+                return (long)i.Value;
+            case FloatLiteral f: return f.Value;
+            case StringLiteral s: return s.Value;
+            case BoolLiteral b: return b.Value;
+            case NoneLiteral: return null;
+            case EllipsisLiteral: return PyEllipsis.Instance;
+            case FStringExpr f:
+            {
+                var sb = new StringBuilder();
+                foreach (var part in f.Parts) sb.Append(part is StringLiteral lit ? lit.Value : PyValue.Str(Eval(part, scope)));
+                return sb.ToString();
+            }
+            case BinaryExpr bin:
+                return Operators.Binary(bin.Op, Eval(bin.Left, scope), Eval(bin.Right, scope), bin.Span);
+            case UnaryExpr un:
+                return Operators.Unary(un.Op, Eval(un.Operand, scope), un.Span);
+            case BoolOpExpr bo:
+            {
+                var left = Eval(bo.Left, scope);
+                bool truth = Operators.Truth(left, bo.Span);
+                return bo.IsAnd ? (truth ? Eval(bo.Right, scope) : left) : (truth ? left : Eval(bo.Right, scope));
+            }
+            case CompareExpr cmp:
+            {
+                var left = Eval(cmp.Left, scope);
+                object? result = true;
+                for (int k = 0; k < cmp.Ops.Length; k++)
+                {
+                    var right = Eval(cmp.Comparators[k], scope);
+                    result = Operators.Compare(cmp.Ops[k], left, right, cmp.Span);
+                    if (cmp.Ops.Length > 1 && !Operators.Truth(result, cmp.Span)) return false;
+                    left = right;
+                }
+                return result;
+            }
+            case ConditionalExpr c:
+                return Operators.Truth(Eval(c.Test, scope), c.Span) ? Eval(c.Body, scope) : Eval(c.OrElse, scope);
+            case TupleExpr t:
+                return new PyTuple([.. t.Items.Select(i => Eval(i, scope))]);
+            case ListExpr l:
+                return new PyList([.. l.Items.Select(i => Eval(i, scope))]);
+            case DictExpr d:
+            {
+                var dict = new PyDict();
+                for (int k = 0; k < d.Keys.Length; k++)
+                    dict.Items[Eval(d.Keys[k], scope) ?? throw Error("None cannot be a dict key here", d)] = Eval(d.Values[k], scope);
+                return dict;
+            }
+            case ListCompExpr lc:
+            {
+                var results = new List<object?>();
+                RunClauses(lc, 0, new Scope(scope), results);
+                return new PyList(results);
+            }
+            case SliceExpr s:
+                return new PySlice(s.Lower is null ? null : Eval(s.Lower, scope), s.Upper is null ? null : Eval(s.Upper, scope),
+                    s.Step is null ? null : Eval(s.Step, scope));
+            case AttributeExpr attr:
+                return GetAttribute(Eval(attr.Target, scope), attr);
+            case SubscriptExpr sub:
+                return Operators.Subscript(Eval(sub.Target, scope), Eval(sub.Index, scope), sub.Span);
+            case CallExpr call:
+            {
+                var callee = Eval(call.Callee, scope);
+                if (callee is not IPyCallable callable)
+                    throw Error($"'{PyValue.TypeName(callee)}' object is not callable", call);
+                var args = call.Args.Select(a => Eval(a, scope)).ToList();
+                var kwargs = new Dictionary<string, object?>();
+                foreach (var kw in call.Keywords) kwargs[kw.Name] = Eval(kw.Value, scope);
+                return callable.Call(args, kwargs);
+            }
+            default:
+                throw Error($"{expr.GetType().Name} is not supported", expr);
+        }
+    }
+
+    private void RunClauses(ListCompExpr comp, int index, Scope scope, List<object?> results)
+    {
+        if (index == comp.Clauses.Length)
+        {
+            results.Add(Eval(comp.Element, scope));
+            return;
+        }
+        var clause = comp.Clauses[index];
+        foreach (var item in Operators.Iterate(Eval(clause.Iterable, scope), clause.Iterable.Span))
+        {
+            Budget.ChargeStep();
+            Assign(clause.Target, item, scope);
+            if (clause.Conditions.All(c => Operators.Truth(Eval(c, scope), c.Span)))
+                RunClauses(comp, index + 1, scope, results);
+        }
+    }
+
+    private object? GetAttribute(object? target, AttributeExpr attr)
+    {
+        if (attr.Name.StartsWith('_'))
+            throw Error($"access to the private attribute '{attr.Name}' is not allowed", attr);
+        switch (target)
+        {
+            case PyNamespace ns:
+                if (ns.TryGet(attr.Name, out var member)) return member;
+                throw Error($"{ns.Name}.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+            case Tensor t:
+                return TensorMethods.Get(t, attr.Name) ?? throw Error($"Tensor.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+            case PyDict d when attr.Name is "keys" or "values" or "items":
+                return new PyFunction(attr.Name, (_, _) => attr.Name switch
+                {
+                    "keys" => new PyList([.. d.Items.Keys]),
+                    "values" => new PyList([.. d.Items.Values]),
+                    _ => new PyList([.. d.Items.Select(kv => (object?)new PyTuple([kv.Key, kv.Value]))]),
+                });
+            default:
+                throw Error($"'{PyValue.TypeName(target)}' object has no attribute '{attr.Name}'", attr);
+        }
+    }
+
+    private void Assign(Expr target, object? value, Scope scope)
+    {
+        switch (target)
+        {
+            case NameExpr name:
+                scope.Set(name.Name, value);
+                break;
+            case TupleExpr or ListExpr:
+            {
+                var targets = target is TupleExpr t ? t.Items : ((ListExpr)target).Items;
+                var items = Operators.Iterate(value, target.Span).ToList();
+                if (items.Count != targets.Length)
+                    throw Error($"cannot unpack {items.Count} values into {targets.Length} names", target);
+                for (int i = 0; i < targets.Length; i++) Assign(targets[i], items[i], scope);
+                break;
+            }
+            case SubscriptExpr sub:
+            {
+                var container = Eval(sub.Target, scope);
+                var key = Eval(sub.Index, scope);
+                switch (container)
+                {
+                    case PyDict d:
+                        d.Items[key ?? throw Error("None cannot be a dict key here", sub)] = value;
+                        break;
+                    case PyList l when key is long i && i >= -l.Items.Count && i < l.Items.Count:
+                        l.Items[(int)(i < 0 ? i + l.Items.Count : i)] = value;
+                        break;
+                    default:
+                        throw Error($"cannot assign to an item of a {PyValue.TypeName(container)}", sub);
+                }
+                break;
+            }
+            default:
+                throw Error("cannot assign to this expression", target);
+        }
+    }
+
+    private static PyLiteRuntimeException Error(string message, Node node) => new(message, node.Span.Line, node.Span.Column);
+}

@@ -1,0 +1,329 @@
+using StepForge.Tensors;
+
+namespace StepForge.PyLite.Runtime;
+
+/// <summary>
+/// The PyTorch subset bound as <c>torch</c>: the functions, modules and tensor methods the benchmark tasks use.
+/// Anything else is a clear "not supported" runtime error naming it.
+/// </summary>
+public static class Torch
+{
+    private static PyFunction Fn(string name, Func<Arguments, object?> body, params string[] parameters) =>
+        new(name, (args, kwargs) => body(new Arguments(name, args, kwargs, parameters)));
+
+    public static readonly TorchDType Float32 = new("float32", ElementKind.Float);
+    public static readonly TorchDType Int64 = new("int64", ElementKind.Int);
+    public static readonly TorchDType BoolType = new("bool", ElementKind.Bool);
+
+    private static Tensor T(object? v) => Operators.ToTensor(v);
+
+    private static int Dim(Arguments a, string name = "dim", int? fallback = null) => a.Int(name, fallback);
+
+    private static ElementKind? KindOf(Arguments a) =>
+        a.Get("dtype") switch
+        {
+            null => null,
+            TorchDType d => d.Kind,
+            var other => throw new TensorException($"dtype must be a torch dtype, not {PyValue.TypeName(other)}"),
+        };
+
+    internal static int[] Shape(IReadOnlyList<object?> args)
+    {
+        var items = args.Count == 1 && args[0] is PyTuple or PyList
+            ? (args[0] is PyTuple t ? t.Items : ((PyList)args[0]!).Items)
+            : args;
+        return [.. items.Select(i =>
+        {
+            long v = Operators.ToLong(i);
+            return v is < 0 or > int.MaxValue ? throw new TensorException($"invalid dimension {v}") : (int)v;
+        })];
+    }
+
+    private static Tensor FromNested(object? data)
+    {
+        var values = new List<float>();
+        var kinds = new HashSet<ElementKind>();
+        int[]? shape = null;
+        void Walk(object? node, int depth, List<int> dims)
+        {
+            if (node is PyList or PyTuple)
+            {
+                var items = node is PyList l ? l.Items : ((PyTuple)node).Items;
+                if (dims.Count == depth) dims.Add(items.Count);
+                else if (dims[depth] != items.Count) throw new TensorException("torch.tensor(): nested lists must be rectangular");
+                foreach (var item in items) Walk(item, depth + 1, dims);
+                return;
+            }
+            if (node is Tensor { Count: 1 } t) { values.Add(t.Data[0]); kinds.Add(t.Kind); return; }
+            values.Add((float)Operators.ToDouble(node));
+            kinds.Add(node switch { bool => ElementKind.Bool, long => ElementKind.Int, _ => ElementKind.Float });
+        }
+        var dimList = new List<int>();
+        Walk(data, 0, dimList);
+        shape = [.. dimList];
+        var kind = kinds.Contains(ElementKind.Float) ? ElementKind.Float : kinds.Contains(ElementKind.Int) ? ElementKind.Int : kinds.Count == 0 ? ElementKind.Float : ElementKind.Bool;
+        Tensor.Budget?.ChargeElements(values.Count);
+        return new Tensor(shape, [.. values], kind);
+    }
+
+    private static object? Max(Arguments a, bool minimum)
+    {
+        var x = T(a.Required("input"));
+        var other = a.Get("dim");
+        if (other is Tensor y) return TensorMath.Binary(minimum ? BinaryKind.Min : BinaryKind.Max, x, y);
+        if (other is null) return minimum ? Tensor.Scalar(x.Data.Min(), x.Kind) : TensorMath.MaxAll(x);
+        if (minimum) throw new TensorException("torch.min(x, dim) is not supported");
+        var (values, indices) = TensorMath.MaxAlong(x, a.Int("dim"), a.Bool("keepdim", false));
+        return new PyTuple([values, indices]);
+    }
+
+    private static PyFunction Module(string name, Func<Tensor, Tensor> apply) =>
+        new(name, (args, kwargs) => apply(T(new Arguments(name, args, kwargs, "input").Required("input"))));
+
+    public static PyNamespace Create()
+    {
+        var nn = new Dictionary<string, object?>
+        {
+            ["Softmax"] = Fn("torch.nn.Softmax", a =>
+            {
+                int dim = a.Int("dim");
+                return Module("Softmax", x => TensorMath.Softmax(x, dim));
+            }, "dim"),
+            ["Sigmoid"] = Fn("torch.nn.Sigmoid", _ => Module("Sigmoid", TensorMath.Sigmoid)),
+            ["SiLU"] = Fn("torch.nn.SiLU", _ => Module("SiLU", TensorMath.Silu)),
+            ["GELU"] = Fn("torch.nn.GELU", a => (a.Get("approximate") as string ?? "none") == "none"
+                ? Module("GELU", TensorMath.Gelu) : throw new TensorException("torch.nn.GELU(approximate='tanh') is not supported"), "approximate"),
+            ["ReLU"] = Fn("torch.nn.ReLU", _ => Module("ReLU", TensorMath.Relu)),
+            ["Tanh"] = Fn("torch.nn.Tanh", _ => Module("Tanh", TensorMath.Tanh)),
+            ["functional"] = new PyNamespace("torch.nn.functional", new Dictionary<string, object?>
+            {
+                ["softmax"] = Fn("softmax", a => TensorMath.Softmax(T(a.Required("input")), Dim(a)), "input", "dim"),
+                ["silu"] = Fn("silu", a => TensorMath.Silu(T(a.Required("input"))), "input"),
+                ["gelu"] = Fn("gelu", a => TensorMath.Gelu(T(a.Required("input"))), "input"),
+                ["relu"] = Fn("relu", a => TensorMath.Relu(T(a.Required("input"))), "input"),
+                ["sigmoid"] = Fn("sigmoid", a => TensorMath.Sigmoid(T(a.Required("input"))), "input"),
+            }),
+        };
+
+        var aten = new PyNamespace("torch.ops.aten", new Dictionary<string, object?>
+        {
+            ["native_layer_norm"] = new PyNamespace("torch.ops.aten.native_layer_norm", new Dictionary<string, object?>
+            {
+                ["default"] = Fn("native_layer_norm", a =>
+                {
+                    if (a.Get("weight") is not null || a.Get("bias") is not null)
+                        throw new TensorException("native_layer_norm with weight or bias is not supported");
+                    var (output, mean, rstd) = TensorMath.LayerNorm(T(a.Required("input")), Shape([a.Required("normalized_shape")]), Operators.ToDouble(a.Required("eps")));
+                    return new PyTuple([output, mean, rstd]);
+                }, "input", "normalized_shape", "weight", "bias", "eps"),
+            }),
+        });
+
+        var torch = new Dictionary<string, object?>
+        {
+            ["float"] = Float32, ["float32"] = Float32, ["int64"] = Int64, ["long"] = Int64, ["bool"] = BoolType,
+            ["nn"] = new PyNamespace("torch.nn", nn),
+            ["ops"] = new PyNamespace("torch.ops", new Dictionary<string, object?> { ["aten"] = aten }),
+            ["tensor"] = Fn("torch.tensor", a =>
+            {
+                var t = FromNested(a.Required("data"));
+                return KindOf(a) is { } k ? t.WithKind(k) : t;
+            }, "data", "dtype"),
+            ["zeros"] = new PyFunction("torch.zeros", (args, kw) => Tensor.Allocate(Shape(args), KindFromKwargs(kw))),
+            ["ones"] = new PyFunction("torch.ones", (args, kw) => Tensor.Full(Shape(args), 1, KindFromKwargs(kw))),
+            ["zeros_like"] = Fn("torch.zeros_like", a => Tensor.Allocate([.. T(a.Required("input")).Shape], KindOf(a) ?? T(a.Required("input")).Kind), "input", "dtype"),
+            ["ones_like"] = Fn("torch.ones_like", a => Tensor.Full([.. T(a.Required("input")).Shape], 1, KindOf(a) ?? T(a.Required("input")).Kind), "input", "dtype"),
+            ["arange"] = new PyFunction("torch.arange", (args, kw) =>
+            {
+                var a = new Arguments("torch.arange", args, kw, "start", "end", "step", "dtype");
+                if (args.Count == 0) throw new TensorException("torch.arange() needs an end");
+                object? start = args.Count >= 2 ? args[0] : 0L, end = args.Count >= 2 ? args[1] : args[0], step = args.Count >= 3 ? args[2] : 1L;
+                bool allInts = start is long && end is long && step is long;
+                return TensorMath.Arange(Operators.ToDouble(start), Operators.ToDouble(end), Operators.ToDouble(step), KindOf(a) ?? (allInts ? ElementKind.Int : ElementKind.Float));
+            }),
+            ["cat"] = Fn("torch.cat", a => Tensor.Cat(Tensors(a.Required("tensors")), a.Int("dim", 0)), "tensors", "dim"),
+            ["concat"] = Fn("torch.concat", a => Tensor.Cat(Tensors(a.Required("tensors")), a.Int("dim", 0)), "tensors", "dim"),
+            ["stack"] = Fn("torch.stack", a => Tensor.Stack(Tensors(a.Required("tensors")), a.Int("dim", 0)), "tensors", "dim"),
+            ["einsum"] = new PyFunction("torch.einsum", (args, _) =>
+            {
+                if (args.Count < 2 || args[0] is not string eq) throw new TensorException("torch.einsum() needs an equation and operands");
+                var operands = args.Count == 2 && args[1] is PyList or PyTuple ? Tensors(args[1]) : [.. args.Skip(1).Select(T)];
+                return TensorMath.Einsum(eq, operands);
+            }),
+            ["matmul"] = Fn("torch.matmul", a => TensorMath.Matmul(T(a.Required("input")), T(a.Required("other"))), "input", "other"),
+            ["bmm"] = Fn("torch.bmm", a =>
+            {
+                var x = T(a.Required("input"));
+                var y = T(a.Required("mat2"));
+                if (x.Rank != 3 || y.Rank != 3) throw new TensorException("torch.bmm() needs two 3-d tensors");
+                return TensorMath.Matmul(x, y);
+            }, "input", "mat2"),
+            ["max"] = Fn("torch.max", a => Max(a, false), "input", "dim", "keepdim"),
+            ["min"] = Fn("torch.min", a => Max(a, true), "input", "dim", "keepdim"),
+            ["maximum"] = Fn("torch.maximum", a => TensorMath.Binary(BinaryKind.Max, T(a.Required("input")), T(a.Required("other"))), "input", "other"),
+            ["minimum"] = Fn("torch.minimum", a => TensorMath.Binary(BinaryKind.Min, T(a.Required("input")), T(a.Required("other"))), "input", "other"),
+            ["exp"] = Fn("torch.exp", a => TensorMath.Exp(T(a.Required("input"))), "input"),
+            ["sqrt"] = Fn("torch.sqrt", a => TensorMath.Sqrt(T(a.Required("input"))), "input"),
+            ["cos"] = Fn("torch.cos", a => TensorMath.Cos(T(a.Required("input"))), "input"),
+            ["sin"] = Fn("torch.sin", a => TensorMath.Sin(T(a.Required("input"))), "input"),
+            ["abs"] = Fn("torch.abs", a => TensorMath.Abs(T(a.Required("input"))), "input"),
+            ["log"] = Fn("torch.log", a => TensorMath.Log(T(a.Required("input"))), "input"),
+            ["tanh"] = Fn("torch.tanh", a => TensorMath.Tanh(T(a.Required("input"))), "input"),
+            ["relu"] = Fn("torch.relu", a => TensorMath.Relu(T(a.Required("input"))), "input"),
+            ["sigmoid"] = Fn("torch.sigmoid", a => TensorMath.Sigmoid(T(a.Required("input"))), "input"),
+            ["pow"] = Fn("torch.pow", a => TensorMath.Binary(BinaryKind.Pow, T(a.Required("input")), T(a.Required("exponent"))), "input", "exponent"),
+            ["softmax"] = Fn("torch.softmax", a => TensorMath.Softmax(T(a.Required("input")), Dim(a)), "input", "dim", "dtype"),
+            ["topk"] = Fn("torch.topk", a =>
+            {
+                var (values, indices) = TensorMath.TopK(T(a.Required("input")), a.Int("k"), a.Int("dim", -1), a.Bool("largest", true));
+                return new PyTuple([values, indices]);
+            }, "input", "k", "dim", "largest", "sorted"),
+            ["sum"] = Fn("torch.sum", a => TensorMath.Sum(T(a.Required("input")), a.OptionalInt("dim"), a.Bool("keepdim", false)), "input", "dim", "keepdim"),
+            ["mean"] = Fn("torch.mean", a => TensorMath.Mean(T(a.Required("input")), a.OptionalInt("dim"), a.Bool("keepdim", false)), "input", "dim", "keepdim"),
+            ["var"] = Fn("torch.var", a => TensorMath.Var(T(a.Required("input")), a.OptionalInt("dim"), a.Bool("keepdim", false), a.Bool("unbiased", true)), "input", "dim", "unbiased", "keepdim"),
+            ["scatter"] = Fn("torch.scatter", a => TensorMath.Scatter(T(a.Required("input")), a.Int("dim"), T(a.Required("index")), (float)Operators.ToDouble(a.Required("value")), false), "input", "dim", "index", "value"),
+            ["unsqueeze"] = Fn("torch.unsqueeze", a => T(a.Required("input")).Unsqueeze(a.Int("dim")), "input", "dim"),
+            ["squeeze"] = Fn("torch.squeeze", a => T(a.Required("input")).Squeeze(a.OptionalInt("dim")), "input", "dim"),
+            ["flatten"] = Fn("torch.flatten", a => T(a.Required("input")).Flatten(a.Int("start_dim", 0), a.Int("end_dim", -1)), "input", "start_dim", "end_dim"),
+            ["movedim"] = Fn("torch.movedim", a => T(a.Required("input")).Movedim(a.Int("source"), a.Int("destination")), "input", "source", "destination"),
+            ["transpose"] = Fn("torch.transpose", a => T(a.Required("input")).Transpose(a.Int("dim0"), a.Int("dim1")), "input", "dim0", "dim1"),
+            ["chunk"] = Fn("torch.chunk", a => new PyTuple([.. T(a.Required("input")).Chunk(a.Int("chunks"), a.Int("dim", 0))]), "input", "chunks", "dim"),
+        };
+        return new PyNamespace("torch", torch);
+    }
+
+    private static ElementKind KindFromKwargs(IReadOnlyDictionary<string, object?> kwargs)
+    {
+        foreach (var key in kwargs.Keys)
+            if (key != "dtype") throw new TensorException($"unexpected keyword argument '{key}'");
+        return kwargs.TryGetValue("dtype", out var d) && d is TorchDType t ? t.Kind : ElementKind.Float;
+    }
+
+    internal static List<Tensor> Tensors(object? list) => list switch
+    {
+        PyList l => [.. l.Items.Select(T)],
+        PyTuple t => [.. t.Items.Select(T)],
+        _ => throw new TensorException($"expected a list of tensors, not {PyValue.TypeName(list)}"),
+    };
+}
+
+/// <summary>The methods and attributes of a tensor (<c>x.unsqueeze(-1)</c>, <c>x.T</c>, ...).</summary>
+public static class TensorMethods
+{
+    private static PyFunction M(string name, Func<Arguments, object?> body, params string[] parameters) =>
+        new("Tensor." + name, (args, kwargs) => body(new Arguments("Tensor." + name, args, kwargs, parameters)));
+
+    public static object? Get(Tensor t, string name) => name switch
+    {
+        "T" or "mT" => t.ReverseDims(),
+        "shape" => new PyTuple([.. t.Shape.Select(s => (object?)(long)s)]),
+        "ndim" => (long)t.Rank,
+        "dtype" => t.Kind switch { ElementKind.Float => Torch.Float32, ElementKind.Int => Torch.Int64, _ => Torch.BoolType },
+        "size" => M(name, a => a.OptionalInt("dim") is int d ? (long)t.Shape[t.NormalizeDim(d)] : new PyTuple([.. t.Shape.Select(s => (object?)(long)s)]), "dim"),
+        "dim" => M(name, _ => (long)t.Rank),
+        "numel" => M(name, _ => (long)t.Count),
+        "item" => M(name, _ => t.Kind == ElementKind.Float ? (double)t.Item() : t.Kind == ElementKind.Int ? (long)t.Item() : t.Item() != 0),
+        "float" => M(name, _ => t.Kind == ElementKind.Float ? t : new Tensor(t.Shape, t.Data, ElementKind.Float)),
+        "long" or "int" => M(name, _ => TensorMath.Map(t, MathF.Truncate, ElementKind.Int)),
+        "bool" => M(name, _ => TensorMath.Map(t, x => x != 0 ? 1 : 0, ElementKind.Bool)),
+        "clone" or "contiguous" or "detach" => M(name, _ => t.Copy()),
+        "to" => M(name, a => a.Get("dtype") is TorchDType d ? (d.Kind == ElementKind.Float ? new Tensor(t.Shape, t.Data, d.Kind) : TensorMath.Map(t, MathF.Truncate, d.Kind)) : t, "dtype"),
+        "unsqueeze" => M(name, a => t.Unsqueeze(a.Int("dim")), "dim"),
+        "squeeze" => M(name, a => t.Squeeze(a.OptionalInt("dim")), "dim"),
+        "flatten" => M(name, a => t.Flatten(a.Int("start_dim", 0), a.Int("end_dim", -1)), "start_dim", "end_dim"),
+        "movedim" => M(name, a => t.Movedim(a.Int("source"), a.Int("destination")), "source", "destination"),
+        "transpose" => M(name, a => t.Transpose(a.Int("dim0"), a.Int("dim1")), "dim0", "dim1"),
+        "permute" => new PyFunction("Tensor.permute", (args, _) => t.Permute(Torch.Shape(args))),
+        "reshape" or "view" => new PyFunction("Tensor." + name, (args, _) => t.Reshape([.. ShapeWithInference(args)])),
+        "expand" => new PyFunction("Tensor.expand", (args, _) => t.BroadcastTo([.. ShapeWithInference(args)])),
+        "repeat" => new PyFunction("Tensor.repeat", (args, _) => t.Tile(Torch.Shape(args))),
+        "chunk" => M(name, a => new PyTuple([.. t.Chunk(a.Int("chunks"), a.Int("dim", 0))]), "chunks", "dim"),
+        "sum" => M(name, a => TensorMath.Sum(t, a.OptionalInt("dim"), a.Bool("keepdim", false)), "dim", "keepdim"),
+        "mean" => M(name, a => TensorMath.Mean(t, a.OptionalInt("dim"), a.Bool("keepdim", false)), "dim", "keepdim"),
+        "var" => M(name, a => TensorMath.Var(t, a.OptionalInt("dim"), a.Bool("keepdim", false), a.Bool("unbiased", true)), "dim", "unbiased", "keepdim"),
+        "max" => M(name, a => a.Get("dim") switch
+        {
+            null => TensorMath.MaxAll(t),
+            Tensor other => TensorMath.Binary(BinaryKind.Max, t, other),
+            _ => (object)new PyTuple([.. Pair(TensorMath.MaxAlong(t, a.Int("dim"), a.Bool("keepdim", false)))]),
+        }, "dim", "keepdim"),
+        "pow" => M(name, a => TensorMath.Binary(BinaryKind.Pow, t, Operators.ToTensor(a.Required("exponent"))), "exponent"),
+        "exp" => M(name, _ => TensorMath.Exp(t)),
+        "sqrt" => M(name, _ => TensorMath.Sqrt(t)),
+        "cos" => M(name, _ => TensorMath.Cos(t)),
+        "sin" => M(name, _ => TensorMath.Sin(t)),
+        "abs" => M(name, _ => TensorMath.Abs(t)),
+        "sigmoid" => M(name, _ => TensorMath.Sigmoid(t)),
+        "relu" => M(name, _ => TensorMath.Relu(t)),
+        "tanh" => M(name, _ => TensorMath.Tanh(t)),
+        "softmax" => M(name, a => TensorMath.Softmax(t, a.Int("dim")), "dim"),
+        "topk" => M(name, a => new PyTuple([.. Pair(TensorMath.TopK(t, a.Int("k"), a.Int("dim", -1), a.Bool("largest", true)))]), "k", "dim", "largest", "sorted"),
+        "scatter" or "scatter_" => M(name, a => TensorMath.Scatter(t, a.Int("dim"), Operators.ToTensor(a.Required("index")),
+            (float)Operators.ToDouble(a.Required("value")), inPlace: name == "scatter_"), "dim", "index", "value"),
+        _ => null,
+    };
+
+    private static IEnumerable<object?> Pair((Tensor A, Tensor B) pair) => [pair.A, pair.B];
+
+    private static int[] ShapeWithInference(IReadOnlyList<object?> args)
+    {
+        var items = args.Count == 1 && args[0] is PyTuple or PyList ? (args[0] is PyTuple t ? t.Items : ((PyList)args[0]!).Items) : args;
+        return [.. items.Select(i => (int)Math.Clamp(Operators.ToLong(i), -1, int.MaxValue))];
+    }
+}
+
+/// <summary>The Python builtins PyLite code may call.</summary>
+public static class BuiltinFunctions
+{
+    public static Dictionary<string, object?> Create() => new()
+    {
+        ["range"] = new PyFunction("range", (args, _) =>
+        {
+            long start = args.Count > 1 ? Operators.ToLong(args[0]) : 0, stop = Operators.ToLong(args[args.Count > 1 ? 1 : 0]);
+            long step = args.Count > 2 ? Operators.ToLong(args[2]) : 1;
+            if (step == 0) throw new TensorException("range() arg 3 must not be zero");
+            long count = step > 0 ? Math.Max(0, (stop - start + step - 1) / step) : Math.Max(0, (start - stop - step - 1) / -step);
+            if (count > 10_000_000) throw new LimitExceededException($"range() of {count:N0} items is too large");
+            Tensor.Budget?.ChargeElements(count);
+            var items = new List<object?>((int)count);
+            for (long i = 0; i < count; i++) items.Add(start + i * step);
+            return new PyList(items);
+        }),
+        ["len"] = new PyFunction("len", (args, _) => args.Count == 1 ? args[0] switch
+        {
+            PyList l => (long)l.Items.Count,
+            PyTuple t => (long)t.Items.Count,
+            PyDict d => (long)d.Items.Count,
+            string s => (long)s.Length,
+            Tensor { Rank: > 0 } t => (long)t.Shape[0],
+            var other => throw new TensorException($"object of type '{PyValue.TypeName(other)}' has no len()"),
+        } : throw new TensorException("len() takes exactly one argument")),
+        ["zip"] = new PyFunction("zip", (args, _) =>
+        {
+            var lists = args.Select(a => Operators.Iterate(a, default).ToList()).ToList();
+            int n = lists.Count == 0 ? 0 : lists.Min(l => l.Count);
+            return new PyList([.. Enumerable.Range(0, n).Select(i => (object?)new PyTuple([.. lists.Select(l => l[i])]))]);
+        }),
+        ["enumerate"] = new PyFunction("enumerate", (args, _) =>
+            new PyList([.. Operators.Iterate(args.Count == 1 ? args[0] : throw new TensorException("enumerate() takes one argument"), default)
+                .Select((v, i) => (object?)new PyTuple([(long)i, v]))])),
+        ["list"] = new PyFunction("list", (args, _) => new PyList(args.Count == 0 ? [] : [.. Operators.Iterate(args[0], default)])),
+        ["tuple"] = new PyFunction("tuple", (args, _) => new PyTuple(args.Count == 0 ? [] : [.. Operators.Iterate(args[0], default)])),
+        ["int"] = new PyFunction("int", (args, _) => args[0] is double d ? (long)Math.Truncate(d) : Operators.ToLong(args[0] is Tensor t ? (long)t.Item() : args[0])),
+        ["float"] = new PyFunction("float", (args, _) => args[0] is string s && s is "inf" or "-inf" or "nan"
+            ? (s == "inf" ? double.PositiveInfinity : s == "-inf" ? double.NegativeInfinity : double.NaN) : Operators.ToDouble(args[0])),
+        ["abs"] = new PyFunction("abs", (args, _) => args[0] switch { long l => Math.Abs(l), double d => Math.Abs(d), Tensor t => TensorMath.Abs(t), var o => throw new TensorException($"bad operand type for abs(): '{PyValue.TypeName(o)}'") }),
+        ["min"] = new PyFunction("min", (args, _) => Extreme(args, pickMax: false)),
+        ["max"] = new PyFunction("max", (args, _) => Extreme(args, pickMax: true)),
+        ["sum"] = new PyFunction("sum", (args, _) => Operators.Iterate(args[0], default).Aggregate(args.Count > 1 ? args[1] : 0L, (acc, v) => Operators.Binary(BinaryOp.Add, acc, v, default))),
+        ["str"] = new PyFunction("str", (args, _) => PyValue.Str(args.Count == 0 ? "" : args[0])),
+        ["bool"] = new PyFunction("bool", (args, _) => args.Count != 0 && Operators.Truth(args[0], default)),
+    };
+
+    private static object? Extreme(IReadOnlyList<object?> args, bool pickMax)
+    {
+        var items = args.Count == 1 ? Operators.Iterate(args[0], default).ToList() : [.. args];
+        if (items.Count == 0) throw new TensorException("min()/max() of an empty sequence");
+        return items.Aggregate((a, b) => Operators.Truth(Operators.Compare(pickMax ? CompareOp.Gt : CompareOp.Lt, b, a, default), default) ? b : a);
+    }
+}

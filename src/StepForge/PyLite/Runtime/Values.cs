@@ -1,0 +1,125 @@
+using System.Globalization;
+using StepForge.Tensors;
+
+namespace StepForge.PyLite.Runtime;
+
+/// <summary>An error while running PyLite code (a Python exception): a <c>runtime</c> verdict with where it happened.</summary>
+public sealed class PyLiteRuntimeException(string message, int line, int column) : Exception(message)
+{
+    public int Line { get; } = line;
+    public int Column { get; } = column;
+}
+
+/// <summary>Something that can be called from PyLite code with positional and keyword arguments.</summary>
+public interface IPyCallable
+{
+    string Name { get; }
+    object? Call(IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs);
+}
+
+/// <summary>A builtin function implemented in C#.</summary>
+public sealed class PyFunction(string name, Func<IReadOnlyList<object?>, IReadOnlyDictionary<string, object?>, object?> body) : IPyCallable
+{
+    public string Name { get; } = name;
+    public object? Call(IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs) => body(args, kwargs);
+    public override string ToString() => $"<function {Name}>";
+}
+
+/// <summary>A module-like namespace (torch, torch.nn, ...): only the attributes bound here exist.</summary>
+public sealed class PyNamespace(string name, IReadOnlyDictionary<string, object?> members)
+{
+    public string Name { get; } = name;
+    public bool TryGet(string attribute, out object? value) => members.TryGetValue(attribute, out value);
+    public override string ToString() => $"<module {Name}>";
+}
+
+public sealed class PyList(List<object?> items)
+{
+    public List<object?> Items { get; } = items;
+    public override string ToString() => "[" + string.Join(", ", Items.Select(PyValue.Repr)) + "]";
+}
+
+public sealed class PyTuple(IReadOnlyList<object?> items)
+{
+    public IReadOnlyList<object?> Items { get; } = items;
+    public override string ToString() => "(" + string.Join(", ", Items.Select(PyValue.Repr)) + (Items.Count == 1 ? ",)" : ")");
+}
+
+public sealed class PyDict
+{
+    public Dictionary<object, object?> Items { get; } = new(PyKeyComparer.Instance);
+    public override string ToString() => "{" + string.Join(", ", Items.Select(kv => $"{PyValue.Repr(kv.Key)}: {PyValue.Repr(kv.Value)}")) + "}";
+}
+
+/// <summary>A dimension symbol such as <c>D</c>, used as a key of <c>ctx</c>.</summary>
+public sealed record DimSymbol(string Name)
+{
+    public override string ToString() => Name;
+}
+
+public sealed record PySlice(object? Start, object? Stop, object? Step);
+
+public sealed class PyEllipsis
+{
+    public static readonly PyEllipsis Instance = new();
+    public override string ToString() => "Ellipsis";
+}
+
+/// <summary>torch.float32 and friends.</summary>
+public sealed record TorchDType(string Name, ElementKind Kind)
+{
+    public override string ToString() => $"torch.{Name}";
+}
+
+internal sealed class PyKeyComparer : IEqualityComparer<object>
+{
+    public static readonly PyKeyComparer Instance = new();
+
+    public new bool Equals(object? x, object? y) => (x, y) switch
+    {
+        (long a, long b) => a == b,
+        (long a, double b) => a == b,
+        (double a, long b) => a == b,
+        _ => object.Equals(x, y),
+    };
+
+    public int GetHashCode(object obj) => obj switch
+    {
+        long l => ((double)l).GetHashCode(),
+        double d => d.GetHashCode(),
+        _ => obj.GetHashCode(),
+    };
+}
+
+/// <summary>How PyLite values print, compare and convert, as in Python.</summary>
+public static class PyValue
+{
+    public static string TypeName(object? value) => value switch
+    {
+        null => "NoneType",
+        bool => "bool",
+        long => "int",
+        double => "float",
+        string => "str",
+        PyList => "list",
+        PyTuple => "tuple",
+        PyDict => "dict",
+        Tensor => "Tensor",
+        PyNamespace => "module",
+        IPyCallable => "function",
+        _ => value.GetType().Name,
+    };
+
+    public static string Str(object? value) => value switch
+    {
+        null => "None",
+        bool b => b ? "True" : "False",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        double d => double.IsPositiveInfinity(d) ? "inf" : double.IsNegativeInfinity(d) ? "-inf" : double.IsNaN(d) ? "nan"
+            : d == Math.Floor(d) && Math.Abs(d) < 1e16 ? d.ToString("0.0", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture),
+        string s => s,
+        _ => value.ToString() ?? "",
+    };
+
+    public static string Repr(object? value) => value is string s ? $"'{s}'" : Str(value);
+}

@@ -20,6 +20,7 @@ public static class StepForgeCli
             "Exit codes: 0 accepted, 1 some candidate rejected, 2 bad invocation or task file, 3 internal error.");
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));
+        root.Add(VerifyCommand.Create(io));
         root.SetAction(_ =>
         {
             stderr.WriteLine("stepforge: error: no command given; see the list below");

@@ -20,7 +20,9 @@ public sealed record Verdict(
     string? Expected = null,
     string? Actual = null,
     string? RepairedImpl = null,
-    int CopiesInserted = 0)
+    int CopiesInserted = 0,
+    IReadOnlyList<OutputCheck>? Outputs = null,
+    double Seconds = 0)
 {
     public bool IsCorrect => Kind == VerdictKind.Correct;
 
@@ -49,6 +51,20 @@ public sealed record Verdict(
             w.WriteString("message", Message);
             WriteOrNull(w, "expected", Expected);
             WriteOrNull(w, "actual", Actual);
+            if (Outputs is not null)
+            {
+                w.WriteStartArray("outputs");
+                foreach (var o in Outputs)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", o.Name);
+                    w.WriteNumber("component", o.Component);
+                    if (double.IsFinite(o.MaxAbsError)) w.WriteNumber("max_abs_error", o.MaxAbsError); else w.WriteNull("max_abs_error");
+                    w.WriteBoolean("close", o.Close);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             if (RepairedImpl is not null)
             {
                 w.WriteNumber("copies_inserted", CopiesInserted);

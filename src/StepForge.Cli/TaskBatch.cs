@@ -1,0 +1,103 @@
+using System.Globalization;
+using StepForge.Tasks;
+
+namespace StepForge.Cli;
+
+/// <summary>
+/// What check and verify share: files and folders in order, the --impl candidate, one verdict per task
+/// (human lines or JSON lines), notes on stderr, and the exit code (2 bad input, 1 rejected, 0 all accepted).
+/// </summary>
+public static class TaskBatch
+{
+    public static int Run(ConsoleIo io, string[] paths, string? implPath, bool json, bool print, bool showErrors,
+        Func<TaskSpec, string?, Verdict> evaluate)
+    {
+        string? candidate = null;
+        if (implPath is not null)
+        {
+            try
+            {
+                candidate = CandidateText.FromText(implPath == "-" ? io.In.ReadToEnd() : File.ReadAllText(implPath));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                io.Error.WriteLine($"stepforge: error: --impl {implPath}: {(e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message)}");
+                return StepForgeCli.ExitBadInput;
+            }
+        }
+
+        IReadOnlyList<TaskFile> files;
+        try
+        {
+            files = TaskLocator.Expand(paths);
+        }
+        catch (TaskFileException e)
+        {
+            io.Error.WriteLine($"stepforge: error: {e.Message}");
+            if (json) io.Out.WriteLine(Verdict.Invalid(e.Path, e.Message).ToJson());
+            return StepForgeCli.ExitBadInput;
+        }
+
+        bool anyInvalid = false, anyRejected = false;
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        int loadedOnly = 0;
+        var skipped = new List<string>();
+        foreach (var file in files)
+        {
+            if (!file.Named && !TaskLocator.LooksLikeTask(file.Path))
+            {
+                skipped.Add(file.Path);
+                continue;
+            }
+            Verdict verdict;
+            try
+            {
+                var task = TaskReader.ReadFile(file.Path);
+                if (candidate is null && task.Impl is null && !file.Named)
+                {
+                    loadedOnly++;
+                    continue;
+                }
+                verdict = evaluate(task, candidate);
+            }
+            catch (TaskFileException e)
+            {
+                verdict = Verdict.Invalid(file.Path, e.Message);
+            }
+            if (verdict.Kind == Step.VerdictKind.Invalid)
+            {
+                anyInvalid = true;
+                io.Error.WriteLine($"stepforge: error: {verdict.Message}");
+            }
+            else anyRejected |= !verdict.IsCorrect;
+            var kind = Verdict.KindName(verdict.Kind);
+            counts[kind] = counts.GetValueOrDefault(kind) + 1;
+            if (json) io.Out.WriteLine(verdict.ToJson());
+            else if (verdict.Kind != Step.VerdictKind.Invalid) Render(io.Out, verdict, print, showErrors);
+        }
+
+        if (skipped.Count > 0)
+            io.Error.WriteLine($"note: passed over {skipped.Count} YAML file(s) that are not task files: {string.Join(", ", skipped)}");
+        if (loadedOnly > 0)
+            io.Error.WriteLine($"note: {loadedOnly} task file(s) found in folders have no impl: they were loaded and validated, not checked (give --impl to check a candidate against them)");
+        if (!json)
+            io.Out.WriteLine($"{counts.Values.Sum()} checked: " + (counts.Count == 0 ? "nothing" : string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}"))));
+        return anyInvalid ? StepForgeCli.ExitBadInput : anyRejected ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
+    }
+
+    private static void Render(TextWriter output, Verdict v, bool print, bool showErrors)
+    {
+        var where = v.Line is int line ? $"{v.Task}:{line}" : v.Task;
+        var figures = showErrors
+            ? $"{v.Seconds,6:0.00}s  {(v.Outputs is { Count: > 0 } o ? o.Max(x => x.MaxAbsError).ToString("0.0e+0", CultureInfo.InvariantCulture) : "-"),8}  "
+            : "";
+        output.WriteLine($"{Verdict.KindName(v.Kind),-8} {figures}{where}" + (v.IsCorrect ? $"  {v.Message}" : $"  [{v.Rule}] {v.Message}"));
+        if (!v.IsCorrect && (v.Expected is not null || v.Actual is not null))
+            output.WriteLine($"         expected: {v.Expected ?? "-"}; actual: {v.Actual ?? "-"}");
+        if (print && v.RepairedImpl is not null)
+        {
+            output.WriteLine($"         repaired program ({v.CopiesInserted} Copy op(s) inserted):");
+            foreach (var l in v.RepairedImpl.TrimEnd().Split('\n')) output.WriteLine("           " + l);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using StepForge.Step;
+using StepForge.Tasks;
+
+namespace StepForge.Cli;
+
+/// <summary><c>stepforge verify</c>: the whole verification, down to simulation and comparison with the PyTorch reference.</summary>
+public static class VerifyCommand
+{
+    public static Command Create(ConsoleIo io)
+    {
+        var tasks = new Argument<string[]>("TASK")
+        {
+            Description = "Task files, or folders searched recursively for *.yaml (files there without impl: are only loaded).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var impl = new Option<string?>("--impl")
+        {
+            Description = "Verify this candidate instead of each task's own impl: a YAML file with an impl: key, a bare program, or - for standard input.",
+            HelpName = "FILE|-",
+        };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per task on standard output." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first trial's data (trial t uses SEED + t).", DefaultValueFactory = _ => 0 };
+        var trials = new Option<int>("--trials") { Description = "How many seeds to check; all must match.", DefaultValueFactory = _ => 1 };
+        var size = new Option<string[]>("--size")
+        {
+            Description = "Run at another size, e.g. --size M=16 --size D=32 (repeatable).",
+            HelpName = "SYM=VALUE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var repair = new Option<bool>("--repair-affine") { Description = "Insert step.Copy where a stream is consumed twice, then verify the repaired program." };
+        var print = new Option<bool>("--print") { Description = "With --repair-affine: print each repaired program." };
+        var strict = new Option<bool>("--strict-affine") { Description = "Count returning a stream as consuming it (stricter than upstream)." };
+
+        var command = new Command("verify",
+            "Verify candidate STeP programs: parse, types, affine use, then simulate them on seeded data and compare every output " +
+            "with the task's PyTorch reference (rtol 1.3e-6, atol 1e-5).\n" +
+            "Exit 0 if all are correct, 1 if any is rejected, 2 if the invocation or a task file is bad.")
+        {
+            tasks, impl, json, seed, trials, size, repair, print, strict,
+        };
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(print) && !parsed.GetValue(repair))
+            {
+                io.Error.WriteLine("stepforge: error: --print goes with --repair-affine");
+                return StepForgeCli.ExitBadInput;
+            }
+            if (parsed.GetValue(trials) < 1)
+            {
+                io.Error.WriteLine("stepforge: error: --trials must be at least 1");
+                return StepForgeCli.ExitBadInput;
+            }
+            var sizes = new Dictionary<string, long>();
+            foreach (var item in parsed.GetValue(size) ?? [])
+            {
+                var parts = item.Split('=', 2);
+                if (parts.Length != 2 || parts[0].Length == 0 || !parts[0].All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+                    || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v <= 0 || v > 1_000_000)
+                {
+                    io.Error.WriteLine($"stepforge: error: --size {item}: expected SYM=VALUE with a positive integer value, as in --size M=16");
+                    return StepForgeCli.ExitBadInput;
+                }
+                sizes[parts[0]] = v;
+            }
+            var options = new VerifyOptions(parsed.GetValue(seed), parsed.GetValue(trials), sizes, parsed.GetValue(repair),
+                parsed.GetValue(strict) ? AffineMode.Strict : AffineMode.Upstream);
+            return TaskBatch.Run(io, parsed.GetValue(tasks) ?? [], parsed.GetValue(impl), parsed.GetValue(json), parsed.GetValue(print), showErrors: true,
+                (task, candidate) =>
+                {
+                    var unknown = sizes.Keys.Where(k => !task.Sizes.ContainsKey(k)).ToList();
+                    if (unknown.Count > 0)
+                        throw new TaskFileException(task.SourcePath, "sizes", $"--size names {string.Join(", ", unknown)}, which the task does not have (it has {string.Join(", ", task.Sizes.Keys)})");
+                    return Verifier.Verify(task, candidate, options);
+                });
+        });
+        return command;
+    }
+}

@@ -1,0 +1,100 @@
+using StepForge.PyLite;
+using StepForge.PyLite.Runtime;
+using StepForge.Step;
+using StepForge.Tensors;
+
+namespace StepForge.Simulation;
+
+/// <summary>A fn body failed: which fn, and where in its apply snippet.</summary>
+public sealed class FnFailedException(string fn, string message, int line, Exception inner) : Exception(message, inner)
+{
+    public string Fn { get; } = fn;
+    public int Line { get; } = line;
+}
+
+/// <summary>
+/// Calls a task's fn bodies on element tensors: <c>input</c> is the list of component slices, <c>state</c> the
+/// fold state. Each body is parsed once. Results are checked against the fn's output dtype.
+/// </summary>
+public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDictionary<string, long> sizes)
+{
+    private readonly Dictionary<FnDecl, Module> _bodies = [];
+    private readonly Dictionary<DType, int[]> _elementShapes = [];
+
+    public Interpreter Interpreter { get; } = interpreter;
+
+    public int Size(Dim d)
+    {
+        var v = d.Evaluate(sizes) ?? throw new TensorException($"dimension {d} has no size");
+        return v is <= 0 or > int.MaxValue ? throw new LimitExceededException($"dimension {d} = {v} is out of range") : (int)v;
+    }
+
+    /// <summary>The torch shape of one element of this component type.</summary>
+    public int[] ElementShape(DType component)
+    {
+        if (!_elementShapes.TryGetValue(component, out var shape))
+        {
+            shape = [.. StreamType.ElementDims(component).Reverse().Select(Size)];
+            _elementShapes[component] = shape;
+        }
+        return shape;
+    }
+
+    public Tensor[] Init(FnDecl fn) =>
+        [.. fn.Output.Components.Select((c, i) => Tensor.Full(ElementShape(c), (float)fn.Init!.Value[i]))];
+
+    public Tensor[] Call(FnDecl fn, Tensor[] input, Tensor[]? state)
+    {
+        if (!_bodies.TryGetValue(fn, out var body))
+        {
+            body = Parser.ParseModule(fn.Apply);
+            _bodies[fn] = body;
+        }
+        var scope = new Scope(globals);
+        scope.Set("input", new PyList([.. input]));
+        if (state is not null) scope.Set("state", new PyList([.. state]));
+        object? result;
+        try
+        {
+            result = Interpreter.Run(body, scope);
+        }
+        catch (PyLiteRuntimeException e)
+        {
+            throw new FnFailedException(fn.FuncName, $"{fn.FuncName} failed at line {e.Line} of its apply: {e.Message}", e.Line, e);
+        }
+        catch (LimitExceededException e)
+        {
+            throw new FnFailedException(fn.FuncName, $"{fn.FuncName}: {e.Message}", 0, e);
+        }
+        var items = result switch
+        {
+            PyList l => l.Items,
+            PyTuple t => t.Items,
+            Tensor or double or long or bool => [result],
+            _ => throw Fail(fn, $"returned {PyValue.TypeName(result)}; an fn returns a list with one tensor per output component"),
+        };
+        var components = fn.Output.Components;
+        if (items.Count != components.Count)
+            throw Fail(fn, $"returned {items.Count} value(s) but its output {fn.Output} has {components.Count} component(s)");
+        var output = new Tensor[items.Count];
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i] is not (Tensor or double or long or bool))
+                throw Fail(fn, $"returned {PyValue.TypeName(items[i])} as component {i}; expected a tensor");
+            var tensor = Operators.ToTensor(items[i]);
+            var shape = ElementShape(components[i]);
+            try
+            {
+                output[i] = tensor.BroadcastTo(shape).WithKind(ElementKind.Float);
+            }
+            catch (TensorException)
+            {
+                throw Fail(fn, $"returned shape ({string.Join(", ", tensor.Shape)}) for component {i}, but {components[i]} needs ({string.Join(", ", shape)})");
+            }
+        }
+        return output;
+    }
+
+    private static FnFailedException Fail(FnDecl fn, string message) =>
+        new(fn.FuncName, $"{fn.FuncName} {message}", 0, new TensorException(message));
+}

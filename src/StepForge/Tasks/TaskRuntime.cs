@@ -1,0 +1,55 @@
+using StepForge.PyLite;
+using StepForge.PyLite.Runtime;
+using StepForge.Tensors;
+
+namespace StepForge.Tasks;
+
+/// <summary>
+/// A task made ready to run PyTorch snippets: the global scope (torch, ctx, the X_value sizes, dimension symbols,
+/// and what the task's global block defines) at given sizes.
+/// </summary>
+public sealed class TaskRuntime
+{
+    private static readonly PyNamespace TorchModule = Torch.Create();
+
+    public Scope Globals { get; }
+    public IReadOnlyDictionary<string, long> Sizes { get; }
+    public Interpreter Interpreter { get; }
+
+    public TaskRuntime(TaskSpec task, IReadOnlyDictionary<string, long>? sizeOverrides, ExecutionBudget budget)
+    {
+        Interpreter = new Interpreter(budget);
+        var sizes = new Dictionary<string, long>(task.Sizes);
+        Globals = new Scope();
+        Globals.Set("torch", TorchModule);
+        var ctx = new PyDict();
+        Globals.Set("ctx", ctx);
+        void SetSize(string symbol, long value)
+        {
+            sizes[symbol] = value;
+            ctx.Items[new DimSymbol(symbol)] = value;
+            Globals.Set(symbol + "_value", value);
+        }
+        foreach (var (symbol, value) in sizes)
+        {
+            Globals.Set(symbol, new DimSymbol(symbol));
+            SetSize(symbol, value);
+        }
+        if (task.Global is not null)
+            Interpreter.Run(Parser.ParseModule(task.Global), Globals);
+        // The global block may set ctx entries itself; explicit overrides win, and ctx is the truth for sizes.
+        foreach (var (key, value) in ctx.Items)
+            if (key is DimSymbol d && value is long v) sizes[d.Name] = v;
+        if (sizeOverrides is not null)
+            foreach (var (symbol, value) in sizeOverrides) SetSize(symbol, value);
+        Sizes = sizes;
+    }
+
+    /// <summary>A fresh <c>input_data</c> dict over the given tensors (so snippets cannot change each other's inputs).</summary>
+    public static PyDict InputData(IReadOnlyDictionary<string, Tensors.Tensor> tensors)
+    {
+        var dict = new PyDict();
+        foreach (var (name, tensor) in tensors) dict.Items[name] = tensor.Copy();
+        return dict;
+    }
+}

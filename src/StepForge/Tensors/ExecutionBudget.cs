@@ -17,13 +17,16 @@ public sealed class ExecutionBudget
     public long MaxSteps { get; init; } = 20_000_000;
     public TimeSpan MaxTime { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Operators one program may run: the benchmark's programs have fewer than 30.</summary>
+    public int MaxOps { get; init; } = 1000;
+
     private readonly long _start = Environment.TickCount64;
     private long _elements;
     private long _steps;
 
     public static ExecutionBudget Unlimited() => new()
     {
-        MaxTensorElements = long.MaxValue, MaxTotalElements = long.MaxValue, MaxSteps = long.MaxValue, MaxTime = TimeSpan.MaxValue,
+        MaxTensorElements = long.MaxValue, MaxTotalElements = long.MaxValue, MaxSteps = long.MaxValue, MaxTime = TimeSpan.MaxValue, MaxOps = int.MaxValue,
     };
 
     public long ElementsUsed => _elements;

@@ -109,10 +109,14 @@ public static class Verifier
         data.ToDictionary(kv => kv.Key, kv => kv.Value[0]);
 
     /// <summary>Runs the outputs' data transforms in order in one scope (a later one may use an earlier one's names).</summary>
-    private static List<List<Tensor>> Reference(TaskSpec task, TaskRuntime runtime, Dictionary<string, Tensor[]> data)
+    private static List<List<Tensor>> Reference(TaskSpec task, TaskRuntime runtime, Dictionary<string, Tensor[]> data) =>
+        ComputeReference(task, runtime, Single(data));
+
+    /// <summary>The reference tensors of every output (one per component) from the given input_data.</summary>
+    internal static List<List<Tensor>> ComputeReference(TaskSpec task, TaskRuntime runtime, IReadOnlyDictionary<string, Tensor> inputData)
     {
         var scope = new Scope(runtime.Globals);
-        scope.Set("input_data", TaskRuntime.InputData(Single(data)));
+        scope.Set("input_data", TaskRuntime.InputData(inputData));
         var results = new List<List<Tensor>>();
         foreach (var output in task.Outputs)
         {

@@ -289,7 +289,7 @@ public static class TensorMath
         return result;
     }
 
-    /// <summary>The k largest values along a dim, sorted descending (ties by lower index first), and their indices.</summary>
+    /// <summary>The k largest (or smallest) values along a dim and their indices, in torch's CPU order (see <see cref="TopKOrder"/>).</summary>
     public static (Tensor Values, Tensor Indices) TopK(Tensor a, int k, int dim, bool largest = true)
     {
         var src = a.Rank == 0 ? a.Reshape([1]) : a;
@@ -300,21 +300,15 @@ public static class TensorMath
         shape[d] = k;
         var values = Tensor.Allocate(shape, src.Kind);
         var indices = Tensor.Allocate([.. shape], ElementKind.Int);
-        var order = new int[size];
+        var column = new float[size];
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
-                for (int j = 0; j < size; j++) order[j] = j;
-                int Base(int j) => (o * size + j) * inner + i;
-                Array.Sort(order, (x, y) =>
-                {
-                    float vx = src.Data[Base(x)], vy = src.Data[Base(y)];
-                    int c = largest ? vy.CompareTo(vx) : vx.CompareTo(vy);
-                    return c != 0 ? c : x.CompareTo(y);
-                });
+                for (int j = 0; j < size; j++) column[j] = src.Data[(o * size + j) * inner + i];
+                var order = TopKOrder.Select(column, k, largest);
                 for (int j = 0; j < k; j++)
                 {
-                    values.Data[(o * k + j) * inner + i] = src.Data[Base(order[j])];
+                    values.Data[(o * k + j) * inner + i] = column[order[j]];
                     indices.Data[(o * k + j) * inner + i] = order[j];
                 }
             }

@@ -38,6 +38,7 @@ public static class TaskBatch
             return StepForgeCli.ExitBadInput;
         }
 
+        if (showErrors && !json) io.Out.WriteLine($"{"verdict",-8} {"time",7}  {"max err",8}  task");
         bool anyInvalid = false, anyRejected = false;
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int loadedOnly = 0;

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using StepForge.Cli;
+using StepForge.Tests.Support;
+
+namespace StepForge.Tests.Cli;
+
+/// <summary><c>stepforge verify</c> as design.md's contract describes it.</summary>
+public class VerifyCommandTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
+    }
+
+    private static string Bench(string relative) => Path.Combine(TestPaths.ProjectBenchmark, relative);
+
+    [Fact]
+    public void TheBenchmark_VerifiesAsATable()
+    {
+        var (exit, output, _) = Run("verify", TestPaths.ProjectBenchmark);
+        Assert.Equal(0, exit);
+        var lines = output.Trim().Split('\n');
+        Assert.StartsWith("verdict", lines[0], StringComparison.Ordinal);
+        Assert.Equal(27, lines.Count(l => l.StartsWith("correct", StringComparison.Ordinal)));
+        Assert.EndsWith("27 checked: 27 correct", lines[^1].TrimEnd(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_HasTheContractsFields_AndMaxAbsErrorPerOutput()
+    {
+        var (exit, output, _) = Run("verify", Bench("index/softmax-top1.yaml"), "--json", "--trials", "2", "--seed", "5");
+        Assert.Equal(0, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        foreach (var key in new[] { "verdict", "task", "line", "op", "rule", "message", "expected", "actual" }) Assert.True(json.TryGetProperty(key, out _), key);
+        Assert.Equal("correct", json.GetProperty("verdict").GetString());
+        var outputs = json.GetProperty("outputs").EnumerateArray().ToList();
+        Assert.Equal(["mask", "probs"], outputs.Select(o => o.GetProperty("name").GetString()));
+        Assert.All(outputs, o => Assert.True(o.GetProperty("max_abs_error").GetDouble() <= 1e-5));
+    }
+
+    [Fact]
+    public void AWrongCandidate_ExitsOne_WithAWrongVerdict()
+    {
+        var candidate = Path.Combine(Directory.CreateTempSubdirectory().FullName, "c.py");
+        File.WriteAllText(candidate, "x_sq, x_out = step.Copy().apply(x)\nsq = step.Map(fn=fn_square).apply(x_sq)\nt = step.Accum(fn=fn_add, b=1).apply(sq)\n" +
+            "r = step.Map(fn=fn_sqrt).apply(t)\nrr = step.Repeat(n=D).apply(r)\np = step.Zip().apply((x_out, rr))\nreturn step.Map(fn=fn_div).apply(p)\n");
+        var (exit, output, _) = Run("verify", Bench("norm/rmsnorm.yaml"), "--impl", candidate, "--json");
+        Assert.Equal(1, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("wrong", json.GetProperty("verdict").GetString());
+        Assert.Contains("worst at index", json.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sizes_Trials_AndBadOptions()
+    {
+        Assert.Equal(0, Run("verify", Bench("bmm/row-times-block.yaml"), "--size", "M=16", "--size", "N=32", "--size", "K=24", "--size", "D=32", "--trials", "2").Exit);
+        var bad = Run("verify", Bench("bmm/row-times-block.yaml"), "--size", "M=zero");
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("--size M=zero", bad.Err, StringComparison.Ordinal);
+        var unknown = Run("verify", Bench("bmm/row-times-block.yaml"), "--size", "Q=4");
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("Q", unknown.Err, StringComparison.Ordinal);
+        Assert.Equal(2, Run("verify", Bench("bmm/row-times-block.yaml"), "--trials", "0").Exit);
+        Assert.Equal(2, Run("verify", "/nonexistent.yaml").Exit);
+    }
+
+    [Fact]
+    public void Help_ListsTheOptions()
+    {
+        var (exit, output, _) = Run("verify", "--help");
+        Assert.Equal(0, exit);
+        foreach (var option in new[] { "--impl", "--json", "--seed", "--trials", "--size", "--repair-affine", "--print" })
+            Assert.Contains(option, output, StringComparison.Ordinal);
+    }
+
+    [UpstreamFact]
+    public void UpstreamCorpus_WithRepairAndThreeTrials_IsAllCorrect()
+    {
+        var (exit, output, _) = Run("verify", TestPaths.Upstream, "--repair-affine", "--trials", "3", "--json");
+        Assert.Equal(0, exit);
+        Assert.Equal(27, output.Trim().Split('\n').Count(l => l.Contains("\"verdict\":\"correct\"", StringComparison.Ordinal)));
+    }
+}

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using StepForge.Step;
 using StepForge.Tasks;
 
 namespace StepForge.Cli;
@@ -10,17 +9,7 @@ public static class VerifyCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var tasks = new Argument<string[]>("TASK")
-        {
-            Description = "Task files, or folders searched recursively for *.yaml (files there without impl: are only loaded).",
-            Arity = ArgumentArity.OneOrMore,
-        };
-        var impl = new Option<string?>("--impl")
-        {
-            Description = "Verify this candidate instead of each task's own impl: a YAML file with an impl: key, a bare program, or - for standard input.",
-            HelpName = "FILE|-",
-        };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object per task on standard output." };
+        var shared = new CandidateOptions();
         var seed = new Option<int>("--seed") { Description = "Seed of the first trial's data (trial t uses SEED + t).", DefaultValueFactory = _ => 0 };
         var trials = new Option<int>("--trials") { Description = "How many seeds to check; all must match.", DefaultValueFactory = _ => 1 };
         var size = new Option<string[]>("--size")
@@ -29,24 +18,17 @@ public static class VerifyCommand
             HelpName = "SYM=VALUE",
             AllowMultipleArgumentsPerToken = false,
         };
-        var repair = new Option<bool>("--repair-affine") { Description = "Insert step.Copy where a stream is consumed twice, then verify the repaired program." };
-        var print = new Option<bool>("--print") { Description = "With --repair-affine: print each repaired program." };
-        var strict = new Option<bool>("--strict-affine") { Description = "Count returning a stream as consuming it (stricter than upstream)." };
-
         var command = new Command("verify",
             "Verify candidate STeP programs: parse, types, affine use, then simulate them on seeded data and compare every output " +
             "with the task's PyTorch reference (rtol 1.3e-6, atol 1e-5).\n" +
             "Exit 0 if all are correct, 1 if any is rejected, 2 if the invocation or a task file is bad.")
         {
-            tasks, impl, json, seed, trials, size, repair, print, strict,
+            seed, trials, size,
         };
+        shared.AddTo(command);
         command.SetAction(parsed =>
         {
-            if (parsed.GetValue(print) && !parsed.GetValue(repair))
-            {
-                io.Error.WriteLine("stepforge: error: --print goes with --repair-affine");
-                return StepForgeCli.ExitBadInput;
-            }
+            if (!shared.Validate(parsed, io)) return StepForgeCli.ExitBadInput;
             if (parsed.GetValue(trials) < 1)
             {
                 io.Error.WriteLine("stepforge: error: --trials must be at least 1");
@@ -64,9 +46,8 @@ public static class VerifyCommand
                 }
                 sizes[parts[0]] = v;
             }
-            var options = new VerifyOptions(parsed.GetValue(seed), parsed.GetValue(trials), sizes, parsed.GetValue(repair),
-                parsed.GetValue(strict) ? AffineMode.Strict : AffineMode.Upstream);
-            return TaskBatch.Run(io, parsed.GetValue(tasks) ?? [], parsed.GetValue(impl), parsed.GetValue(json), parsed.GetValue(print), showErrors: true,
+            var options = new VerifyOptions(parsed.GetValue(seed), parsed.GetValue(trials), sizes, parsed.GetValue(shared.Repair), shared.AffineMode(parsed));
+            return TaskBatch.Run(io, parsed.GetValue(shared.Tasks) ?? [], parsed.GetValue(shared.Impl), parsed.GetValue(shared.Json), parsed.GetValue(shared.Print), showErrors: true,
                 (task, candidate) =>
                 {
                     var unknown = sizes.Keys.Where(k => !task.Sizes.ContainsKey(k)).ToList();

@@ -205,6 +205,36 @@ def task_cases(path, rel, task):
     return {"task": rel, "sizes": sizes, "input_data": {k: encode(v) for k, v in data.items()}, "cases": cases}
 
 
+# Expressions over a (4, 5), b (5,), c (4, 5) random tensors and i (4, 5) small integers: functions and corners
+# of torch semantics that the task files do not reach, so that unseen tasks meet a tested engine.
+EXTRAS = [
+    "torch.where(a > 0, a, b)", "torch.clamp(a, -0.5, 0.5)", "a.clamp(min=0.1)", "torch.rsqrt(c + 1)", "torch.square(a)",
+    "torch.argmax(a, dim=1)", "a.argmax(dim=0)", "torch.max(a, dim=1).values", "torch.max(a, 0).indices", "a.max(dim=-1, keepdim=True).values",
+    "torch.topk(a, 2, dim=0).values", "torch.topk(a, 3).indices", "torch.add(a, b)", "torch.mul(a, 2)", "torch.div(a, c + 1)",
+    "a.sum()", "a.mean()", "a.var()", "a.var(dim=0)", "torch.softmax(a, dim=0)", "torch.nn.functional.softmax(a, dim=-1)",
+    "a.transpose(0, 1)", "a.permute(1, 0)", "a.reshape(5, 4)", "a.view(-1)", "a.flatten()", "a[1:3, ::2]", "a[-1]", "a[:, -2:]",
+    "a[None, :, 1]", "a.unsqueeze(0).expand(3, 4, 5)", "a.repeat(2, 1)", "b.repeat(3)", "torch.cat([a, c], dim=0)", "torch.stack([a, c])",
+    "a.chunk(2, dim=1)[1]", "i // 2", "i % 3", "i / 2", "i * a", "-i", "(i > 2).float()", "(a > 0) == (c > 0.5)",
+    "torch.tensor([[1, 2], [3, 4]]) * 2", "torch.arange(5) * 0.5", "torch.arange(1, 10, 3)", "torch.zeros(2, 3)", "torch.ones((3,), dtype=torch.float)",
+    "torch.nn.GELU()(a)", "torch.nn.SiLU()(a)", "torch.nn.Sigmoid()(a)", "torch.tanh(a)", "torch.relu(a)", "torch.exp(a).log()",
+    "torch.einsum('ij,j->i', a, b)", "torch.einsum('ij,kj->ik', a, c)", "torch.einsum('ij->ji', a)", "torch.einsum('ij,ij->', a, c)",
+    "a @ b", "b @ a.T", "a @ c.T", "torch.matmul(a.unsqueeze(0), c.T)", "a.pow(3)", "2 ** a", "a ** 0.5", "abs(a)", "torch.abs(a)",
+    "torch.zeros_like(a).scatter(1, torch.topk(a, 2, dim=1).indices, 1.0)", "a.sigmoid()", "torch.sin(a) + torch.cos(b)",
+    "torch.ops.aten.native_layer_norm.default(a, [5], None, None, 1e-5)[0]", "torch.ops.aten.native_layer_norm.default(a, [5], None, None, 1e-5)[2]",
+]
+
+
+def extras():
+    gen = torch.Generator().manual_seed(20261124)
+    data = {"a": torch.randn(4, 5, generator=gen), "b": torch.randn(5, generator=gen), "c": torch.rand(4, 5, generator=gen),
+            "i": torch.randint(0, 7, (4, 5), generator=gen)}
+    cases = []
+    for expr in EXTRAS:
+        ns = {"torch": torch, **{k: v.clone() for k, v in data.items()}}
+        cases.append({"expression": expr, "output": as_list(eval(expr, ns))})
+    return {"torch": torch.__version__, "inputs": {k: encode(v) for k, v in data.items()}, "cases": cases}
+
+
 def corpus(root, pattern):
     files = []
     for dirpath, _, names in os.walk(root):
@@ -221,6 +251,9 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "extras.json"), "w") as f:
+        json.dump(extras(), f, separators=(",", ":"))
+    print(f"{os.path.join(args.out, 'extras.json')}: {len(EXTRAS)} expressions")
     for label, root, pattern in (("project", args.project, r"\.yaml$"), ("upstream", args.upstream, r"_ref\.yaml$")):
         if not os.path.isdir(root):
             print(f"skipping {label}: {root} not found")

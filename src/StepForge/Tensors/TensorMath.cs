@@ -125,6 +125,21 @@ public static class TensorMath
         return result;
     }
 
+    /// <summary>torch.where(condition, input, other) with broadcasting.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b)
+    {
+        var shape = BroadcastShapes(BroadcastShapes(condition.Shape, a.Shape), b.Shape);
+        var c = condition.BroadcastTo(shape);
+        var x = a.BroadcastTo(shape);
+        var y = b.BroadcastTo(shape);
+        var result = Tensor.Allocate(shape, ResultKind(BinaryKind.Add, a.Kind, b.Kind));
+        for (int i = 0; i < result.Count; i++) result.Data[i] = c.Data[i] != 0 ? x.Data[i] : y.Data[i];
+        return result;
+    }
+
+    public static Tensor Clamp(Tensor a, double? min, double? max) =>
+        Map(a, x => (float)Math.Min(Math.Max(x, min ?? double.NegativeInfinity), max ?? double.PositiveInfinity), a.Kind);
+
     public static Tensor Negate(Tensor a) => Map(a, x => -x, a.Kind == ElementKind.Bool ? ElementKind.Int : a.Kind);
 
     public static Tensor Exp(Tensor a)

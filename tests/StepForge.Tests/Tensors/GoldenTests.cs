@@ -107,3 +107,32 @@ public class GoldenTests
         }
     }
 }
+
+/// <summary>Torch functions and corners of its semantics beyond what the task files use, against real PyTorch.</summary>
+public class ExtraGoldenTests
+{
+    private static readonly System.Text.Json.JsonElement Extras = System.Text.Json.JsonDocument.Parse(
+        File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "StepForge.Tests", "Tensors", "Goldens", "extras.json"))).RootElement;
+
+    public static TheoryData<string> Expressions() => [.. Extras.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("expression").GetString()!)];
+
+    [Theory]
+    [MemberData(nameof(Expressions))]
+    public void Expression_MatchesPyTorch(string expression)
+    {
+        var expected = Extras.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("expression").GetString() == expression)
+            .GetProperty("output").EnumerateArray().Select(GoldenTests.Decode).ToList();
+        var scope = new Scope();
+        scope.Set("torch", Torch.Create());
+        foreach (var input in Extras.GetProperty("inputs").EnumerateObject()) scope.Set(input.Name, GoldenTests.Decode(input.Value));
+        var value = new Interpreter(new ExecutionBudget()).Run(Parser.ParseModule(expression), scope);
+        var actual = value is PyList or PyTuple ? Torch.Tensors(value) : [Operators.ToTensor(value)];
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            var check = OutputComparison.Compare(expression, i, expected[i], actual[i], equalNan: true);
+            Assert.True(check.Close, check.Detail);
+            Assert.True(expected[i].Kind == actual[i].Kind, $"kind {actual[i].Kind}, torch gave {expected[i].Kind}");
+        }
+    }
+}

@@ -74,8 +74,12 @@ public static class Torch
         if (other is null) return minimum ? Tensor.Scalar(x.Data.Min(), x.Kind) : TensorMath.MaxAll(x);
         if (minimum) throw new TensorException("torch.min(x, dim) is not supported");
         var (values, indices) = TensorMath.MaxAlong(x, a.Int("dim"), a.Bool("keepdim", false));
-        return new PyTuple([values, indices]);
+        return Named(values, indices);
     }
+
+    internal static PyTuple Named(Tensor values, Tensor indices) => new([values, indices], ["values", "indices"]);
+
+    private static Tensor Binary(Arguments a, BinaryKind kind) => TensorMath.Binary(kind, T(a.Required("input")), T(a.Required("other")));
 
     private static PyFunction Module(string name, Func<Tensor, Tensor> apply) =>
         new(name, (args, kwargs) => apply(T(new Arguments(name, args, kwargs, "input").Required("input"))));
@@ -160,8 +164,20 @@ public static class Torch
             }, "input", "mat2"),
             ["max"] = Fn("torch.max", a => Max(a, false), "input", "dim", "keepdim"),
             ["min"] = Fn("torch.min", a => Max(a, true), "input", "dim", "keepdim"),
-            ["maximum"] = Fn("torch.maximum", a => TensorMath.Binary(BinaryKind.Max, T(a.Required("input")), T(a.Required("other"))), "input", "other"),
-            ["minimum"] = Fn("torch.minimum", a => TensorMath.Binary(BinaryKind.Min, T(a.Required("input")), T(a.Required("other"))), "input", "other"),
+            ["maximum"] = Fn("torch.maximum", a => Binary(a, BinaryKind.Max), "input", "other"),
+            ["minimum"] = Fn("torch.minimum", a => Binary(a, BinaryKind.Min), "input", "other"),
+            ["add"] = Fn("torch.add", a => Binary(a, BinaryKind.Add), "input", "other"),
+            ["sub"] = Fn("torch.sub", a => Binary(a, BinaryKind.Sub), "input", "other"),
+            ["mul"] = Fn("torch.mul", a => Binary(a, BinaryKind.Mul), "input", "other"),
+            ["div"] = Fn("torch.div", a => Binary(a, BinaryKind.Div), "input", "other"),
+            ["square"] = Fn("torch.square", a => TensorMath.Binary(BinaryKind.Mul, T(a.Required("input")), T(a.Required("input"))), "input"),
+            ["rsqrt"] = Fn("torch.rsqrt", a => TensorMath.Map(T(a.Required("input")), x => 1f / MathF.Sqrt(x)), "input"),
+            ["neg"] = Fn("torch.neg", a => TensorMath.Negate(T(a.Required("input"))), "input"),
+            ["where"] = Fn("torch.where", a => TensorMath.Where(T(a.Required("condition")), T(a.Required("input")), T(a.Required("other"))), "condition", "input", "other"),
+            ["clamp"] = Fn("torch.clamp", a => TensorMath.Clamp(T(a.Required("input")), a.Get("min") is { } lo ? Operators.ToDouble(lo) : null, a.Get("max") is { } hi ? Operators.ToDouble(hi) : null), "input", "min", "max"),
+            ["argmax"] = Fn("torch.argmax", a => a.OptionalInt("dim") is int d
+                ? TensorMath.MaxAlong(T(a.Required("input")), d, a.Bool("keepdim", false)).Indices
+                : TensorMath.MaxAlong(T(a.Required("input")).Reshape([-1]), 0).Indices, "input", "dim", "keepdim"),
             ["exp"] = Fn("torch.exp", a => TensorMath.Exp(T(a.Required("input"))), "input"),
             ["sqrt"] = Fn("torch.sqrt", a => TensorMath.Sqrt(T(a.Required("input"))), "input"),
             ["cos"] = Fn("torch.cos", a => TensorMath.Cos(T(a.Required("input"))), "input"),
@@ -176,7 +192,7 @@ public static class Torch
             ["topk"] = Fn("torch.topk", a =>
             {
                 var (values, indices) = TensorMath.TopK(T(a.Required("input")), a.Int("k"), a.Int("dim", -1), a.Bool("largest", true));
-                return new PyTuple([values, indices]);
+                return Named(values, indices);
             }, "input", "k", "dim", "largest", "sorted"),
             ["sum"] = Fn("torch.sum", a => TensorMath.Sum(T(a.Required("input")), a.OptionalInt("dim"), a.Bool("keepdim", false)), "input", "dim", "keepdim"),
             ["mean"] = Fn("torch.mean", a => TensorMath.Mean(T(a.Required("input")), a.OptionalInt("dim"), a.Bool("keepdim", false)), "input", "dim", "keepdim"),
@@ -245,7 +261,7 @@ public static class TensorMethods
         {
             null => TensorMath.MaxAll(t),
             Tensor other => TensorMath.Binary(BinaryKind.Max, t, other),
-            _ => (object)new PyTuple([.. Pair(TensorMath.MaxAlong(t, a.Int("dim"), a.Bool("keepdim", false)))]),
+            _ => MaxNamed(t, a.Int("dim"), a.Bool("keepdim", false)),
         }, "dim", "keepdim"),
         "pow" => M(name, a => TensorMath.Binary(BinaryKind.Pow, t, Operators.ToTensor(a.Required("exponent"))), "exponent"),
         "exp" => M(name, _ => TensorMath.Exp(t)),
@@ -257,13 +273,28 @@ public static class TensorMethods
         "relu" => M(name, _ => TensorMath.Relu(t)),
         "tanh" => M(name, _ => TensorMath.Tanh(t)),
         "softmax" => M(name, a => TensorMath.Softmax(t, a.Int("dim")), "dim"),
-        "topk" => M(name, a => new PyTuple([.. Pair(TensorMath.TopK(t, a.Int("k"), a.Int("dim", -1), a.Bool("largest", true)))]), "k", "dim", "largest", "sorted"),
+        "topk" => M(name, a =>
+        {
+            var (values, indices) = TensorMath.TopK(t, a.Int("k"), a.Int("dim", -1), a.Bool("largest", true));
+            return Torch.Named(values, indices);
+        }, "k", "dim", "largest", "sorted"),
+        "argmax" => M(name, a => a.OptionalInt("dim") is int d ? TensorMath.MaxAlong(t, d, a.Bool("keepdim", false)).Indices
+            : TensorMath.MaxAlong(t.Reshape([-1]), 0).Indices, "dim", "keepdim"),
+        "clamp" or "clip" => M(name, a => TensorMath.Clamp(t, a.Get("min") is { } lo ? Operators.ToDouble(lo) : null, a.Get("max") is { } hi ? Operators.ToDouble(hi) : null), "min", "max"),
+        "rsqrt" => M(name, _ => TensorMath.Map(t, x => 1f / MathF.Sqrt(x))),
+        "square" => M(name, _ => TensorMath.Binary(BinaryKind.Mul, t, t)),
+        "log" => M(name, _ => TensorMath.Log(t)),
+        "neg" => M(name, _ => TensorMath.Negate(t)),
         "scatter" or "scatter_" => M(name, a => TensorMath.Scatter(t, a.Int("dim"), Operators.ToTensor(a.Required("index")),
             (float)Operators.ToDouble(a.Required("value")), inPlace: name == "scatter_"), "dim", "index", "value"),
         _ => null,
     };
 
-    private static IEnumerable<object?> Pair((Tensor A, Tensor B) pair) => [pair.A, pair.B];
+    private static PyTuple MaxNamed(Tensor t, int dim, bool keepdim)
+    {
+        var (values, indices) = TensorMath.MaxAlong(t, dim, keepdim);
+        return Torch.Named(values, indices);
+    }
 
     private static int[] ShapeWithInference(IReadOnlyList<object?> args)
     {

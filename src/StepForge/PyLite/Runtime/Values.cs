@@ -39,9 +39,12 @@ public sealed class PyList(List<object?> items)
     public override string ToString() => "[" + string.Join(", ", Items.Select(PyValue.Repr)) + "]";
 }
 
-public sealed class PyTuple(IReadOnlyList<object?> items)
+public sealed class PyTuple(IReadOnlyList<object?> items, IReadOnlyList<string>? fieldNames = null)
 {
     public IReadOnlyList<object?> Items { get; } = items;
+
+    /// <summary>Names of the items for torch's named tuples (topk's values and indices), else null.</summary>
+    public IReadOnlyList<string>? FieldNames { get; } = fieldNames;
     public override string ToString() => "(" + string.Join(", ", Items.Select(PyValue.Repr)) + (Items.Count == 1 ? ",)" : ")");
 }
 

@@ -34,18 +34,7 @@ public static class VerifyCommand
                 io.Error.WriteLine("stepforge: error: --trials must be at least 1");
                 return StepForgeCli.ExitBadInput;
             }
-            var sizes = new Dictionary<string, long>();
-            foreach (var item in parsed.GetValue(size) ?? [])
-            {
-                var parts = item.Split('=', 2);
-                if (parts.Length != 2 || parts[0].Length == 0 || !parts[0].All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
-                    || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v <= 0 || v > 1_000_000)
-                {
-                    io.Error.WriteLine($"stepforge: error: --size {item}: expected SYM=VALUE with a positive integer value, as in --size M=16");
-                    return StepForgeCli.ExitBadInput;
-                }
-                sizes[parts[0]] = v;
-            }
+            if (!TryParseSizes(parsed.GetValue(size) ?? [], io, out var sizes)) return StepForgeCli.ExitBadInput;
             var options = new VerifyOptions(parsed.GetValue(seed), parsed.GetValue(trials), sizes, parsed.GetValue(shared.Repair), shared.AffineMode(parsed));
             return TaskBatch.Run(io, parsed.GetValue(shared.Tasks) ?? [], parsed.GetValue(shared.Impl), parsed.GetValue(shared.Json), parsed.GetValue(shared.Print), showErrors: true,
                 (task, candidate) =>
@@ -57,5 +46,23 @@ public static class VerifyCommand
                 });
         });
         return command;
+    }
+
+    /// <summary>Reads --size SYM=VALUE options; false (after saying why) when one is malformed.</summary>
+    public static bool TryParseSizes(IEnumerable<string> items, ConsoleIo io, out Dictionary<string, long> sizes)
+    {
+        sizes = [];
+        foreach (var item in items)
+        {
+            var parts = item.Split('=', 2);
+            if (parts.Length != 2 || parts[0].Length == 0 || !parts[0].All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+                || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v <= 0 || v > 1_000_000)
+            {
+                io.Error.WriteLine($"stepforge: error: --size {item}: expected SYM=VALUE with a positive integer value, as in --size M=16");
+                return false;
+            }
+            sizes[parts[0]] = v;
+        }
+        return true;
     }
 }

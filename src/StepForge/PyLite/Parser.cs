@@ -120,7 +120,7 @@ public sealed class Parser
     /// <summary>Long operator chains such as 1+1+...+1 are shallow to parse but deep as trees.</summary>
     private static void CheckDepth(Node node)
     {
-        if (SyntaxWalker.Depth(node) > MaxTreeDepth)
+        if (SyntaxWalker.DeeperThan(node, MaxTreeDepth))
             throw new PyLiteSyntaxException($"expression too deeply nested or too long a chain of operators (more than {MaxTreeDepth} levels)",
                 node.Span.Line, node.Span.Column);
     }
@@ -329,14 +329,19 @@ public sealed class Parser
         if (level == BinaryLevels.Length) return ParseFactor();
         var start = Current.Span;
         var left = ParseBinaryLevel(level + 1);
-        while (Current.Kind == TokenKind.Operator)
+        while (Current.Kind == TokenKind.Operator && FindOperator(BinaryLevels[level], Current.Text) is BinaryOp op)
         {
-            var match = Array.Find(BinaryLevels[level], x => x.Op == Current.Text);
-            if (match.Op is null) break;
             _pos++;
-            left = new BinaryExpr(match.Kind, left, ParseBinaryLevel(level + 1), SpanFrom(start));
+            left = new BinaryExpr(op, left, ParseBinaryLevel(level + 1), SpanFrom(start));
         }
         return left;
+    }
+
+    private static BinaryOp? FindOperator((string Op, BinaryOp Kind)[] level, string text)
+    {
+        foreach (var (op, kind) in level)
+            if (op == text) return kind;
+        return null;
     }
 
     private Expr ParseFactor()

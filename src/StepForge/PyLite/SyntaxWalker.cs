@@ -57,18 +57,52 @@ public static class SyntaxWalker
         }
     }
 
-    /// <summary>The number of nodes on the longest path from <paramref name="node"/> down to a leaf.</summary>
-    public static int Depth(Node node)
+    /// <summary>
+    /// Whether some path from <paramref name="node"/> down to a leaf has more than <paramref name="limit"/> nodes.
+    /// It recurses, but never deeper than the limit, so any tree is safe to ask about; and it allocates nothing.
+    /// </summary>
+    public static bool DeeperThan(Node? node, int limit)
     {
-        int max = 0;
-        var stack = new Stack<(Node Node, int Depth)>();
-        stack.Push((node, 1));
-        while (stack.Count > 0)
+        if (node is null) return false;
+        if (limit <= 0) return true;
+        int next = limit - 1;
+        switch (node)
         {
-            var (current, depth) = stack.Pop();
-            max = Math.Max(max, depth);
-            foreach (var child in Children(current)) stack.Push((child, depth + 1));
+            case AssignStmt a:
+                foreach (var t in a.Targets) if (DeeperThan(t, next)) return true;
+                return DeeperThan(a.Value, next);
+            case AugAssignStmt g: return DeeperThan(g.Target, next) || DeeperThan(g.Value, next);
+            case ExprStmt e: return DeeperThan(e.Value, next);
+            case ReturnStmt r: return DeeperThan(r.Value, next);
+            case FStringExpr f: return Any(f.Parts, next);
+            case BinaryExpr b: return DeeperThan(b.Left, next) || DeeperThan(b.Right, next);
+            case UnaryExpr u: return DeeperThan(u.Operand, next);
+            case BoolOpExpr o: return DeeperThan(o.Left, next) || DeeperThan(o.Right, next);
+            case CompareExpr c: return DeeperThan(c.Left, next) || Any(c.Comparators, next);
+            case ConditionalExpr c: return DeeperThan(c.Test, next) || DeeperThan(c.Body, next) || DeeperThan(c.OrElse, next);
+            case CallExpr c:
+                if (DeeperThan(c.Callee, next) || Any(c.Args, next)) return true;
+                foreach (var k in c.Keywords) if (DeeperThan(k.Value, next)) return true;
+                return false;
+            case AttributeExpr a: return DeeperThan(a.Target, next);
+            case SubscriptExpr s: return DeeperThan(s.Target, next) || DeeperThan(s.Index, next);
+            case SliceExpr s: return DeeperThan(s.Lower, next) || DeeperThan(s.Upper, next) || DeeperThan(s.Step, next);
+            case TupleExpr t: return Any(t.Items, next);
+            case ListExpr l: return Any(l.Items, next);
+            case DictExpr d: return Any(d.Keys, next) || Any(d.Values, next);
+            case ListCompExpr lc:
+                if (DeeperThan(lc.Element, next)) return true;
+                foreach (var cl in lc.Clauses)
+                    if (DeeperThan(cl.Target, next) || DeeperThan(cl.Iterable, next) || Any(cl.Conditions, next)) return true;
+                return false;
+            default:
+                return false;
         }
-        return max;
+    }
+
+    private static bool Any(System.Collections.Immutable.ImmutableArray<Expr> items, int limit)
+    {
+        foreach (var item in items) if (DeeperThan(item, limit)) return true;
+        return false;
     }
 }

@@ -16,9 +16,16 @@ public sealed class FnFailedException(string fn, string message, int line, Excep
 /// Calls a task's fn bodies on element tensors: <c>input</c> is the list of component slices, <c>state</c> the
 /// fold state. Each body is parsed once. Results are checked against the fn's output dtype.
 /// </summary>
-public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDictionary<string, long> sizes)
+public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDictionary<string, long> sizes, bool batching = true)
 {
     private readonly Dictionary<FnDecl, Module> _bodies = [];
+    private readonly HashSet<FnDecl> _unbatchable = [];
+
+    /// <summary>Whether Map, Accum and Scan try one evaluation over many elements before falling back to one per element.</summary>
+    public bool Batching { get; } = batching;
+
+    /// <summary>How many batched evaluations fell back to per-element evaluation (for tests and profiling).</summary>
+    public int Fallbacks { get; private set; }
     private readonly Dictionary<DType, int[]> _elementShapes = [];
 
     public Interpreter Interpreter { get; } = interpreter;
@@ -43,13 +50,65 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
     public Tensor[] Init(FnDecl fn) =>
         [.. fn.Output.Components.Select((c, i) => Tensor.Full(ElementShape(c), (float)fn.Init!.Value[i]))];
 
-    public Tensor[] Call(FnDecl fn, Tensor[] input, Tensor[]? state)
+    private Module Body(FnDecl fn)
     {
         if (!_bodies.TryGetValue(fn, out var body))
         {
-            body = Parser.ParseModule(fn.Apply);
+            body = ParsedSnippets.Get(fn.Apply);
             _bodies[fn] = body;
         }
+        return body;
+    }
+
+    /// <summary>
+    /// Evaluates the body once for many elements: each input and state tensor carries the elements along a leading
+    /// axis of size <paramref name="count"/>. Returns null when the body cannot be batched (the caller then calls
+    /// <see cref="Call"/> per element, which also reports any genuine error with per-element semantics).
+    /// </summary>
+    public Tensor[]? CallBatched(FnDecl fn, int count, Tensor[] input, Tensor[]? state)
+    {
+        if (!Batching || _unbatchable.Contains(fn) || count == 0) return null;
+        var body = Body(fn);
+        var scope = new Scope(globals);
+        scope.Set("input", new PyList([.. input.Select(t => (object?)new Batched(t.Copy()))]));
+        if (state is not null) scope.Set("state", new PyList([.. state.Select(t => (object?)new Batched(t))]));
+        try
+        {
+            var result = Interpreter.Run(body, scope);
+            var items = result switch
+            {
+                PyList l => l.Items,
+                PyTuple t => t.Items,
+                _ => [result],
+            };
+            var components = fn.Output.Components;
+            if (items.Count != components.Count) throw new NotBatchableException("a result of the wrong length");
+            var output = new Tensor[items.Count];
+            for (int i = 0; i < items.Count; i++)
+            {
+                var shape = ElementShape(components[i]);
+                var value = items[i] switch
+                {
+                    Batched b when b.LogicalRank <= shape.Length => b.Value.Reshape([count, .. Enumerable.Repeat(1, shape.Length - b.LogicalRank), .. b.LogicalShape]),
+                    Tensor or double or long or bool => Operators.ToTensor(items[i]).Unsqueeze(0),
+                    _ => throw new NotBatchableException("this result"),
+                };
+                output[i] = value.BroadcastTo([count, .. shape]).WithKind(ElementKind.Float);
+            }
+            return output;
+        }
+        catch (Exception e) when (e is NotBatchableException or PyLiteRuntimeException or TensorException or LimitExceededException)
+        {
+            if (Environment.GetEnvironmentVariable("STEPFORGE_TRACE_BATCHING") is not null) Console.Error.WriteLine($"batching {fn.FuncName}: {e.GetType().Name}: {e.Message}");
+            _unbatchable.Add(fn);
+            Fallbacks++;
+            return null;
+        }
+    }
+
+    public Tensor[] Call(FnDecl fn, Tensor[] input, Tensor[]? state)
+    {
+        var body = Body(fn);
         var scope = new Scope(globals);
         scope.Set("input", new PyList([.. input]));
         if (state is not null) scope.Set("state", new PyList([.. state]));

@@ -177,8 +177,14 @@ public sealed class Simulator(FnRunner fns)
     private Tensor[] Elements(StreamData s, int position) =>
         [.. s.Components.Select((c, i) => Slice(c, position, c.Shape[s.StreamAxes..]))];
 
+    /// <summary>Every position's element of each component, stacked along one leading axis.</summary>
+    private static Tensor[] Stacked(StreamData s) =>
+        [.. s.Components.Select(c => c.Reshape([s.Positions, .. c.Shape[s.StreamAxes..]]))];
+
     private Tensor[] Map(FnDecl fn, StreamData x, StreamType outType)
     {
+        if (fns.CallBatched(fn, x.Positions, Stacked(x), null) is { } batched)
+            return [.. batched.Select(t => t.Reshape([.. x.StreamShape, .. t.Shape[1..]]))];
         var output = Allocate(x.StreamShape, outType.DType);
         for (int p = 0; p < x.Positions; p++)
         {
@@ -195,6 +201,7 @@ public sealed class Simulator(FnRunner fns)
         int outer = shape[..outerAxes].Aggregate(1, (a, c) => a * c);
         int inner = shape[outerAxes..].Aggregate(1, (a, c) => a * c);
         var output = Allocate(emitEveryStep ? shape : shape[..outerAxes], outType.DType);
+        if (FoldBatched(fn, x, outer, inner, output, emitEveryStep)) return output;
         for (int o = 0; o < outer; o++)
         {
             var state = fns.Init(fn);
@@ -206,6 +213,30 @@ public sealed class Simulator(FnRunner fns)
             if (!emitEveryStep) for (int c = 0; c < output.Length; c++) Write(output[c], o, state[c]);
         }
         return output;
+    }
+
+    /// <summary>The fold with every outer position at once: one evaluation per inner step.</summary>
+    private bool FoldBatched(FnDecl fn, StreamData x, int outer, int inner, Tensor[] output, bool emitEveryStep)
+    {
+        if (!fns.Batching || outer < 2) return false;
+        var init = fns.Init(fn);
+        var state = init.Select(t => t.Unsqueeze(0).BroadcastTo([outer, .. t.Shape])).ToArray();
+        var items = x.Components.Select(c => c.Reshape([outer, inner, .. c.Shape[x.StreamAxes..]])).ToArray();
+        for (int i = 0; i < inner; i++)
+        {
+            var step = items.Select(t => t.Index([new Tensor.Range(null, null, null), new Tensor.At(i)])).ToArray();
+            if (fns.CallBatched(fn, outer, step, state) is not { } next) return false;
+            state = next;
+            if (emitEveryStep)
+                for (int c = 0; c < output.Length; c++)
+                {
+                    int block = state[c].Count / outer;
+                    for (int o = 0; o < outer; o++) Array.Copy(state[c].Data, o * block, output[c].Data, (o * inner + i) * block, block);
+                }
+        }
+        if (!emitEveryStep)
+            for (int c = 0; c < output.Length; c++) Array.Copy(state[c].Data, output[c].Data, output[c].Count);
+        return true;
     }
 
     private static List<Tensor[]> Partition(StreamData x, StreamData idx, int experts)

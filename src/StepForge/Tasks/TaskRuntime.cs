@@ -36,7 +36,7 @@ public sealed class TaskRuntime
             SetSize(symbol, value);
         }
         if (task.Global is not null)
-            Interpreter.Run(Parser.ParseModule(task.Global), Globals);
+            Interpreter.Run(ParsedSnippets.Get(task.Global), Globals);
         // The global block may set ctx entries itself; explicit overrides win, and ctx is the truth for sizes.
         foreach (var (key, value) in ctx.Items)
             if (key is DimSymbol d && value is long v) sizes[d.Name] = v;

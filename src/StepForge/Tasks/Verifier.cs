@@ -15,7 +15,8 @@ public sealed record VerifyOptions(
     IReadOnlyDictionary<string, long>? Sizes = null,
     bool RepairAffine = false,
     AffineMode AffineMode = AffineMode.Upstream,
-    Func<ExecutionBudget>? Budget = null);
+    Func<ExecutionBudget>? Budget = null,
+    bool Batching = true);
 
 /// <summary>
 /// The whole verification of a candidate: parse → types → affine (→ repair) → seeded data → the task's PyTorch
@@ -41,9 +42,9 @@ public static class Verifier
         var worst = new Dictionary<(string, int), OutputCheck>();
         for (int trial = 0; trial < Math.Max(1, options.Trials); trial++)
         {
-            var budget = options.Budget?.Invoke() ?? new ExecutionBudget();
+            var budget = options.Budget?.Invoke() ?? ExecutionBudget.ForSizes(task.Environment(options.Sizes).Sizes.Values);
             using var _ = Tensor.Use(budget);
-            var (failure, checks) = RunTrial(task, program, options.Seed + trial, options.Sizes, budget);
+            var (failure, checks) = RunTrial(task, program, options.Seed + trial, options.Sizes, budget, options.Batching);
             if (failure is not null) return Finish(failure);
             foreach (var c in checks!)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
@@ -63,7 +64,7 @@ public static class Verifier
     }
 
     private static (Verdict? Failure, List<OutputCheck>? Checks) RunTrial(
-        TaskSpec task, StepProgram program, int seed, IReadOnlyDictionary<string, long>? sizes, ExecutionBudget budget)
+        TaskSpec task, StepProgram program, int seed, IReadOnlyDictionary<string, long>? sizes, ExecutionBudget budget, bool batching)
     {
         TaskRuntime runtime;
         Dictionary<string, Tensor[]> data;
@@ -84,7 +85,7 @@ public static class Verifier
         {
             var fnScope = new Scope(runtime.Globals);
             fnScope.Set("input_data", TaskRuntime.InputData(Single(data)));
-            var simulator = new Simulator(new FnRunner(runtime.Interpreter, fnScope, runtime.Sizes));
+            var simulator = new Simulator(new FnRunner(runtime.Interpreter, fnScope, runtime.Sizes, batching));
             outputs = simulator.Run(program, [.. task.Inputs.Select(i => data[i.Name].Select(t => t.Copy()).ToArray())]);
         }
         catch (SimulationException e)
@@ -120,7 +121,7 @@ public static class Verifier
         var results = new List<List<Tensor>>();
         foreach (var output in task.Outputs)
         {
-            var value = runtime.Interpreter.Run(Parser.ParseModule(output.DataTransform), scope);
+            var value = runtime.Interpreter.Run(ParsedSnippets.Get(output.DataTransform), scope);
             var tensors = value switch
             {
                 Tensor t => [t],

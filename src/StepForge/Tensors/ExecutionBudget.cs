@@ -24,6 +24,22 @@ public sealed class ExecutionBudget
     private long _elements;
     private long _steps;
 
+    /// <summary>
+    /// The default limits, widened for large sizes: a task run at big sizes legitimately holds tensors as large as the
+    /// product of its dimension sizes (every dim streamed at once), so the limits grow with that product.
+    /// </summary>
+    public static ExecutionBudget ForSizes(IEnumerable<long> sizes)
+    {
+        double product = sizes.Aggregate(1.0, (acc, s) => acc * Math.Max(1, s));
+        long perTensor = (long)Math.Min(1L << 28, Math.Max(1 << 22, 2 * product));
+        return new ExecutionBudget
+        {
+            MaxTensorElements = perTensor,
+            MaxTotalElements = Math.Max(400_000_000, 40 * perTensor),
+            MaxTime = perTensor > 1 << 22 ? TimeSpan.FromSeconds(120) : TimeSpan.FromSeconds(10),
+        };
+    }
+
     public static ExecutionBudget Unlimited() => new()
     {
         MaxTensorElements = long.MaxValue, MaxTotalElements = long.MaxValue, MaxSteps = long.MaxValue, MaxTime = TimeSpan.MaxValue, MaxOps = int.MaxValue,

@@ -369,24 +369,45 @@ public static class TensorMath
         if (k != k2)
             throw new TensorException($"matmul: shapes ({string.Join(", ", a.Shape)}) and ({string.Join(", ", b.Shape)}) cannot be multiplied ({k} != {k2})");
         var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
-        var aFull = a2.BroadcastTo([.. batch, m, k]);
-        var bFull = b2.BroadcastTo([.. batch, k, n]);
         int batches = batch.Aggregate(1, (x, y) => x * y);
         var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
         Tensor.Budget?.ChargeElements((long)batches * m * n * k / 8);
+        // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
+        var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
+        var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
         for (int t = 0; t < batches; t++)
+        {
+            int aBase = aOffsets[t], bBase = bOffsets[t];
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                 {
                     double acc = 0;
-                    int ar = (t * m + i) * k, bc = t * k * n + j;
-                    for (int p = 0; p < k; p++) acc += (double)aFull.Data[ar + p] * bFull.Data[bc + p * n];
+                    int ar = aBase + i * k, bc = bBase + j;
+                    for (int p = 0; p < k; p++) acc += (double)a2.Data[ar + p] * b2.Data[bc + p * n];
                     result.Data[(t * m + i) * n + j] = (float)acc;
                 }
+        }
         var shape = result.Shape.ToList();
         if (bVec) shape.RemoveAt(shape.Count - 1);
         if (aVec) shape.RemoveAt(shape.Count - (bVec ? 1 : 2));
         return result.Reshape([.. shape]);
+    }
+
+    /// <summary>For each position of the broadcast batch shape, the offset of the matching block in a tensor of batch shape <paramref name="own"/>.</summary>
+    private static int[] BatchOffsets(int[] own, int[] batch, int blockSize)
+    {
+        int total = batch.Aggregate(1, (x, y) => x * y);
+        var offsets = new int[total];
+        var strides = BroadcastStrides(own, batch);
+        var index = new int[batch.Length];
+        for (int t = 0; t < total; t++)
+        {
+            int block = 0;
+            for (int d = 0; d < batch.Length; d++) block += index[d] * strides[d];
+            offsets[t] = block * blockSize;
+            for (int d = batch.Length - 1; d >= 0 && ++index[d] == batch[d]; d--) index[d] = 0;
+        }
+        return offsets;
     }
 
     public static Tensor Einsum(string equation, IReadOnlyList<Tensor> operands)

@@ -191,6 +191,8 @@ public sealed class Interpreter(ExecutionBudget budget)
                 throw Error($"{ns.Name}.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
             case Tensor t:
                 return TensorMethods.Get(t, attr.Name) ?? throw Error($"Tensor.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+            case Batched b:
+                return BatchedMethods.Get(b, attr.Name) ?? throw new NotBatchableException($"Tensor.{attr.Name}");
             case PyTuple { FieldNames: { } names } tuple when names.Contains(attr.Name):
                 return tuple.Items[names.ToList().IndexOf(attr.Name)];
             case PyDict d when attr.Name is "keys" or "values" or "items":

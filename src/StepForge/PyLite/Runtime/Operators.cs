@@ -11,6 +11,7 @@ public static class Operators
 
     public static double ToDouble(object? v) => v switch
     {
+        Batched => throw new NotBatchableException("a batched value as a Python number"),
         long l => l,
         double d => d,
         bool b => b ? 1 : 0,
@@ -20,6 +21,7 @@ public static class Operators
 
     public static long ToLong(object? v) => v switch
     {
+        Batched => throw new NotBatchableException("a batched value as a Python integer"),
         long l => l,
         bool b => b ? 1 : 0,
         Tensor { Kind: not ElementKind.Float } t => (long)t.Item(),
@@ -30,6 +32,7 @@ public static class Operators
     public static Tensor ToTensor(object? v) => v switch
     {
         Tensor t => t,
+        Batched => throw new NotBatchableException("a batched value where a plain tensor is needed"),
         bool b => Tensor.Scalar(b ? 1 : 0, ElementKind.Bool),
         long l => Tensor.Scalar(l, ElementKind.Int),
         double d => Tensor.Scalar(d),
@@ -50,6 +53,11 @@ public static class Operators
 
     public static object? Binary(BinaryOp op, object? left, object? right, SourceSpan span)
     {
+        if (left is Batched || right is Batched)
+        {
+            if (op == BinaryOp.MatMul) return Batching.Matmul(left, right);
+            return Batching.Binary(TensorOp(op) ?? throw new NotBatchableException($"operator {op}"), left, right);
+        }
         if (left is Tensor || right is Tensor)
         {
             if (op == BinaryOp.MatMul)
@@ -134,6 +142,8 @@ public static class Operators
 
     public static object? Unary(UnaryOp op, object? operand, SourceSpan span) => (op, operand) switch
     {
+        (UnaryOp.Neg, Batched b) => Batching.Unary(b, TensorMath.Negate),
+        (UnaryOp.Pos, Batched b) => b,
         (UnaryOp.Not, _) => !Truth(operand, span),
         (UnaryOp.Neg, Tensor t) => TensorMath.Negate(t),
         (UnaryOp.Pos, Tensor t) => t,
@@ -146,7 +156,7 @@ public static class Operators
 
     public static object? Compare(CompareOp op, object? left, object? right, SourceSpan span)
     {
-        if (left is Tensor || right is Tensor)
+        if (left is Tensor || right is Tensor || left is Batched || right is Batched)
         {
             BinaryKind kind = op switch
             {
@@ -158,7 +168,7 @@ public static class Operators
                 CompareOp.Ne => BinaryKind.Ne,
                 _ => throw Error($"comparison {op} is not supported on tensors", span),
             };
-            return TensorMath.Binary(kind, ToTensor(left), ToTensor(right));
+            return left is Batched || right is Batched ? Batching.Binary(kind, left, right) : TensorMath.Binary(kind, ToTensor(left), ToTensor(right));
         }
         switch (op)
         {
@@ -187,6 +197,7 @@ public static class Operators
 
     public static bool Truth(object? value, SourceSpan span) => value switch
     {
+        Batched => throw new NotBatchableException("a condition on batched values"),
         null => false,
         bool b => b,
         long l => l != 0,
@@ -202,6 +213,7 @@ public static class Operators
 
     public static IEnumerable<object?> Iterate(object? value, SourceSpan span) => value switch
     {
+        Batched => throw new NotBatchableException("iterating over a batched value"),
         PyList l => l.Items.ToList(),
         PyTuple t => t.Items,
         PyDict d => d.Items.Keys.ToList(),
@@ -214,6 +226,8 @@ public static class Operators
     {
         switch (target)
         {
+            case Batched b:
+                return Batching.Index(b, index);
             case Tensor t:
                 return t.Index(ToIndexItems(index, span));
             case PyList or PyTuple:

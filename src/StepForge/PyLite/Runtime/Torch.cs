@@ -8,8 +8,106 @@ namespace StepForge.PyLite.Runtime;
 /// </summary>
 public static class Torch
 {
+    /// <summary>A torch function; with batched arguments it runs its rule in <see cref="BatchRules"/>, or cannot be batched.</summary>
     private static PyFunction Fn(string name, Func<Arguments, object?> body, params string[] parameters) =>
-        new(name, (args, kwargs) => body(new Arguments(name, args, kwargs, parameters)));
+        new(name, (args, kwargs) =>
+        {
+            var a = new Arguments(name, args, kwargs, parameters);
+            if (!Batching.Any(args) && !Batching.Any(kwargs.Values)) return body(a);
+            return BatchRules.TryGetValue(name, out var rule) ? rule(a) : throw new NotBatchableException(name);
+        });
+
+    private static Batched B(object? v) => v as Batched ?? throw new NotBatchableException("an unbatched input here");
+
+    private static object? BatchedMax(Arguments a, bool minimum)
+    {
+        var other = a.Get("dim");
+        if (other is Tensor or Batched) return Batching.Binary(minimum ? BinaryKind.Min : BinaryKind.Max, a.Required("input"), other);
+        var x = B(a.Required("input"));
+        if (minimum) throw new NotBatchableException("torch.min");
+        if (other is null) return Batching.Reduce(x, null, (t, d) => TensorMath.MaxAlong(t, d).Values);
+        var (values, indices) = TensorMath.MaxAlong(x.Value, x.Dim(a.Int("dim")), a.Bool("keepdim", false));
+        return new PyTuple([new Batched(values), new Batched(indices)], ["values", "indices"]);
+    }
+
+    internal static Batched Scatter(object? input, int dim, object? index, object? value, bool inPlace)
+    {
+        var x = B(input);
+        var idx = index is Batched bi ? bi.Value : Operators.ToTensor(index).Unsqueeze(0).BroadcastTo([x.Size, .. Operators.ToTensor(index).Shape]);
+        return new Batched(TensorMath.Scatter(x.Value, x.Dim(dim), idx, (float)Operators.ToDouble(value), inPlace));
+    }
+
+    internal static object Concat(object? list, int dim, bool stack)
+    {
+        var items = list is PyList l ? l.Items : list is PyTuple t ? t.Items : throw new TensorException("expected a list of tensors");
+        var tensors = Batching.Broadcast(items, out _);
+        int logicalRank = tensors[0].Rank - 1 + (stack ? 1 : 0);
+        int d = dim >= 0 ? dim + 1 : dim;
+        if (dim >= logicalRank || dim < -logicalRank) throw new TensorException($"dimension {dim} is out of range");
+        return new Batched(stack ? Tensor.Stack(tensors, d) : Tensor.Cat(tensors, d));
+    }
+
+    private static Func<Arguments, object?> UnaryRule(Func<Tensor, Tensor> f) => a => Batching.Unary(B(a.Required("input")), f);
+
+    private static Func<Arguments, object?> BinaryRule(BinaryKind kind, string other = "other") => a => Batching.Binary(kind, a.Required("input"), a.Required(other));
+
+    private static readonly Dictionary<string, Func<Arguments, object?>> BatchRules = new()
+    {
+        ["torch.exp"] = UnaryRule(TensorMath.Exp),
+        ["torch.sqrt"] = UnaryRule(TensorMath.Sqrt),
+        ["torch.cos"] = UnaryRule(TensorMath.Cos),
+        ["torch.sin"] = UnaryRule(TensorMath.Sin),
+        ["torch.abs"] = UnaryRule(TensorMath.Abs),
+        ["torch.log"] = UnaryRule(TensorMath.Log),
+        ["torch.tanh"] = UnaryRule(TensorMath.Tanh),
+        ["torch.relu"] = UnaryRule(TensorMath.Relu),
+        ["torch.sigmoid"] = UnaryRule(TensorMath.Sigmoid),
+        ["torch.neg"] = UnaryRule(TensorMath.Negate),
+        ["torch.square"] = UnaryRule(t => TensorMath.Binary(BinaryKind.Mul, t, t)),
+        ["torch.rsqrt"] = UnaryRule(t => TensorMath.Map(t, x => 1f / MathF.Sqrt(x))),
+        ["silu"] = UnaryRule(TensorMath.Silu),
+        ["gelu"] = UnaryRule(TensorMath.Gelu),
+        ["relu"] = UnaryRule(TensorMath.Relu),
+        ["sigmoid"] = UnaryRule(TensorMath.Sigmoid),
+        ["softmax"] = a => { var x = B(a.Required("input")); return new Batched(TensorMath.Softmax(x.Value, x.Dim(a.Int("dim")))); },
+        ["torch.softmax"] = a => { var x = B(a.Required("input")); return new Batched(TensorMath.Softmax(x.Value, x.Dim(a.Int("dim")))); },
+        ["torch.maximum"] = BinaryRule(BinaryKind.Max),
+        ["torch.minimum"] = BinaryRule(BinaryKind.Min),
+        ["torch.add"] = BinaryRule(BinaryKind.Add),
+        ["torch.sub"] = BinaryRule(BinaryKind.Sub),
+        ["torch.mul"] = BinaryRule(BinaryKind.Mul),
+        ["torch.div"] = BinaryRule(BinaryKind.Div),
+        ["torch.pow"] = BinaryRule(BinaryKind.Pow, "exponent"),
+        ["torch.max"] = a => BatchedMax(a, false),
+        ["torch.matmul"] = a => Batching.Matmul(a.Required("input"), a.Required("other")),
+        ["torch.topk"] = a =>
+        {
+            var x = B(a.Required("input"));
+            var (values, indices) = TensorMath.TopK(x.Value, a.Int("k"), x.Dim(a.Int("dim", -1)), a.Bool("largest", true));
+            return new PyTuple([new Batched(values), new Batched(indices)], ["values", "indices"]);
+        },
+        ["torch.sum"] = a => Batching.Reduce(B(a.Required("input")), a.OptionalInt("dim"), (t, d) => TensorMath.Sum(t, d, a.Bool("keepdim", false))),
+        ["torch.mean"] = a => Batching.Reduce(B(a.Required("input")), a.OptionalInt("dim"), (t, d) => TensorMath.Mean(t, d, a.Bool("keepdim", false))),
+        ["torch.var"] = a => Batching.Reduce(B(a.Required("input")), a.OptionalInt("dim"), (t, d) => TensorMath.Var(t, d, a.Bool("keepdim", false), a.Bool("unbiased", true))),
+        ["torch.zeros_like"] = a => new Batched(Tensor.Allocate([.. B(a.Required("input")).Value.Shape], KindOf(a) ?? B(a.Required("input")).Value.Kind)),
+        ["torch.ones_like"] = a => new Batched(Tensor.Full([.. B(a.Required("input")).Value.Shape], 1, KindOf(a) ?? B(a.Required("input")).Value.Kind)),
+        ["torch.scatter"] = a => Scatter(a.Required("input"), a.Int("dim"), a.Required("index"), a.Required("value"), false),
+        ["torch.cat"] = a => Concat(a.Required("tensors"), a.Int("dim", 0), stack: false),
+        ["torch.concat"] = a => Concat(a.Required("tensors"), a.Int("dim", 0), stack: false),
+        ["torch.stack"] = a => Concat(a.Required("tensors"), a.Int("dim", 0), stack: true),
+        ["torch.unsqueeze"] = a => BatchedMethods.Unsqueeze(B(a.Required("input")), a.Int("dim")),
+        ["torch.flatten"] = a => BatchedMethods.Flatten(B(a.Required("input")), a.Int("start_dim", 0), a.Int("end_dim", -1)),
+        ["torch.movedim"] = a => { var x = B(a.Required("input")); return new Batched(x.Value.Movedim(x.Dim(a.Int("source")), x.Dim(a.Int("destination")))); },
+        ["torch.transpose"] = a => { var x = B(a.Required("input")); return new Batched(x.Value.Transpose(x.Dim(a.Int("dim0")), x.Dim(a.Int("dim1")))); },
+        ["torch.chunk"] = a => { var x = B(a.Required("input")); return new PyTuple([.. x.Value.Chunk(a.Int("chunks"), x.Dim(a.Int("dim", 0))).Select(c => (object?)new Batched(c))]); },
+        ["torch.clamp"] = a => Batching.Unary(B(a.Required("input")), t => TensorMath.Clamp(t, a.Get("min") is { } lo ? Operators.ToDouble(lo) : null, a.Get("max") is { } hi ? Operators.ToDouble(hi) : null)),
+        ["native_layer_norm"] = a =>
+        {
+            if (a.Get("weight") is not null || a.Get("bias") is not null) throw new NotBatchableException("native_layer_norm with weight or bias");
+            var (output, mean, rstd) = TensorMath.LayerNorm(B(a.Required("input")).Value, Shape([a.Required("normalized_shape")]), Operators.ToDouble(a.Required("eps")));
+            return new PyTuple([new Batched(output), new Batched(mean), new Batched(rstd)]);
+        },
+    };
 
     public static readonly TorchDType Float32 = new("float32", ElementKind.Float);
     public static readonly TorchDType Int64 = new("int64", ElementKind.Int);
@@ -81,8 +179,13 @@ public static class Torch
 
     private static Tensor Binary(Arguments a, BinaryKind kind) => TensorMath.Binary(kind, T(a.Required("input")), T(a.Required("other")));
 
-    private static PyFunction Module(string name, Func<Tensor, Tensor> apply) =>
-        new(name, (args, kwargs) => apply(T(new Arguments(name, args, kwargs, "input").Required("input"))));
+    /// <summary>An nn module instance; elementwise modules batch as they are, Softmax shifts its dim.</summary>
+    private static PyFunction Module(string name, Func<Tensor, Tensor> apply, Func<Batched, Batched>? batched = null) =>
+        new(name, (args, kwargs) =>
+        {
+            var input = new Arguments(name, args, kwargs, "input").Required("input");
+            return input is Batched b ? batched?.Invoke(b) ?? new Batched(apply(b.Value)) : apply(T(input));
+        });
 
     public static PyNamespace Create()
     {
@@ -91,7 +194,7 @@ public static class Torch
             ["Softmax"] = Fn("torch.nn.Softmax", a =>
             {
                 int dim = a.Int("dim");
-                return Module("Softmax", x => TensorMath.Softmax(x, dim));
+                return Module("Softmax", x => TensorMath.Softmax(x, dim), b => new Batched(TensorMath.Softmax(b.Value, b.Dim(dim))));
             }, "dim"),
             ["Sigmoid"] = Fn("torch.nn.Sigmoid", _ => Module("Sigmoid", TensorMath.Sigmoid)),
             ["SiLU"] = Fn("torch.nn.SiLU", _ => Module("SiLU", TensorMath.Silu)),
@@ -151,8 +254,9 @@ public static class Torch
             ["einsum"] = new PyFunction("torch.einsum", (args, _) =>
             {
                 if (args.Count < 2 || args[0] is not string eq) throw new TensorException("torch.einsum() needs an equation and operands");
-                var operands = args.Count == 2 && args[1] is PyList or PyTuple ? Tensors(args[1]) : [.. args.Skip(1).Select(T)];
-                return TensorMath.Einsum(eq, operands);
+                var raw = args.Count == 2 && args[1] is PyList or PyTuple ? (args[1] is PyList l ? l.Items : ((PyTuple)args[1]!).Items) : args.Skip(1).ToList();
+                if (Batching.Any(raw)) return Batching.Einsum(eq, raw);
+                return TensorMath.Einsum(eq, [.. raw.Select(T)]);
             }),
             ["matmul"] = Fn("torch.matmul", a => TensorMath.Matmul(T(a.Required("input")), T(a.Required("other"))), "input", "other"),
             ["bmm"] = Fn("torch.bmm", a =>
@@ -357,4 +461,105 @@ public static class BuiltinFunctions
         if (items.Count == 0) throw new TensorException("min()/max() of an empty sequence");
         return items.Aggregate((a, b) => Operators.Truth(Operators.Compare(pickMax ? CompareOp.Gt : CompareOp.Lt, b, a, default), default) ? b : a);
     }
+}
+
+/// <summary>The methods and attributes of a batched tensor: each works on the logical (per-element) shape.</summary>
+public static class BatchedMethods
+{
+    private static PyFunction M(string name, Func<Arguments, object?> body, params string[] parameters) =>
+        new("Tensor." + name, (args, kwargs) => body(new Arguments("Tensor." + name, args, kwargs, parameters)));
+
+    private static Batched Map(Batched b, Func<Tensor, Tensor> f) => new(f(b.Value));
+
+    public static Batched Unsqueeze(Batched b, int dim)
+    {
+        int logical = b.LogicalRank;
+        if (dim < -(logical + 1) || dim > logical) throw new TensorException($"dimension {dim} is out of range for unsqueeze");
+        return new Batched(b.Value.Unsqueeze(dim >= 0 ? dim + 1 : dim));
+    }
+
+    public static Batched Flatten(Batched b, int start, int end)
+    {
+        if (b.LogicalRank == 0) return new Batched(b.Value.Reshape([b.Size, 1]));
+        return new Batched(b.Value.Flatten(b.Dim(start), b.Dim(end)));
+    }
+
+    private static int[] LogicalShapeArgs(IReadOnlyList<object?> args)
+    {
+        var items = args.Count == 1 && args[0] is PyTuple or PyList ? (args[0] is PyTuple t ? t.Items : ((PyList)args[0]!).Items) : args;
+        return [.. items.Select(i => (int)Math.Clamp(Operators.ToLong(i), -1, int.MaxValue))];
+    }
+
+    private static Batched Lift(Batched b, int rank) =>
+        rank <= b.LogicalRank ? b : new Batched(b.Value.Reshape([b.Size, .. Enumerable.Repeat(1, rank - b.LogicalRank), .. b.LogicalShape]));
+
+    private static Batched Reduce(Batched b, Arguments a, Func<Tensor, int, bool, Tensor> f) =>
+        Batching.Reduce(b, a.OptionalInt("dim"), (t, d) => f(t, d, a.Bool("keepdim", false)));
+
+    public static object? Get(Batched b, string name) => name switch
+    {
+        "T" or "mT" => b.LogicalRank < 2 ? b : new Batched(b.Value.Permute([0, .. Enumerable.Range(1, b.LogicalRank).Reverse()])),
+        "shape" => new PyTuple([.. b.LogicalShape.Select(s => (object?)(long)s)]),
+        "ndim" => (long)b.LogicalRank,
+        "size" => M(name, a => a.OptionalInt("dim") is int d ? (long)b.Value.Shape[b.Dim(d) < 0 ? b.Dim(d) + b.Value.Rank : b.Dim(d)] : new PyTuple([.. b.LogicalShape.Select(s => (object?)(long)s)]), "dim"),
+        "dim" => M(name, _ => (long)b.LogicalRank),
+        "float" => M(name, _ => b.Value.Kind == ElementKind.Float ? b : new Batched(new Tensor(b.Value.Shape, b.Value.Data, ElementKind.Float))),
+        "clone" or "contiguous" or "detach" => M(name, _ => Map(b, t => t.Copy())),
+        "unsqueeze" => M(name, a => Unsqueeze(b, a.Int("dim")), "dim"),
+        "squeeze" => M(name, a => a.OptionalInt("dim") is int d
+            ? Map(b, t => t.Squeeze(b.Dim(d)))
+            : new Batched(b.Value.Reshape([b.Size, .. b.LogicalShape.Where(s => s != 1)])), "dim"),
+        "flatten" => M(name, a => Flatten(b, a.Int("start_dim", 0), a.Int("end_dim", -1)), "start_dim", "end_dim"),
+        "movedim" => M(name, a => Map(b, t => t.Movedim(b.Dim(a.Int("source")), b.Dim(a.Int("destination")))), "source", "destination"),
+        "transpose" => M(name, a => Map(b, t => t.Transpose(b.Dim(a.Int("dim0")), b.Dim(a.Int("dim1")))), "dim0", "dim1"),
+        "permute" => new PyFunction("Tensor.permute", (args, _) =>
+            Map(b, t => t.Permute([0, .. Torch.Shape(args).Select(d => (d < 0 ? d + b.LogicalRank : d) + 1)]))),
+        "reshape" or "view" => new PyFunction("Tensor." + name, (args, _) => Map(b, t => t.Reshape([b.Size, .. LogicalShapeArgs(args)]))),
+        "expand" => new PyFunction("Tensor.expand", (args, _) =>
+        {
+            var target = LogicalShapeArgs(args);
+            var lifted = Lift(b, target.Length);
+            return new Batched(lifted.Value.BroadcastTo([b.Size, .. target]));
+        }),
+        "repeat" => new PyFunction("Tensor.repeat", (args, _) =>
+        {
+            var reps = Torch.Shape(args);
+            if (reps.Length < b.LogicalRank) throw new TensorException("repeat() needs at least as many sizes as the tensor has dimensions");
+            return new Batched(Lift(b, reps.Length).Value.Tile([1, .. reps]));
+        }),
+        "chunk" => M(name, a => new PyTuple([.. b.Value.Chunk(a.Int("chunks"), b.Dim(a.Int("dim", 0))).Select(c => (object?)new Batched(c))]), "chunks", "dim"),
+        "sum" => M(name, a => Reduce(b, a, (t, d, k) => TensorMath.Sum(t, d, k)), "dim", "keepdim"),
+        "mean" => M(name, a => Reduce(b, a, (t, d, k) => TensorMath.Mean(t, d, k)), "dim", "keepdim"),
+        "var" => M(name, a => Batching.Reduce(b, a.OptionalInt("dim"), (t, d) => TensorMath.Var(t, d, a.Bool("keepdim", false), a.Bool("unbiased", true))), "dim", "unbiased", "keepdim"),
+        "max" => M(name, a => a.Get("dim") switch
+        {
+            null => Batching.Reduce(b, null, (t, d) => TensorMath.MaxAlong(t, d).Values),
+            Tensor or Batched => Batching.Binary(BinaryKind.Max, b, a.Get("dim")),
+            _ => (object)Named(TensorMath.MaxAlong(b.Value, b.Dim(a.Int("dim")), a.Bool("keepdim", false))),
+        }, "dim", "keepdim"),
+        "argmax" => M(name, a => a.OptionalInt("dim") is int d
+            ? new Batched(TensorMath.MaxAlong(b.Value, b.Dim(d), a.Bool("keepdim", false)).Indices)
+            : new Batched(TensorMath.MaxAlong(b.Value.Reshape([b.Size, -1]), 1).Indices), "dim", "keepdim"),
+        "pow" => M(name, a => Batching.Binary(BinaryKind.Pow, b, a.Required("exponent")), "exponent"),
+        "exp" => M(name, _ => Map(b, TensorMath.Exp)),
+        "sqrt" => M(name, _ => Map(b, TensorMath.Sqrt)),
+        "cos" => M(name, _ => Map(b, TensorMath.Cos)),
+        "sin" => M(name, _ => Map(b, TensorMath.Sin)),
+        "abs" => M(name, _ => Map(b, TensorMath.Abs)),
+        "log" => M(name, _ => Map(b, TensorMath.Log)),
+        "neg" => M(name, _ => Map(b, TensorMath.Negate)),
+        "sigmoid" => M(name, _ => Map(b, TensorMath.Sigmoid)),
+        "relu" => M(name, _ => Map(b, TensorMath.Relu)),
+        "tanh" => M(name, _ => Map(b, TensorMath.Tanh)),
+        "rsqrt" => M(name, _ => Map(b, t => TensorMath.Map(t, x => 1f / MathF.Sqrt(x)))),
+        "square" => M(name, _ => Map(b, t => TensorMath.Binary(BinaryKind.Mul, t, t))),
+        "clamp" or "clip" => M(name, a => Map(b, t => TensorMath.Clamp(t, a.Get("min") is { } lo ? Operators.ToDouble(lo) : null, a.Get("max") is { } hi ? Operators.ToDouble(hi) : null)), "min", "max"),
+        "softmax" => M(name, a => Map(b, t => TensorMath.Softmax(t, b.Dim(a.Int("dim")))), "dim"),
+        "topk" => M(name, a => Named(TensorMath.TopK(b.Value, a.Int("k"), b.Dim(a.Int("dim", -1)), a.Bool("largest", true))), "k", "dim", "largest", "sorted"),
+        "scatter" or "scatter_" => M(name, a => Torch.Scatter(b, a.Int("dim"), a.Required("index"), a.Required("value"), inPlace: name == "scatter_"), "dim", "index", "value"),
+        _ => null,
+    };
+
+    private static PyTuple Named((Tensor Values, Tensor Indices) pair) =>
+        new([new Batched(pair.Values), new Batched(pair.Indices)], ["values", "indices"]);
 }

@@ -107,7 +107,7 @@ public static class PyValue
         PyList => "list",
         PyTuple => "tuple",
         PyDict => "dict",
-        Tensor => "Tensor",
+        Tensor or Batched => "Tensor",
         PyNamespace => "module",
         IPyCallable => "function",
         _ => value.GetType().Name,

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using StepForge.Tasks;
+
+namespace StepForge.Cli;
+
+/// <summary><c>stepforge bench verify</c>: how fast the verifier is, measured on the tasks' reference programs.</summary>
+public static class BenchCommand
+{
+    public static Command Create(ConsoleIo io)
+    {
+        var paths = new Argument<string[]>("PATH") { Description = "Task files or folders (their reference programs are verified).", Arity = ArgumentArity.OneOrMore };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time per task and per phase (one thread, then all threads).", DefaultValueFactory = _ => 1.0 };
+        var threads = new Option<int>("--threads") { Description = "Threads for the parallel phase (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
+        var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" };
+        var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
+        var verify = new Command("verify",
+            "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
+            "second on one thread and on several, median and worst latency per task, and bytes allocated per verification. See bench/README.md.")
+        {
+            paths, seconds, threads, json, size, repair,
+        };
+        verify.SetAction(parsed =>
+        {
+            if (!VerifyCommand.TryParseSizes(parsed.GetValue(size) ?? [], io, out var sizes)) return StepForgeCli.ExitBadInput;
+            var tasks = new List<TaskSpec>();
+            try
+            {
+                foreach (var file in TaskLocator.Expand(parsed.GetValue(paths) ?? []))
+                {
+                    if (!file.Named && !TaskLocator.LooksLikeTask(file.Path)) continue;
+                    var task = TaskReader.ReadFile(file.Path);
+                    if (task.Impl is not null) tasks.Add(task);
+                }
+            }
+            catch (TaskFileException e)
+            {
+                io.Error.WriteLine($"stepforge: error: {e.Message}");
+                return StepForgeCli.ExitBadInput;
+            }
+            if (tasks.Count == 0)
+            {
+                io.Error.WriteLine("stepforge: error: no task with a reference program (impl:) found");
+                return StepForgeCli.ExitBadInput;
+            }
+            int threadCount = Math.Max(1, parsed.GetValue(threads));
+            double perTask = Math.Max(0.05, parsed.GetValue(seconds));
+            io.Error.WriteLine($"measuring {tasks.Count} task(s), {perTask:0.##} s each on 1 thread and on {threadCount}...");
+            var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair)),
+                task => io.Error.Write("."));
+            io.Error.WriteLine();
+            if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
+            else Print(io.Out, report);
+            return report.Tasks.Any(t => t.Failure is not null) ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
+        });
+        return new Command("bench", "Performance measurements.") { verify };
+    }
+
+    private static string F(double v, string format = "0") => v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static void Print(TextWriter output, BenchmarkReport report)
+    {
+        int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
+        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}");
+        foreach (var t in report.Tasks)
+        {
+            if (t.Failure is not null)
+            {
+                output.WriteLine($"{t.Task.PadRight(width)}  not measured: {t.Failure}");
+                continue;
+            }
+            output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate),10}  {F(t.MultiThreadRate),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
+                $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}");
+        }
+        var measured = report.Tasks.Where(t => t.Failure is null).ToList();
+        if (measured.Count == 0) return;
+        var slowest = report.Slowest!;
+        output.WriteLine();
+        output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate)}/s; " +
+            $"all tasks in turn {F(report.RoundRobinRate)}/s");
+        output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread)");
+    }
+
+    private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(new
+    {
+        threads = r.Threads,
+        seconds_per_task = r.SecondsPerTask,
+        mean_single_thread_rate = r.MeanSingleThreadRate,
+        mean_multi_thread_rate = r.MeanMultiThreadRate,
+        round_robin_rate = r.RoundRobinRate,
+        slowest_task = r.Slowest?.Task,
+        tasks = r.Tasks.Select(t => new
+        {
+            task = t.Task,
+            single_thread_rate = t.SingleThreadRate,
+            multi_thread_rate = t.MultiThreadRate,
+            median_ms = t.MedianMilliseconds,
+            worst_ms = t.WorstMilliseconds,
+            allocated_bytes_per_verification = t.AllocatedBytesPerVerification,
+            failure = t.Failure,
+        }),
+    });
+}

@@ -1,0 +1,130 @@
+using StepForge.Tensors;
+
+namespace StepForge.PyLite.Runtime;
+
+/// <summary>A value used in a way that has no batching rule: the caller falls back to evaluating element by element.</summary>
+public sealed class NotBatchableException(string what) : Exception($"cannot batch {what}");
+
+/// <summary>
+/// Many elements of one logical value, stacked along a leading batch axis (vmap style). fn bodies see each element's
+/// logical shape: dims they name are shifted past the batch axis. Only operations with a rule below accept a
+/// batched value; any other use throws <see cref="NotBatchableException"/>, so an unsupported body is never batched
+/// wrongly, it is evaluated per element instead.
+/// </summary>
+public sealed class Batched(Tensor value)
+{
+    public Tensor Value { get; } = value;
+    public int Size => Value.Shape[0];
+    public int LogicalRank => Value.Rank - 1;
+    public int[] LogicalShape => Value.Shape[1..];
+
+    /// <summary>A logical dim as a dim of the stacked tensor.</summary>
+    public int Dim(int dim)
+    {
+        if (dim < -LogicalRank - (LogicalRank == 0 ? 1 : 0) || dim >= Math.Max(LogicalRank, 1))
+            throw new TensorException($"dimension {dim} is out of range for a tensor with {LogicalRank} dimension(s)");
+        return dim >= 0 ? dim + 1 : dim;
+    }
+
+    public override string ToString() => $"batched {Value.Describe()}";
+}
+
+/// <summary>The batching rules: how each supported operation runs on batched values.</summary>
+public static class Batching
+{
+    public static bool Any(IEnumerable<object?> values) => values.Any(IsBatchedDeep);
+
+    private static bool IsBatchedDeep(object? v) => v switch
+    {
+        Batched => true,
+        PyList l => l.Items.Any(IsBatchedDeep),
+        PyTuple t => t.Items.Any(IsBatchedDeep),
+        _ => false,
+    };
+
+    /// <summary>Lifts both operands to the same logical rank so that broadcasting lines up past the batch axis.</summary>
+    public static (Tensor A, Tensor B, int Size) Align(object? a, object? b)
+    {
+        var ta = a is Batched ba ? ba.Value : Operators.ToTensor(a);
+        var tb = b is Batched bb ? bb.Value : Operators.ToTensor(b);
+        int la = a is Batched x ? x.LogicalRank : ta.Rank, lb = b is Batched y ? y.LogicalRank : tb.Rank;
+        int logical = Math.Max(la, lb);
+        Tensor Lift(Tensor t, bool batched, int rank) => batched && rank < logical
+            ? t.Reshape([t.Shape[0], .. Enumerable.Repeat(1, logical - rank), .. t.Shape[1..]])
+            : t;
+        int size = a is Batched p ? p.Size : ((Batched)b!).Size;
+        return (Lift(ta, a is Batched, la), Lift(tb, b is Batched, lb), size);
+    }
+
+    public static Batched Binary(BinaryKind kind, object? a, object? b)
+    {
+        var (x, y, _) = Align(a, b);
+        return new Batched(TensorMath.Binary(kind, x, y));
+    }
+
+    public static Batched Unary(object? v, Func<Tensor, Tensor> f) => new(f(((Batched)v!).Value));
+
+    public static Batched Matmul(object? a, object? b)
+    {
+        switch (a, b)
+        {
+            case (Batched x, Tensor y) when x.LogicalRank >= 1:
+                return new Batched(TensorMath.Matmul(x.Value, y));
+            case (Tensor x, Batched y) when y.LogicalRank >= 2:
+                return new Batched(TensorMath.Matmul(x, y.Value));
+            case (Batched x, Batched y) when x.LogicalRank >= 2 && y.LogicalRank >= 2:
+                return new Batched(TensorMath.Matmul(x.Value, y.Value));
+            case (Batched x, Batched y) when x.LogicalRank == 1 && y.LogicalRank == 1:
+                return new Batched(TensorMath.Sum(TensorMath.Binary(BinaryKind.Mul, x.Value, y.Value), 1));
+            default:
+                throw new NotBatchableException("this matmul");
+        }
+    }
+
+    /// <summary>A reduction over one logical dim, or over all of them when dim is null.</summary>
+    public static Batched Reduce(Batched x, int? dim, Func<Tensor, int, Tensor> reduce)
+    {
+        if (dim is int d) return new Batched(reduce(x.Value, x.Dim(d)));
+        var flat = x.Value.Reshape([x.Size, -1]);
+        return new Batched(reduce(flat, 1));
+    }
+
+    public static Batched Index(Batched x, object? index)
+    {
+        var parts = index is PyTuple t ? t.Items : [index];
+        if (parts.Any(p => p is Batched or Tensor)) throw new NotBatchableException("indexing with a tensor");
+        var items = new List<object?> { new PySlice(null, null, null) };
+        items.AddRange(parts);
+        return new Batched((Tensor)Operators.Subscript(x.Value, new PyTuple(items), default)!);
+    }
+
+    /// <summary>Stacks unbatched items to the batch size so that a list mixing both can be concatenated.</summary>
+    public static List<Tensor> Broadcast(IEnumerable<object?> items, out int size)
+    {
+        var list = items.ToList();
+        size = list.OfType<Batched>().First().Size;
+        int n = size;
+        return [.. list.Select(v => v is Batched b ? b.Value : Operators.ToTensor(v).Unsqueeze(0).BroadcastTo([n, .. Operators.ToTensor(v).Shape]))];
+    }
+
+    public static Batched Einsum(string equation, IReadOnlyList<object?> operands)
+    {
+        var eq = equation.Replace(" ", "", StringComparison.Ordinal);
+        var parts = eq.Split("->");
+        if (parts.Length != 2) throw new NotBatchableException("an einsum without '->'");
+        var letters = eq.Where(char.IsAsciiLetter).ToHashSet();
+        char batch = "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA".First(c => !letters.Contains(c));
+        var inputs = parts[0].Split(',');
+        var tensors = new List<Tensor>();
+        for (int i = 0; i < operands.Count; i++)
+        {
+            if (operands[i] is Batched b)
+            {
+                inputs[i] = batch + inputs[i];
+                tensors.Add(b.Value);
+            }
+            else tensors.Add(Operators.ToTensor(operands[i]));
+        }
+        return new Batched(TensorMath.Einsum(string.Join(',', inputs) + "->" + batch + parts[1], tensors));
+    }
+}

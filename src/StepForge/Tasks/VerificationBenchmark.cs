@@ -1,0 +1,90 @@
+using System.Diagnostics;
+
+namespace StepForge.Tasks;
+
+/// <summary>One task's figures: verifications per second on one thread and on several, latencies and allocation.</summary>
+public sealed record TaskBenchmark(
+    string Task,
+    double SingleThreadRate,
+    double MultiThreadRate,
+    double MedianMilliseconds,
+    double WorstMilliseconds,
+    long AllocatedBytesPerVerification,
+    string? Failure);
+
+/// <summary>The whole run: per task, and summaries over all tasks.</summary>
+public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Threads, double SecondsPerTask)
+{
+    /// <summary>The mean of the per-task single-thread rates (every task weighs the same).</summary>
+    public double MeanSingleThreadRate => Tasks.Count == 0 ? 0 : Tasks.Average(t => t.SingleThreadRate);
+
+    public double MeanMultiThreadRate => Tasks.Count == 0 ? 0 : Tasks.Average(t => t.MultiThreadRate);
+
+    /// <summary>The rate of verifying every task once in turn: the harmonic view, dominated by slow tasks.</summary>
+    public double RoundRobinRate => Tasks.Count == 0 ? 0 : Tasks.Count / Tasks.Sum(t => 1.0 / Math.Max(t.SingleThreadRate, 1e-9));
+
+    public TaskBenchmark? Slowest => Tasks.MinBy(t => t.SingleThreadRate);
+}
+
+/// <summary>
+/// Verifies each task's reference program over and over with fresh seeds, through the whole pipeline (parse, types,
+/// affine, data, reference, simulation, compare), first on one thread and then on several at once.
+/// </summary>
+public static class VerificationBenchmark
+{
+    public static BenchmarkReport Run(IReadOnlyList<TaskSpec> tasks, double secondsPerTask, int threads, VerifyOptions options,
+        Action<string>? progress = null)
+    {
+        var results = new List<TaskBenchmark>();
+        int seed = options.Seed;
+        foreach (var task in tasks)
+        {
+            progress?.Invoke(task.SourcePath);
+            var check = Verifier.Verify(task, options: options with { Seed = seed++ });
+            if (!check.IsCorrect)
+            {
+                results.Add(new TaskBenchmark(task.SourcePath, 0, 0, 0, 0, 0, $"{Verdict.KindName(check.Kind)}: {check.Message}"));
+                continue;
+            }
+            for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = seed++ });
+
+            var latencies = new List<double>();
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalSeconds < secondsPerTask || latencies.Count < 3)
+            {
+                long start = Stopwatch.GetTimestamp();
+                Verifier.Verify(task, options: options with { Seed = seed++ });
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            double single = latencies.Count / watch.Elapsed.TotalSeconds;
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / latencies.Count;
+
+            double multi = single;
+            if (threads > 1)
+            {
+                long count = 0;
+                int baseSeed = seed;
+                seed += 1_000_000;
+                var deadline = Stopwatch.StartNew();
+                var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
+                {
+                    int local = baseSeed + w * 100_000;
+                    long done = 0;
+                    while (deadline.Elapsed.TotalSeconds < secondsPerTask)
+                    {
+                        Verifier.Verify(task, options: options with { Seed = local++ });
+                        done++;
+                    }
+                    Interlocked.Add(ref count, done);
+                })).ToList();
+                workers.ForEach(t => t.Start());
+                workers.ForEach(t => t.Join());
+                multi = count / deadline.Elapsed.TotalSeconds;
+            }
+            latencies.Sort();
+            results.Add(new TaskBenchmark(task.SourcePath, single, multi, latencies[latencies.Count / 2], latencies[^1], allocated, null));
+        }
+        return new BenchmarkReport(results, threads, secondsPerTask);
+    }
+}

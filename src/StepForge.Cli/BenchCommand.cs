@@ -18,7 +18,8 @@ public static class BenchCommand
         var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
         var verify = new Command("verify",
             "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
-            "second on one thread and on several, median and worst latency per task, and bytes allocated per verification. See bench/README.md.")
+            "second on one thread and on several, median and worst latency per task, bytes allocated per verification, and the rate when " +
+            "a task's data and reference are reused across candidates (reuse/s). See bench/README.md.")
         {
             paths, seconds, threads, json, size, repair,
         };
@@ -63,7 +64,7 @@ public static class BenchCommand
     private static void Print(TextWriter output, BenchmarkReport report)
     {
         int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
-        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}");
+        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}");
         foreach (var t in report.Tasks)
         {
             if (t.Failure is not null)
@@ -72,7 +73,7 @@ public static class BenchCommand
                 continue;
             }
             output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate),10}  {F(t.MultiThreadRate),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
-                $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}");
+                $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate),8}");
         }
         var measured = report.Tasks.Where(t => t.Failure is null).ToList();
         if (measured.Count == 0) return;
@@ -81,6 +82,7 @@ public static class BenchCommand
         output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate)}/s; " +
             $"all tasks in turn {F(report.RoundRobinRate)}/s");
         output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread)");
+        output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
     }
 
     private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(new
@@ -90,12 +92,14 @@ public static class BenchCommand
         mean_single_thread_rate = r.MeanSingleThreadRate,
         mean_multi_thread_rate = r.MeanMultiThreadRate,
         round_robin_rate = r.RoundRobinRate,
+        mean_reuse_rate = r.MeanReuseRate,
         slowest_task = r.Slowest?.Task,
         tasks = r.Tasks.Select(t => new
         {
             task = t.Task,
             single_thread_rate = t.SingleThreadRate,
             multi_thread_rate = t.MultiThreadRate,
+            reuse_rate = t.ReuseRate,
             median_ms = t.MedianMilliseconds,
             worst_ms = t.WorstMilliseconds,
             allocated_bytes_per_verification = t.AllocatedBytesPerVerification,

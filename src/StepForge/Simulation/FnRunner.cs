@@ -99,7 +99,6 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
         }
         catch (Exception e) when (e is NotBatchableException or PyLiteRuntimeException or TensorException or LimitExceededException)
         {
-            if (Environment.GetEnvironmentVariable("STEPFORGE_TRACE_BATCHING") is not null) Console.Error.WriteLine($"batching {fn.FuncName}: {e.GetType().Name}: {e.Message}");
             _unbatchable.Add(fn);
             Fallbacks++;
             return null;

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using StepForge.Cli;
+using StepForge.Tests.Support;
+
+namespace StepForge.Tests.Cli;
+
+/// <summary><c>stepforge bench verify</c>: its figures are printed, and a failing task is reported, not measured.</summary>
+public class BenchCommandTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Json_HasEveryRatePerTaskAndTheSummaries()
+    {
+        var (exit, output, _) = Run("bench", "verify", Path.Combine(TestPaths.ProjectBenchmark, "index"), "--seconds", "0.05", "--threads", "2", "--json");
+        Assert.Equal(0, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(2, json.GetProperty("threads").GetInt32());
+        var tasks = json.GetProperty("tasks").EnumerateArray().ToList();
+        Assert.Equal(4, tasks.Count);
+        foreach (var task in tasks)
+        {
+            foreach (var rate in new[] { "single_thread_rate", "multi_thread_rate", "reuse_rate" })
+                Assert.True(task.GetProperty(rate).GetDouble() > 0, rate);
+            Assert.True(task.GetProperty("allocated_bytes_per_verification").GetInt64() > 0);
+            Assert.True(task.GetProperty("median_ms").GetDouble() <= task.GetProperty("worst_ms").GetDouble());
+        }
+        Assert.True(json.GetProperty("mean_single_thread_rate").GetDouble() > 0);
+        Assert.StartsWith(Path.Combine(TestPaths.ProjectBenchmark, "index"), json.GetProperty("slowest_task").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_EndsWithTheSummaryLines()
+    {
+        var (exit, output, _) = Run("bench", "verify", Path.Combine(TestPaths.ProjectBenchmark, "gemm-easy", "broadcast-row-dot.yaml"), "--seconds", "0.05", "--threads", "1");
+        Assert.Equal(0, exit);
+        Assert.Contains("1 thread/s", output, StringComparison.Ordinal);
+        Assert.Contains("one thread:", output, StringComparison.Ordinal);
+        Assert.Contains("reuse:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATaskWhoseReferenceIsNotCorrect_IsNotMeasured_AndExitsOne()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var text = File.ReadAllText(Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml"))
+            .Replace("shifted = step.Map(fn=fn_add_eps).apply(mean_sq)", "shifted = mean_sq", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(dir, "broken.yaml"), text);
+        var (exit, output, _) = Run("bench", "verify", dir, "--seconds", "0.05");
+        Assert.Equal(1, exit);
+        Assert.Contains("not measured: wrong", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NoTask_ExitsTwo()
+    {
+        var (exit, _, err) = Run("bench", "verify", Directory.CreateTempSubdirectory().FullName);
+        Assert.Equal(2, exit);
+        Assert.Contains("no task", err, StringComparison.Ordinal);
+    }
+}

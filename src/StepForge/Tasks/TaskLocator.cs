@@ -49,4 +49,21 @@ public static class TaskLocator
             return true;
         }
     }
+
+    /// <summary>
+    /// The tasks to hand to a model: every task file found (folders searched as by <see cref="Expand"/>), where an
+    /// upstream <c>X_ref.yaml</c> is passed over when its <c>X_test.yaml</c> is there (both hold the same task).
+    /// </summary>
+    /// <exception cref="TaskFileException">for a missing path or a malformed task file.</exception>
+    public static IReadOnlyList<TaskSpec> LoadTasks(IEnumerable<string> paths)
+    {
+        var files = Expand(paths);
+        var names = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        return
+        [
+            .. files.Where(f => f.Named || LooksLikeTask(f.Path))
+                .Where(f => f.Named || !f.Path.EndsWith("_ref.yaml", StringComparison.Ordinal) || !names.Contains(f.Path[..^"_ref.yaml".Length] + "_test.yaml"))
+                .Select(f => TaskReader.ReadFile(f.Path)),
+        ];
+    }
 }

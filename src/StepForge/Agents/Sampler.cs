@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using StepForge.Llm;
+using StepForge.Step;
+using StepForge.Tasks;
+
+namespace StepForge.Agents;
+
+/// <param name="Samples">Samples per task and temperature.</param>
+/// <param name="FeedbackRounds">Extra proposer answers a rejected sample may get, each shown the verdict of the last.</param>
+/// <param name="Verify">How candidates are verified (seeds, sizes); affine repair is the guardian's to decide.</param>
+public sealed record SamplerOptions(
+    Setting Setting,
+    int Samples,
+    IReadOnlyList<double> Temperatures,
+    GuardianKind Guardian = GuardianKind.Repair,
+    int FeedbackRounds = 0,
+    int Concurrency = 8,
+    int MaxTokens = 4096,
+    string Experiment = "run",
+    VerifyOptions? Verify = null);
+
+/// <summary>One finished (or failed) sample, for progress displays.</summary>
+public sealed record SampleProgress(string Task, int Done, int Total, Verdict? Verdict, string? Error, bool Skipped);
+
+/// <summary>What a sampling run did.</summary>
+public sealed record SamplerSummary(int Planned, int Skipped, int Finished, int Failed, long ModelCalls);
+
+/// <summary>
+/// Samples n programs per task and temperature in parallel: proposer (→ guardian) → verifier, each sample stored as it
+/// finishes. Samples the log already holds are skipped, so a rerun continues where a killed run stopped.
+/// </summary>
+public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions options)
+{
+    /// <exception cref="ModelCallException">a fatal model failure (unreachable server, bad key): the run stops.</exception>
+    public async Task<SamplerSummary> RunAsync(IReadOnlyList<TaskSpec> tasks, Func<TaskSpec, IReadOnlyList<Demonstration>>? demonstrations = null,
+        IProgress<SampleProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var duplicate = tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ArgumentException($"two tasks are named {duplicate.Key} ({string.Join(", ", duplicate.Select(t => t.SourcePath))}); samples are stored by task name");
+        var verifyOptions = options.Verify ?? new VerifyOptions(Trials: 2);
+        var verifiers = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = false }));
+        var repairing = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = true }));
+        var work = (from task in tasks
+                    from temperature in options.Temperatures
+                    from index in Enumerable.Range(0, options.Samples)
+                    select (Task: task, Key: new SampleKey(options.Experiment, task.Name, model.Spec.Id, Settings.Name(options.Setting), temperature, index))).ToList();
+        int done = 0, skipped = 0, finished = 0, failed = 0;
+        long callsBefore = model.Calls;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ModelCallException? fatal = null;
+        try
+        {
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Concurrency), CancellationToken = stop.Token },
+                async (item, ct) =>
+                {
+                    if (log.IsDone(item.Key))
+                    {
+                        Interlocked.Increment(ref skipped);
+                        progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, null, null, Skipped: true));
+                        return;
+                    }
+                    try
+                    {
+                        var demos = demonstrations?.Invoke(item.Task) ?? [];
+                        var record = await SampleAsync(item.Task, item.Key, demos, verifiers[item.Task.Name], repairing[item.Task.Name], ct).ConfigureAwait(false);
+                        log.Record(record);
+                        Interlocked.Increment(ref finished);
+                        progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, record.Verdict, null, Skipped: false));
+                    }
+                    catch (ModelCallException e) when (!e.Fatal)
+                    {
+                        log.RecordError(item.Key, e.Message);
+                        Interlocked.Increment(ref failed);
+                        progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, null, e.Message, Skipped: false));
+                    }
+                    catch (ModelCallException e)
+                    {
+                        Interlocked.CompareExchange(ref fatal, e, null);
+                        await stop.CancelAsync().ConfigureAwait(false);
+                    }
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (fatal is not null && !cancellationToken.IsCancellationRequested)
+        {
+            // Stopped because of the fatal failure below.
+        }
+        if (fatal is not null) throw fatal;
+        return new SamplerSummary(work.Count, skipped, finished, failed, model.Calls - callsBefore);
+    }
+
+    private async Task<SampleRecord> SampleAsync(TaskSpec task, SampleKey key, IReadOnlyList<Demonstration> demos,
+        TaskVerifier verifier, TaskVerifier repairing, CancellationToken ct)
+    {
+        long input = 0, output = 0;
+        decimal? cost = 0m;
+        bool estimated = false, cached = true;
+        double modelSeconds = 0, verifySeconds = 0;
+        int calls = 0, retries = 0;
+        void Account(ModelAnswer a)
+        {
+            input += a.InputTokens;
+            output += a.OutputTokens;
+            cost = cost is null || a.Cost is null ? null : cost + a.Cost;
+            estimated |= a.UsageEstimated;
+            cached &= a.Cached;
+            modelSeconds += a.Seconds;
+            calls++;
+            retries += a.Retries;
+        }
+
+        string? feedback = null;
+        Prompt prompt = null!;
+        string response = "";
+        string? guardianResponse = null, impl = null, finalImpl = null;
+        Verdict verdict = null!;
+        int round = 0;
+        for (; round <= options.FeedbackRounds; round++)
+        {
+            prompt = ProposerPrompt.Build(task, options.Setting, demos, feedback);
+            var answer = await model.AskAsync(new ModelRequest(prompt.System, prompt.User, key.Temperature, key.Index, round == 0 ? "proposer" : $"proposer-{round}", options.MaxTokens), ct).ConfigureAwait(false);
+            Account(answer);
+            response = answer.Text;
+            var extraction = AnswerExtractor.Extract(response, options.Setting);
+            impl = finalImpl = extraction.Impl;
+            guardianResponse = null;
+            var watch = Stopwatch.StartNew();
+            if (impl is null)
+            {
+                verdict = new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, extraction.Problem!, Rule: "answer");
+            }
+            else if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Repair)
+            {
+                verdict = await Task.Run(() => repairing.Verify(impl), ct).ConfigureAwait(false);
+                finalImpl = verdict.RepairedImpl ?? impl;
+            }
+            else
+            {
+                if (options.Setting == Setting.Agent)
+                {
+                    var guard = GuardianPrompt.Build(task, impl);
+                    watch.Stop();
+                    var guarded = await model.AskAsync(new ModelRequest(guard.System, guard.User, key.Temperature, key.Index, round == 0 ? "guardian" : $"guardian-{round}", options.MaxTokens), ct).ConfigureAwait(false);
+                    watch.Start();
+                    Account(guarded);
+                    guardianResponse = guarded.Text;
+                    // A guardian that answers nothing usable leaves the proposer's program as it was.
+                    finalImpl = AnswerExtractor.ExtractImpl(guarded.Text).Impl ?? impl;
+                }
+                verdict = await Task.Run(() => verifier.Verify(finalImpl), ct).ConfigureAwait(false);
+            }
+            verifySeconds += watch.Elapsed.TotalSeconds;
+            if (verdict.IsCorrect || round == options.FeedbackRounds) break;
+            feedback = Feedback(impl, verdict);
+        }
+        return new SampleRecord(key, task.Group, prompt, response, guardianResponse, impl, finalImpl, verdict,
+            impl is null ? null : ProgramFingerprint.Of(finalImpl ?? impl), input, output, estimated, cost, modelSeconds, verifySeconds,
+            calls, retries, Math.Min(round, options.FeedbackRounds) + 1, cached);
+    }
+
+    /// <summary>What the proposer is told about its last answer: the program and the verdict as data.</summary>
+    internal static string Feedback(string? impl, Verdict verdict)
+    {
+        var lines = new List<string>();
+        if (impl is not null) lines.AddRange(["Program:", "```", impl.TrimEnd(), "```"]);
+        lines.Add($"Verdict: {Verdict.KindName(verdict.Kind)}" + (verdict.Line is { } line ? $" at line {line}" : "") + (verdict.Op is { } op ? $", op {op}" : "")
+            + (verdict.Rule is { } rule ? $", rule {rule}" : ""));
+        lines.Add(verdict.Message);
+        if (verdict.Expected is { } expected) lines.Add($"Expected: {expected}");
+        if (verdict.Actual is { } actual) lines.Add($"Actual: {actual}");
+        return string.Join("\n", lines);
+    }
+}

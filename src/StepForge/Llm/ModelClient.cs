@@ -31,7 +31,9 @@ public sealed class ModelClient : IDisposable
         price = settings.Price ?? Pricing.For(settings.Spec.Model);
         slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         // Our handler retries and times out; the SDKs are told not to, so a call is tried exactly as the policy says.
-        http = new HttpClient(new RetryHandler(settings.Retry, onRetry)) { Timeout = Timeout.InfiniteTimeSpan };
+        HttpMessageHandler handler = new RetryHandler(settings.Retry, onRetry);
+        if (settings.Spec.Dialect == ModelDialect.Anthropic) handler = new MissingUsageHandler(handler);
+        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         chat = Create(settings, http);
     }
 
@@ -70,8 +72,8 @@ public sealed class ModelClient : IDisposable
             slots.Release();
         }
         var text = response.Text ?? "";
-        long? input = response.Usage?.InputTokenCount;
-        long? output = response.Usage?.OutputTokenCount;
+        long? input = trace.UsageMissing ? null : response.Usage?.InputTokenCount;
+        long? output = trace.UsageMissing ? null : response.Usage?.OutputTokenCount;
         bool estimated = input is null || output is null;
         var answer = new ModelAnswer(text,
             input ?? EstimateTokens(request.System) + EstimateTokens(request.User),
@@ -114,7 +116,7 @@ public sealed class ModelClient : IDisposable
         if (spec.Dialect == ModelDialect.Anthropic)
         {
             var client = new AnthropicClient { ApiKey = key, HttpClient = http, MaxRetries = 0, Timeout = Timeout.InfiniteTimeSpan };
-            if (spec.BaseUrl is not null) client = new AnthropicClient { ApiKey = key, HttpClient = http, MaxRetries = 0, Timeout = Timeout.InfiniteTimeSpan, BaseUrl = spec.BaseUrl.ToString().TrimEnd('/') };
+            if (spec.BaseUrl is not null) client = (AnthropicClient)client.WithOptions(o => o with { BaseUrl = spec.BaseUrl.ToString().TrimEnd('/') });
             return client.AsIChatClient(spec.Model, 4096);
         }
         var options = new OpenAIClientOptions

@@ -26,6 +26,9 @@ public sealed class CallTrace
     public string? LastProblem { get; set; }
 
     public bool Unreachable { get; set; }
+
+    /// <summary>The server's answer had no token usage (see <see cref="MissingUsageHandler"/>).</summary>
+    public bool UsageMissing { get; set; }
 }
 
 /// <summary>
@@ -34,7 +37,8 @@ public sealed class CallTrace
 /// cannot be reached at all (refused connection, unknown host) is not retried: the run should stop at once.
 /// Both SDKs send through it, so both dialects behave alike.
 /// </summary>
-public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = null) : DelegatingHandler(new SocketsHttpHandler())
+public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = null, HttpMessageHandler? inner = null)
+    : DelegatingHandler(inner ?? new SocketsHttpHandler())
 {
     private static readonly HashSet<int> Retryable = [408, 409, 429, 500, 502, 503, 504, 529];
 

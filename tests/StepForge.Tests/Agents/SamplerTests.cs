@@ -72,3 +72,27 @@ public class SamplerTests
         Assert.Equal(guardian == GuardianKind.Model ? 2 : 1, repaired.Calls);
     }
 }
+
+/// <summary>Feedback rounds: a rejected program goes back to the proposer with its verdict.</summary>
+public class FeedbackTests
+{
+    [Fact]
+    public async Task AWrongFirstAnswer_IsFixedInTheFeedbackRound()
+    {
+        using var server = new FakeModelServer((r, _) =>
+            new FakeReply.Answer(r.User.Contains("rejected by the verifier", StringComparison.Ordinal)
+                ? "```yaml\nimpl: |\n" + string.Concat(AgentScenario.Impl.TrimEnd().Split('\n').Select(l => "  " + l + "\n")) + "```"
+                : AgentScenario.Answer(r)));
+        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["illtyped"])]);
+        using var store = new ExperienceStore(db);
+        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
+        await new Sampler(client, store, new SamplerOptions(Setting.Single, 1, [0.5], FeedbackRounds: 2)).RunAsync(tasks);
+        var sample = Assert.Single(store.Samples());
+        Assert.True(sample.IsCorrect);
+        Assert.Equal(2, sample.Rounds);
+        Assert.Equal(2, sample.Calls);
+        var second = server.Received.Single(r => r.User.Contains("rejected", StringComparison.Ordinal));
+        Assert.Contains("Verdict: type at line 3, op Accum", second.User, StringComparison.Ordinal);
+    }
+}

@@ -105,14 +105,13 @@ public static class RunCommand
             using var cache = new ResponseCache(dbPath);
             store.AddTasks(taskList);
             var retryPolicy = new RetryPolicy(parsed.GetValue(retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(timeout)));
-            int retryNotes = 0;
-            using var client = new ModelClient(new ModelSettings(spec, apiKey, retryPolicy, parsed.GetValue(concurrency), priceValue), cache,
-                note => { if (Interlocked.Increment(ref retryNotes) <= 20) lock (io.Error) io.Error.WriteLine($"retry: {note}"); });
+            int planned = taskList.Count * temperatures.Count * parsed.GetValue(samples);
+            var display = new SampleProgressDisplay(io.Error, planned);
+            using var client = new ModelClient(new ModelSettings(spec, apiKey, retryPolicy, parsed.GetValue(concurrency), priceValue), cache, display.Note);
             var options = new SamplerOptions(chosen, parsed.GetValue(samples), temperatures, guardianKind.Value, parsed.GetValue(feedback),
                 parsed.GetValue(concurrency), parsed.GetValue(maxTokens), parsed.GetValue(experiment)!, new VerifyOptions(Trials: parsed.GetValue(trials)));
             var sampler = new Sampler(client, store, options);
 
-            int planned = taskList.Count * temperatures.Count * options.Samples;
             io.Error.WriteLine($"{spec.Id}, setting {Settings.Name(chosen)}: {taskList.Count} task(s) x {temperatures.Count} temperature(s) x {options.Samples} sample(s) = {planned}; store {dbPath}");
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -124,8 +123,7 @@ public static class RunCommand
             SamplerSummary summary;
             try
             {
-                var progress = new ProgressLine(io.Error, planned);
-                summary = sampler.RunAsync(taskList, null, progress, cancel.Token).GetAwaiter().GetResult();
+                summary = display.RunAsync(() => sampler.RunAsync(taskList, null, display, cancel.Token)).GetAwaiter().GetResult();
             }
             catch (ModelCallException e)
             {
@@ -214,7 +212,7 @@ public static class RunCommand
             Table("group", [.. groups.Where(g => g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
             output.WriteLine();
         }
-        output.WriteLine($"samples: {summary.Planned} planned, {summary.Skipped} already stored, {summary.Finished} new, {summary.Failed} failed; {summary.ModelCalls} model call(s) made" +
+        output.WriteLine($"samples: {summary.Planned} planned, {summary.Skipped} already stored, {summary.Finished} new, {summary.Failed} failed; {summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
             (priced ? "" : "; cost unknown for this model (give --price IN,OUT)"));
     }
 
@@ -261,21 +259,9 @@ public static class RunCommand
             finished = summary.Finished,
             failed = summary.Failed,
             model_calls = summary.ModelCalls,
+            retries = summary.Retries,
             tasks = tasks.Select(Row),
             groups = groups.Select(Row),
         });
-    }
-
-    /// <summary>Progress on stderr: a line per finished sample with its verdict, and a count.</summary>
-    private sealed class ProgressLine(TextWriter error, int total) : IProgress<SampleProgress>
-    {
-        private readonly Lock gate = new();
-
-        public void Report(SampleProgress p)
-        {
-            if (p.Skipped) return;
-            var what = p.Error is not null ? "error: " + p.Error : p.Verdict is { } v ? Verdict.KindName(v.Kind) : "?";
-            lock (gate) error.WriteLine($"[{p.Done,5}/{total}] {p.Task}: {what}");
-        }
     }
 }

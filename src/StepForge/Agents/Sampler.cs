@@ -23,7 +23,8 @@ public sealed record SamplerOptions(
 public sealed record SampleProgress(string Task, int Done, int Total, Verdict? Verdict, string? Error, bool Skipped);
 
 /// <summary>What a sampling run did.</summary>
-public sealed record SamplerSummary(int Planned, int Skipped, int Finished, int Failed, long ModelCalls);
+/// <param name="Retries">Retried HTTP requests (rate limits, server errors, timeouts) of the finished samples.</param>
+public sealed record SamplerSummary(int Planned, int Skipped, int Finished, int Failed, long ModelCalls, int Retries);
 
 /// <summary>
 /// Samples n programs per task and temperature in parallel: proposer (→ guardian) → verifier, each sample stored as it
@@ -45,7 +46,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                     from temperature in options.Temperatures
                     from index in Enumerable.Range(0, options.Samples)
                     select (Task: task, Key: new SampleKey(options.Experiment, task.Name, model.Spec.Id, Settings.Name(options.Setting), temperature, index))).ToList();
-        int done = 0, skipped = 0, finished = 0, failed = 0;
+        int done = 0, skipped = 0, finished = 0, failed = 0, retried = 0;
         long callsBefore = model.Calls;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ModelCallException? fatal = null;
@@ -66,6 +67,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                         var record = await SampleAsync(item.Task, item.Key, demos, verifiers[item.Task.Name], repairing[item.Task.Name], ct).ConfigureAwait(false);
                         log.Record(record);
                         Interlocked.Increment(ref finished);
+                        Interlocked.Add(ref retried, record.Retries);
                         progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, record.Verdict, null, Skipped: false));
                     }
                     catch (ModelCallException e) when (!e.Fatal)
@@ -86,7 +88,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
             // Stopped because of the fatal failure below.
         }
         if (fatal is not null) throw fatal;
-        return new SamplerSummary(work.Count, skipped, finished, failed, model.Calls - callsBefore);
+        return new SamplerSummary(work.Count, skipped, finished, failed, model.Calls - callsBefore, retried);
     }
 
     private async Task<SampleRecord> SampleAsync(TaskSpec task, SampleKey key, IReadOnlyList<Demonstration> demos,

@@ -184,3 +184,21 @@ public class RunCommandTests
         Assert.Contains("set STEPFORGE_TEST_NO_SUCH_KEY", err, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Rate limits during a run: retried, counted and shown.</summary>
+public class RunRetryTests
+{
+    [Fact]
+    public void RateLimits_AreRetried_AndReported()
+    {
+        using var server = new FakeModelServer((r, n) => n % 2 == 1 ? new FakeReply.Status(429, 0.05) : new FakeReply.Answer(AgentScenario.Answer(r)));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = StepForgeCli.Run(["run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", AgentScenario.WriteTasks(["correct"]),
+            "--samples", "3", "--concurrency", "1", "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "r.sqlite")], stdout, stderr, new StringReader(""));
+        Assert.Equal(0, exit);
+        Assert.Contains("3 model call(s) made, 3 retried", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("retry: HTTP 429; retrying in 0.1 s (attempt 2 of 6)", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Equal(6, server.Requests);
+    }
+}

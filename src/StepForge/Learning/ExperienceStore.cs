@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using StepForge.Agents;
 using StepForge.Step;
@@ -67,6 +68,11 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                     model_seconds REAL NOT NULL, verify_seconds REAL NOT NULL, calls INTEGER NOT NULL, retries INTEGER NOT NULL,
                     rounds INTEGER NOT NULL, cached INTEGER NOT NULL, created TEXT NOT NULL,
                     PRIMARY KEY(experiment, task, model, setting, temperature, sample_index));
+                CREATE TABLE IF NOT EXISTS iterations(
+                    run TEXT NOT NULL, iteration INTEGER NOT NULL, level INTEGER NOT NULL, demonstrations TEXT NOT NULL,
+                    sampled TEXT NOT NULL, newly_solved TEXT NOT NULL, solved_train INTEGER NOT NULL, solved_test INTEGER NOT NULL,
+                    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, created TEXT NOT NULL,
+                    PRIMARY KEY(run, iteration));
                 CREATE TABLE IF NOT EXISTS errors(
                     experiment TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, setting TEXT NOT NULL,
                     temperature REAL NOT NULL, sample_index INTEGER NOT NULL, message TEXT NOT NULL, created TEXT NOT NULL);
@@ -222,6 +228,53 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             while (reader.Read())
                 result.Add((new SampleKey(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDouble(4), (int)reader.GetInt64(5)),
                     reader.GetString(6)));
+            return result;
+        }
+    }
+
+    /// <summary>Stores an iteration of the self-improvement loop (a replayed iteration replaces itself).</summary>
+    public void RecordIteration(string run, IterationRecord r)
+    {
+        lock (gate)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT OR REPLACE INTO iterations(run, iteration, level, demonstrations, sampled, newly_solved, solved_train, solved_test,
+                    input_tokens, output_tokens, created)
+                VALUES ($run, $i, $level, $demos, $sampled, $new, $train, $test, $in, $out, $created)
+                """;
+            command.Parameters.AddWithValue("$run", run);
+            command.Parameters.AddWithValue("$i", r.Iteration);
+            command.Parameters.AddWithValue("$level", r.Level);
+            command.Parameters.AddWithValue("$demos", JsonSerializer.Serialize(r.Demonstrations));
+            command.Parameters.AddWithValue("$sampled", JsonSerializer.Serialize(r.Sampled));
+            command.Parameters.AddWithValue("$new", JsonSerializer.Serialize(r.NewlySolved));
+            command.Parameters.AddWithValue("$train", r.SolvedTrain);
+            command.Parameters.AddWithValue("$test", r.SolvedTest);
+            command.Parameters.AddWithValue("$in", r.InputTokens);
+            command.Parameters.AddWithValue("$out", r.OutputTokens);
+            command.Parameters.AddWithValue("$created", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The stored iterations of every self-improvement run (or of one), in order.</summary>
+    public IReadOnlyList<(string Run, IterationRecord Iteration)> Iterations(string? run = null)
+    {
+        lock (gate)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT run, iteration, level, demonstrations, sampled, newly_solved, solved_train, solved_test, input_tokens, output_tokens
+                FROM iterations WHERE ($run IS NULL OR run = $run) ORDER BY run, iteration
+                """;
+            command.Parameters.AddWithValue("$run", (object?)run ?? DBNull.Value);
+            using var reader = command.ExecuteReader();
+            var result = new List<(string, IterationRecord)>();
+            static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize<List<string>>(json) ?? [];
+            while (reader.Read())
+                result.Add((reader.GetString(0), new IterationRecord((int)reader.GetInt64(1), (int)reader.GetInt64(2), List(reader.GetString(3)),
+                    List(reader.GetString(4)), List(reader.GetString(5)), (int)reader.GetInt64(6), (int)reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9))));
             return result;
         }
     }

@@ -22,6 +22,7 @@ public static class StepForgeCli
         root.Add(CheckCommand.Create(io));
         root.Add(VerifyCommand.Create(io));
         root.Add(RunCommand.Create(io));
+        root.Add(ImproveCommand.Create(io));
         root.Add(BenchCommand.Create(io));
         root.SetAction(_ =>
         {

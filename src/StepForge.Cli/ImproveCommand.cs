@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Text.Json;
+using StepForge.Learning;
+
+namespace StepForge.Cli;
+
+/// <summary><c>stepforge improve</c>: the self-improvement loop over a model's own verified programs.</summary>
+public static class ImproveCommand
+{
+    public static Command Create(ConsoleIo io)
+    {
+        var shared = new SamplingArguments();
+        var test = new Option<string[]>("--test") { Description = "Held-out task files or folders: sampled every iteration, never shown as demonstrations.", AllowMultipleArgumentsPerToken = true };
+        var name = new Option<string>("--name") { Description = "Name of this run inside the store (iteration i is experiment NAME/iter-i).", DefaultValueFactory = _ => "improve" };
+        var granularity = new Option<int>("--granularity") { Description = "m: correct-sample counts per stratum (1 = one stratum per count).", DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 };
+        var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." };
+        var json = new Option<bool>("--json") { Description = "Print the iterations and the solved tasks as one JSON object." };
+        var command = new Command("improve",
+            "Adaptive self-improvement: sample the unsolved tasks; the verified programs of hard-earned solutions become demonstrations in the " +
+            "next iteration's prompts, hardest first, easier ones only when the harder bring nothing new; stop when all are solved, nothing " +
+            "new is learned, or at the budget. Everything goes to the store; the same command resumes a run that was stopped.\n" +
+            "Exit 0 when the loop ended, 1 when it was interrupted, 2 on bad input or an unreachable model.");
+        shared.AddTo(command);
+        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json }) command.Add(option);
+        command.SetAction(parsed =>
+        {
+            int Bad(string message)
+            {
+                io.Error.WriteLine($"stepforge: error: {message}");
+                return StepForgeCli.ExitBadInput;
+            }
+            if (parsed.GetValue(granularity) < 1) return Bad("--granularity must be at least 1");
+            if (parsed.GetValue(iterations) < 1) return Bad("--max-iterations must be at least 1");
+            if (parsed.GetValue(budget) is < 1) return Bad("--token-budget must be positive");
+            var runName = parsed.GetValue(name)!;
+            using var session = shared.Open(parsed, io, runName, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
+            if (session is null) return StepForgeCli.ExitBadInput;
+            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget));
+            io.Error.WriteLine($"{session.Spec.Id}, setting {Settings(session)}: {session.Tasks.Count} training and {testTasks.Count} test task(s), " +
+                $"{session.Options.Samples} sample(s) x {session.Options.Temperatures.Count} temperature(s) per task and iteration; store {session.DbPath}");
+            var loop = new SelfImprovement(session.Client, session.Store, options);
+            ImproveResult result = null!;
+            bool asJson = parsed.GetValue(json);
+            void Report(IterationRecord r)
+            {
+                if (asJson) return;
+                var demos = r.Demonstrations.Count == 0 ? "none" : $"{r.Demonstrations.Count} from {r.Level} stratum(a)";
+                io.Out.WriteLine($"iteration {r.Iteration}: demonstrations {demos}; sampled {r.Sampled.Count} task(s); newly solved {r.NewlySolved.Count}" +
+                    (r.NewlySolved.Count > 0 ? $" ({string.Join(", ", r.NewlySolved)})" : "") +
+                    $"; solved {r.SolvedTrain}/{session.Tasks.Count} training, {r.SolvedTest}/{testTasks.Count} test; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
+            }
+            if (SamplingArguments.Execute(io, session, async ct =>
+                    result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false)) is { } failure)
+                return failure;
+            if (asJson) io.Out.WriteLine(Json(result));
+            else
+            {
+                io.Out.WriteLine($"stopped: {result.StopReason}");
+                foreach (var task in session.Tasks.Concat(testTasks))
+                {
+                    var role = testTasks.Contains(task) ? "test" : "train";
+                    io.Out.WriteLine(result.Solved.TryGetValue(task.Name, out var e)
+                        ? $"  {task.Name} ({role}): solved in iteration {e.Iteration}, {e.Correct}/{e.Samples} samples correct"
+                        : $"  {task.Name} ({role}): not solved");
+                }
+            }
+            return StepForgeCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static string Settings(SamplingSession session) => StepForge.Agents.Settings.Name(session.Options.Setting);
+
+    private static string Json(ImproveResult result) => JsonSerializer.Serialize(new
+    {
+        stop_reason = result.StopReason,
+        iterations = result.Iterations.Select(r => new
+        {
+            iteration = r.Iteration,
+            level = r.Level,
+            demonstrations = r.Demonstrations,
+            sampled = r.Sampled,
+            newly_solved = r.NewlySolved,
+            solved_train = r.SolvedTrain,
+            solved_test = r.SolvedTest,
+            input_tokens = r.InputTokens,
+            output_tokens = r.OutputTokens,
+        }),
+        solved = result.Solved.Values.OrderBy(e => e.Task.Name, StringComparer.Ordinal).Select(e => new
+        {
+            task = e.Task.Name,
+            iteration = e.Iteration,
+            correct = e.Correct,
+            samples = e.Samples,
+            program = e.Program,
+        }),
+    }, new JsonSerializerOptions { WriteIndented = false });
+}

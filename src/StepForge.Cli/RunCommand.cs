@@ -53,7 +53,7 @@ public static class RunCommand
             var perGroup = RunSummary.PerGroup(perTask, kList);
             if (parsed.GetValue(csv) is { } csvPath)
             {
-                try { File.WriteAllText(csvPath, Csv(perTask, kList)); }
+                try { File.WriteAllText(csvPath, ResultTables.Csv(perTask, kList)); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     io.Error.WriteLine($"stepforge: error: --csv {csvPath}: {e.Message}");
@@ -61,7 +61,13 @@ public static class RunCommand
                 }
             }
             if (parsed.GetValue(json)) io.Out.WriteLine(Json(spec, options.Setting, dbPath, summary, perTask, perGroup));
-            else Print(io.Out, perTask, perGroup, kList, summary, session.Client.HasPrice);
+            else
+            {
+                ResultTables.Print(io.Out, perTask, perGroup, kList);
+                io.Out.WriteLine($"samples: {summary.Planned} planned, {summary.Skipped} already stored, {summary.Finished} new, {summary.Failed} failed; " +
+                    $"{summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
+                    (session.Client.HasPrice ? "" : "; cost unknown for this model (give --price IN,OUT)"));
+            }
             if (summary.Failed > 0)
                 io.Error.WriteLine($"{summary.Failed} sample(s) could not be obtained from the model (see the errors table in {dbPath}); run the same command again to retry them");
             return summary.Failed > 0 ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
@@ -69,78 +75,8 @@ public static class RunCommand
         return command;
     }
 
-    private static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
-
-    private static string Money(decimal? cost) => cost is { } c ? "$" + c.ToString("0.0000", CultureInfo.InvariantCulture) : "-";
-
-    private static void Print(TextWriter output, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups, IReadOnlyList<int> ks, SamplerSummary summary, bool priced)
-    {
-        void Table(string title, IReadOnlyList<ResultRow> rows, bool isGroup)
-        {
-            int width = Math.Max(title.Length, rows.Count == 0 ? 0 : rows.Max(r => r.Name.Length));
-            var header = new StringBuilder($"{title.PadRight(width)}  ");
-            if (!isGroup) header.Append($"{"group",-10}  ");
-            else header.Append($"{"tasks",5}  {"solved",6}  ");
-            header.Append($"{"samples",7}  {"correct",7}  {"unique",6}");
-            foreach (var k in ks) header.Append($"  {"pass@" + k,8}");
-            header.Append($"  {"tokens in",10}  {"tokens out",10}  {"cost",9}");
-            output.WriteLine(header.ToString());
-            foreach (var r in rows)
-            {
-                var line = new StringBuilder($"{r.Name.PadRight(width)}  ");
-                if (!isGroup) line.Append($"{(r.Group ?? "-"),-10}  ");
-                else line.Append($"{r.Tasks,5}  {r.Solved,6}  ");
-                line.Append($"{r.Samples,7}  {r.Correct,7}  {r.UniqueCorrect,6}");
-                foreach (var k in ks) line.Append($"  {(r.PassAt.TryGetValue(k, out var p) ? F(p) : "-"),8}");
-                line.Append($"  {r.InputTokens,10}  {r.OutputTokens,10}  {Money(r.Cost),9}");
-                output.WriteLine(line.ToString());
-            }
-        }
-        foreach (var run in tasks.GroupBy(t => (t.Model, t.Setting)))
-        {
-            output.WriteLine($"{run.Key.Model}, setting {run.Key.Setting}");
-            Table("task", [.. run], isGroup: false);
-            output.WriteLine();
-            Table("group", [.. groups.Where(g => g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
-            output.WriteLine();
-        }
-        output.WriteLine($"samples: {summary.Planned} planned, {summary.Skipped} already stored, {summary.Finished} new, {summary.Failed} failed; {summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
-            (priced ? "" : "; cost unknown for this model (give --price IN,OUT)"));
-    }
-
-    private static string Csv(IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks)
-    {
-        var s = new StringBuilder("model,setting,task,group,samples,correct,unique_correct");
-        foreach (var k in ks) s.Append(CultureInfo.InvariantCulture, $",pass_at_{k}");
-        s.AppendLine(",input_tokens,output_tokens,cost");
-        static string Q(string? v) => v is null ? "" : v.Contains(',', StringComparison.Ordinal) || v.Contains('"', StringComparison.Ordinal) ? "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : v;
-        foreach (var r in rows)
-        {
-            s.Append(CultureInfo.InvariantCulture, $"{Q(r.Model)},{Q(r.Setting)},{Q(r.Name)},{Q(r.Group)},{r.Samples},{r.Correct},{r.UniqueCorrect}");
-            foreach (var k in ks) s.Append(',').Append(r.PassAt.TryGetValue(k, out var p) ? p.ToString("R", CultureInfo.InvariantCulture) : "");
-            s.AppendLine(CultureInfo.InvariantCulture, $",{r.InputTokens},{r.OutputTokens},{(r.Cost is { } c ? c.ToString(CultureInfo.InvariantCulture) : "")}");
-        }
-        return s.ToString();
-    }
-
     private static string Json(ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups)
     {
-        object Row(ResultRow r) => new
-        {
-            name = r.Name,
-            group = r.Group,
-            model = r.Model,
-            setting = r.Setting,
-            tasks = r.Tasks,
-            solved = r.Solved,
-            samples = r.Samples,
-            correct = r.Correct,
-            unique_correct = r.UniqueCorrect,
-            pass_at = r.PassAt.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
-            input_tokens = r.InputTokens,
-            output_tokens = r.OutputTokens,
-            cost = r.Cost,
-        };
         return JsonSerializer.Serialize(new
         {
             model = spec.Id,
@@ -152,8 +88,8 @@ public static class RunCommand
             failed = summary.Failed,
             model_calls = summary.ModelCalls,
             retries = summary.Retries,
-            tasks = tasks.Select(Row),
-            groups = groups.Select(Row),
+            tasks = tasks.Select(ResultTables.Json),
+            groups = groups.Select(ResultTables.Json),
         });
     }
 }

@@ -23,6 +23,7 @@ public static class StepForgeCli
         root.Add(VerifyCommand.Create(io));
         root.Add(RunCommand.Create(io));
         root.Add(ImproveCommand.Create(io));
+        root.Add(ReportCommand.Create(io));
         root.Add(BenchCommand.Create(io));
         root.SetAction(_ =>
         {

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Text.Json;
+using StepForge.Learning;
+using StepForge.Reports;
+
+namespace StepForge.Cli;
+
+/// <summary><c>stepforge report</c>: tables and learning curves from experience stores, as text, JSON or an HTML page.</summary>
+public static class ReportCommand
+{
+    public static Command Create(ConsoleIo io)
+    {
+        var stores = new Argument<string[]>("DB") { Description = "Experience stores (SQLite files written by run and improve).", Arity = ArgumentArity.OneOrMore };
+        var html = new Option<string?>("--html") { Description = "Also write an HTML page (index.html) with SVG plots into this folder; it needs no network to open.", HelpName = "DIR" };
+        var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
+        var json = new Option<bool>("--json") { Description = "Print the report as one JSON object." };
+        var command = new Command("report",
+            "Per task, per group and per model and setting: samples, correct, pass@1 and pass@k, tasks solved, tokens and cost; the learning " +
+            "curves of self-improvement runs (tasks solved against input tokens, Pareto-optimal steps marked).")
+        {
+            stores, html, ks, json,
+        };
+        command.SetAction(parsed =>
+        {
+            if (!SamplingArguments.TryParseList(parsed.GetValue(ks)!, int.Parse, k => k >= 1, out var kList))
+            {
+                io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
+                return StepForgeCli.ExitBadInput;
+            }
+            var opened = new List<(string, ExperienceStore)>();
+            try
+            {
+                foreach (var path in parsed.GetValue(stores) ?? [])
+                {
+                    if (!File.Exists(path))
+                    {
+                        io.Error.WriteLine($"stepforge: error: {path}: no such file");
+                        return StepForgeCli.ExitBadInput;
+                    }
+                    opened.Add((path, new ExperienceStore(path)));
+                }
+                var report = ReportBuilder.Build(opened, kList);
+                if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
+                else Print(io.Out, report);
+                if (parsed.GetValue(html) is { } folder)
+                {
+                    var page = HtmlReport.Write(report, folder);
+                    io.Error.WriteLine($"wrote {page}");
+                }
+                return StepForgeCli.ExitOk;
+            }
+            catch (ExperienceStoreException e)
+            {
+                io.Error.WriteLine($"stepforge: error: {e.Message}");
+                return StepForgeCli.ExitBadInput;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                io.Error.WriteLine($"stepforge: error: --html {parsed.GetValue(html)}: {e.Message}");
+                return StepForgeCli.ExitBadInput;
+            }
+            finally
+            {
+                foreach (var (_, store) in opened) store.Dispose();
+            }
+        });
+        return command;
+    }
+
+    private static void Print(TextWriter output, Report report)
+    {
+        foreach (var curve in report.Curves)
+        {
+            output.WriteLine($"learning curve: {curve.Run} ({curve.Model}, setting {curve.Setting}, {curve.Tasks} tasks) in {curve.Store}");
+            output.WriteLine($"{"iteration",9}  {"input tokens",12}  {"output tokens",13}  {"solved",6}  {"test",4}  pareto");
+            foreach (var p in curve.Points)
+                output.WriteLine($"{p.Iteration,9}  {p.InputTokens,12:N0}  {p.OutputTokens,13:N0}  {p.Solved,6}  {p.SolvedTest,4}  {(p.ParetoOptimal ? "*" : "")}");
+            output.WriteLine();
+        }
+        if (report.Tasks.Count == 0)
+        {
+            output.WriteLine("no samples in these stores");
+            return;
+        }
+        ResultTables.Print(output, report.Tasks, report.Groups, report.Ks);
+    }
+
+    private static string Json(Report r) => JsonSerializer.Serialize(new
+    {
+        stores = r.Stores,
+        curves = r.Curves.Select(c => new
+        {
+            store = c.Store,
+            run = c.Run,
+            model = c.Model,
+            setting = c.Setting,
+            tasks = c.Tasks,
+            points = c.Points.Select(p => new
+            {
+                iteration = p.Iteration,
+                input_tokens = p.InputTokens,
+                output_tokens = p.OutputTokens,
+                solved = p.Solved,
+                solved_test = p.SolvedTest,
+                pareto_optimal = p.ParetoOptimal,
+            }),
+        }),
+        solved = r.Solved.Select(s => new { model = s.Model, setting = s.Setting, solved = s.Solved, tasks = s.Tasks }),
+        tasks = r.Tasks.Select(ResultTables.Json),
+        groups = r.Groups.Select(ResultTables.Json),
+    });
+}

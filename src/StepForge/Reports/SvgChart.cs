@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace StepForge.Reports;
+
+/// <summary>Plain SVG charts (no script, no fonts to fetch), so a report opens anywhere without a network.</summary>
+public static class SvgChart
+{
+    private static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
+    private const int Width = 720, Height = 420, Left = 70, Right = 200, Top = 40, Bottom = 60;
+
+    private static string N(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>Tasks solved against input tokens, one step line per run; Pareto-optimal points are filled.</summary>
+    public static string LearningCurves(IReadOnlyList<LearningCurve> curves)
+    {
+        var s = Begin("Tasks solved against input tokens");
+        long maxTokens = Math.Max(1, curves.SelectMany(c => c.Points).Select(p => p.InputTokens).DefaultIfEmpty(1).Max());
+        int maxSolved = Math.Max(1, curves.Select(c => c.Tasks).DefaultIfEmpty(1).Max());
+        double X(long tokens) => Left + (Width - Left - Right) * (double)tokens / maxTokens;
+        double Y(int solved) => Height - Bottom - (Height - Top - Bottom) * (double)solved / maxSolved;
+        Axes(s, "input tokens", "tasks solved", maxTokens, maxSolved);
+        for (int i = 0; i < curves.Count; i++)
+        {
+            var color = Palette[i % Palette.Length];
+            var points = curves[i].Points;
+            var path = new StringBuilder();
+            for (int p = 0; p < points.Count; p++)
+            {
+                int solved = points[p].Solved + points[p].SolvedTest;
+                if (p == 0) path.Append(CultureInfo.InvariantCulture, $"M{N(X(0))},{N(Y(0))} L{N(X(points[p].InputTokens))},{N(Y(0))} ");
+                else path.Append(CultureInfo.InvariantCulture, $"L{N(X(points[p].InputTokens))},{N(Y(points[p - 1].Solved + points[p - 1].SolvedTest))} ");
+                path.Append(CultureInfo.InvariantCulture, $"L{N(X(points[p].InputTokens))},{N(Y(solved))} ");
+            }
+            s.AppendLine(CultureInfo.InvariantCulture, $"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>");
+            foreach (var point in points)
+            {
+                int solved = point.Solved + point.SolvedTest;
+                s.AppendLine(CultureInfo.InvariantCulture,
+                    $"<circle cx=\"{N(X(point.InputTokens))}\" cy=\"{N(Y(solved))}\" r=\"5\" stroke=\"{color}\" stroke-width=\"2\" fill=\"{(point.ParetoOptimal ? color : "white")}\">" +
+                    $"<title>iteration {point.Iteration}: {solved} solved, {point.InputTokens:N0} input tokens{(point.ParetoOptimal ? " (Pareto-optimal)" : "")}</title></circle>");
+            }
+            Legend(s, i, color, $"{curves[i].Run} ({curves[i].Model}, {curves[i].Setting})");
+        }
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Width - Right + 10}\" y=\"{Top + 20 * curves.Count + 24}\" font-size=\"11\" fill=\"#444\">filled: Pareto-optimal</text>");
+        return End(s);
+    }
+
+    /// <summary>Solved fraction per model and setting, side by side.</summary>
+    public static string SolvedFractions(IReadOnlyList<SolvedFraction> bars)
+    {
+        var s = Begin("Tasks solved, by model and setting");
+        Axes(s, "", "solved fraction", 0, 1);
+        int count = Math.Max(1, bars.Count);
+        double slot = (Width - Left - Right) / (double)count;
+        var models = bars.Select(b => b.Model).Distinct().ToList();
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var b = bars[i];
+            double h = (Height - Top - Bottom) * b.Fraction;
+            double x = Left + i * slot + slot * 0.15;
+            var color = Palette[models.IndexOf(b.Model) % Palette.Length];
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"<rect x=\"{N(x)}\" y=\"{N(Height - Bottom - h)}\" width=\"{N(slot * 0.7)}\" height=\"{N(h)}\" fill=\"{color}\"><title>{E(b.Model)}, {E(b.Setting)}: {b.Solved} of {b.Tasks}</title></rect>");
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{N(x + slot * 0.35)}\" y=\"{N(Height - Bottom - h - 6)}\" font-size=\"12\" text-anchor=\"middle\">{b.Solved}/{b.Tasks}</text>");
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{N(x + slot * 0.35)}\" y=\"{Height - Bottom + 18}\" font-size=\"12\" text-anchor=\"middle\">{E(b.Setting)}</text>");
+        }
+        for (int m = 0; m < models.Count; m++) Legend(s, m, Palette[m % Palette.Length], models[m]);
+        return End(s);
+    }
+
+    private static StringBuilder Begin(string title)
+    {
+        var s = new StringBuilder();
+        s.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"sans-serif\">");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">{E(title)}</text>");
+        return s;
+    }
+
+    private static string End(StringBuilder s) => s.AppendLine("</svg>").ToString();
+
+    private static void Axes(StringBuilder s, string xLabel, string yLabel, long maxX, double maxY)
+    {
+        int x0 = Left, y0 = Height - Bottom, x1 = Width - Right, y1 = Top;
+        s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#333\"/>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#333\"/>");
+        for (int t = 0; t <= 4; t++)
+        {
+            double y = y0 - (y0 - y1) * t / 4.0;
+            s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{N(y)}\" x2=\"{x1}\" y2=\"{N(y)}\" stroke=\"#ddd\"/>");
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{x0 - 8}\" y=\"{N(y + 4)}\" font-size=\"11\" text-anchor=\"end\">{N(maxY * t / 4.0)}</text>");
+            if (maxX > 0)
+            {
+                double x = x0 + (x1 - x0) * t / 4.0;
+                s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{N(x)}\" y=\"{y0 + 16}\" font-size=\"11\" text-anchor=\"middle\">{(maxX * t / 4.0).ToString("N0", CultureInfo.InvariantCulture)}</text>");
+            }
+        }
+        if (xLabel.Length > 0) s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{(x0 + x1) / 2}\" y=\"{Height - 16}\" font-size=\"12\" text-anchor=\"middle\">{E(xLabel)}</text>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{(y0 + y1) / 2}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 16 {(y0 + y1) / 2})\">{E(yLabel)}</text>");
+    }
+
+    private static void Legend(StringBuilder s, int index, string color, string label)
+    {
+        int y = Top + 20 * index + 4;
+        s.AppendLine(CultureInfo.InvariantCulture, $"<rect x=\"{Width - Right + 10}\" y=\"{y - 9}\" width=\"12\" height=\"12\" fill=\"{color}\"/>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Width - Right + 28}\" y=\"{y + 2}\" font-size=\"11\">{E(label.Length > 28 ? label[..27] + "…" : label)}</text>");
+    }
+}

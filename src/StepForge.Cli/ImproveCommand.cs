@@ -16,13 +16,14 @@ public static class ImproveCommand
         var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 };
         var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." };
         var json = new Option<bool>("--json") { Description = "Print the iterations and the solved tasks as one JSON object." };
+        var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
         var command = new Command("improve",
             "Adaptive self-improvement: sample the unsolved tasks; the verified programs of hard-earned solutions become demonstrations in the " +
             "next iteration's prompts, hardest first, easier ones only when the harder bring nothing new; stop when all are solved, nothing " +
             "new is learned, or at the budget. Everything goes to the store; the same command resumes a run that was stopped.\n" +
             "Exit 0 when the loop ended, 1 when it was interrupted, 2 on bad input or an unreachable model.");
         shared.AddTo(command);
-        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json }) command.Add(option);
+        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json, html }) command.Add(option);
         command.SetAction(parsed =>
         {
             int Bad(string message)
@@ -63,6 +64,19 @@ public static class ImproveCommand
                     io.Out.WriteLine(result.Solved.TryGetValue(task.Name, out var e)
                         ? $"  {task.Name} ({role}): solved in iteration {e.Iteration}, {e.Correct}/{e.Samples} samples correct"
                         : $"  {task.Name} ({role}): not solved");
+                }
+            }
+            if (parsed.GetValue(html) is { } folder)
+            {
+                try
+                {
+                    var report = Reports.ReportBuilder.Build([(session.DbPath, session.Store)], [1, 5, 10]);
+                    io.Error.WriteLine($"wrote {Reports.HtmlReport.Write(report, folder)}");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    io.Error.WriteLine($"stepforge: error: --html {folder}: {e.Message}");
+                    return StepForgeCli.ExitBadInput;
                 }
             }
             return StepForgeCli.ExitOk;

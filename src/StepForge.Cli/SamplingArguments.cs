@@ -36,7 +36,14 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 /// <summary>The options <c>run</c> and <c>improve</c> share: the model, how to sample and verify, the tasks, the store.</summary>
 public sealed class SamplingArguments
 {
-    public Option<string> Model { get; } = new("--model") { Description = "The model: anthropic:NAME, openai:NAME, or a bare name (claude-* is Anthropic's; others speak OpenAI's API).", Required = true };
+    public Option<string> Model { get; } = new("--model")
+    {
+        Description = "The model: anthropic:NAME, openai:NAME, a bare name (claude-* is Anthropic's; others speak OpenAI's API), or builtin:search " +
+                      "(StepForge's model-free search; the default when neither --model nor STEPFORGE_MODEL is set).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STEPFORGE_MODEL") is { Length: > 0 } configured ? configured : ModelSpec.BuiltinSearch,
+    };
+    public Option<double> MaxSeconds { get; } = new("--max-seconds") { Description = "builtin:search: search time per task and sample.", DefaultValueFactory = _ => 30 };
+    public Option<long> MaxCandidates { get; } = new("--max-candidates") { Description = "builtin:search: candidate ops tried per task and sample.", DefaultValueFactory = _ => 5_000_000 };
     public Option<string?> BaseUrl { get; } = new("--base-url") { Description = "An OpenAI-compatible server (DeepSeek, Together, vLLM, Ollama), e.g. http://localhost:11434/v1." };
     public Option<string?> KeyEnv { get; } = new("--api-key-env") { Description = "Environment variable holding the API key (default: ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or TOGETHER_API_KEY by provider)." };
     public Option<string> Setting { get; } = new("--setting") { Description = "single (proposer alone), agent (proposer + guardian), single-ws (the task as Python source, no structural IR).", DefaultValueFactory = _ => "single" };
@@ -55,7 +62,7 @@ public sealed class SamplingArguments
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, Retries, Price, Trials })
+        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, Retries, Price, Trials, MaxSeconds, MaxCandidates })
             command.Add(option);
     }
 
@@ -87,6 +94,9 @@ public sealed class SamplingArguments
         if (parsed.GetValue(Trials) < 1) return Bad("--trials must be at least 1");
         if (parsed.GetValue(Timeout) <= 0) return Bad("--timeout must be positive");
         if (parsed.GetValue(Retries) < 0) return Bad("--retries must be 0 or more");
+        if (parsed.GetValue(MaxSeconds) <= 0 || parsed.GetValue(MaxCandidates) < 1) return Bad("--max-seconds and --max-candidates must be positive");
+        bool builtin = spec.Dialect == ModelDialect.Builtin;
+        if (builtin && setting == Agents.Setting.SingleWs) return Bad("builtin:search reads the task's structured YAML: use --setting single or agent");
         if (!TryParseList(parsed.GetValue(Temperature)!, double.Parse, t => t is >= 0 and <= 2, out var temperatures))
             return Bad($"--temperature {parsed.GetValue(Temperature)}: expected numbers from 0 to 2, comma-separated");
         Price? price = null;
@@ -123,10 +133,13 @@ public sealed class SamplingArguments
         }
         var cache = new ResponseCache(dbPath);
         var retry = new RetryPolicy(parsed.GetValue(Retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(Timeout)));
+        // The search is one core's work per task: more searches than cores only share the cores' time.
+        int concurrency = builtin ? Math.Min(parsed.GetValue(Concurrency), Environment.ProcessorCount) : parsed.GetValue(Concurrency);
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian.Value, parsed.GetValue(Feedback),
-            parsed.GetValue(Concurrency), parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
+            concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
-        var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
+        var search = new Synthesis.SearchOptions(parsed.GetValue(MaxSeconds), parsed.GetValue(MaxCandidates));
+        var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price, search), cache, display.Note);
         return new SamplingSession(spec, tasks, dbPath, store, cache, client, options, display);
     }
 

@@ -24,6 +24,7 @@ public static class StepForgeCli
         root.Add(RunCommand.Create(io));
         root.Add(ImproveCommand.Create(io));
         root.Add(ReportCommand.Create(io));
+        root.Add(SynthesizeCommand.Create(io));
         root.Add(BenchCommand.Create(io));
         root.SetAction(_ =>
         {

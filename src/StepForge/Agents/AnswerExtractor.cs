@@ -40,7 +40,10 @@ public static partial class AnswerExtractor
         // A fenced program without the impl: key is still a program.
         var program = blocks.LastOrDefault(b => b.Contains("step.", StringComparison.Ordinal) && b.Contains("return", StringComparison.Ordinal));
         if (program is not null) return Extraction.Found(program.TrimEnd() + "\n");
-        return Extraction.Missing("no program found in the answer (expected a YAML block with an impl: key)");
+        // A short answer without a program (a refusal, the built-in search giving up) is quoted: it says why.
+        var said = answer.Trim();
+        return Extraction.Missing("no program found in the answer (expected a YAML block with an impl: key)" +
+            (said.Length <= 300 && !said.Contains('\n', StringComparison.Ordinal) ? $": \"{said}\"" : ""));
     }
 
     public static Extraction ExtractBody(string answer)

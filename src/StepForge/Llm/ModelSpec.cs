@@ -8,6 +8,9 @@ public enum ModelDialect
 
     /// <summary>Anthropic's messages API (Claude).</summary>
     Anthropic,
+
+    /// <summary>StepForge's own model-free proposer (<c>builtin:search</c>): no network, no key, no tokens.</summary>
+    Builtin,
 }
 
 /// <summary>
@@ -18,7 +21,7 @@ public enum ModelDialect
 public sealed record ModelSpec(ModelDialect Dialect, string Model, Uri? BaseUrl, string? ApiKeyVariable)
 {
     /// <summary>The model as results and the response cache name it: dialect, name and server.</summary>
-    public string Id => $"{(Dialect == ModelDialect.Anthropic ? "anthropic" : "openai")}:{Model}" + (BaseUrl is null ? "" : $"@{BaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/')}");
+    public string Id => $"{Dialect switch { ModelDialect.Anthropic => "anthropic", ModelDialect.Builtin => "builtin", _ => "openai" }}:{Model}" + (BaseUrl is null ? "" : $"@{BaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/')}");
 
     /// <exception cref="ArgumentException">when the name or URL is not usable, with a message for the user.</exception>
     public static ModelSpec Parse(string model, string? baseUrl = null, string? apiKeyVariable = null)
@@ -27,6 +30,11 @@ public sealed record ModelSpec(ModelDialect Dialect, string Model, Uri? BaseUrl,
         if (model.Length == 0) throw new ArgumentException("--model is empty");
         ModelDialect dialect;
         string name;
+        if (model.StartsWith("builtin:", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!model.Equals(BuiltinSearch, StringComparison.OrdinalIgnoreCase)) throw new ArgumentException($"--model {model}: the only built-in model is {BuiltinSearch}");
+            return new ModelSpec(ModelDialect.Builtin, "search", null, null);
+        }
         if (model.StartsWith("anthropic:", StringComparison.OrdinalIgnoreCase)) (dialect, name) = (ModelDialect.Anthropic, model["anthropic:".Length..]);
         else if (model.StartsWith("openai:", StringComparison.OrdinalIgnoreCase)) (dialect, name) = (ModelDialect.OpenAI, model["openai:".Length..]);
         else (dialect, name) = (model.StartsWith("claude", StringComparison.OrdinalIgnoreCase) ? ModelDialect.Anthropic : ModelDialect.OpenAI, model);
@@ -49,6 +57,9 @@ public sealed record ModelSpec(ModelDialect Dialect, string Model, Uri? BaseUrl,
         _ => "OPENAI_API_KEY",
     };
 
-    /// <summary>Local servers (vLLM, Ollama) usually need no key.</summary>
-    public bool IsLocal => BaseUrl is { } u && (u.IsLoopback || u.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase));
+    /// <summary>The model-free proposer, used when no model is configured.</summary>
+    public const string BuiltinSearch = "builtin:search";
+
+    /// <summary>Local servers (vLLM, Ollama) and the built-in search need no key.</summary>
+    public bool IsLocal => Dialect == ModelDialect.Builtin || (BaseUrl is { } u && (u.IsLoopback || u.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)));
 }

@@ -41,7 +41,7 @@ public sealed class Simulator(FnRunner fns)
             IReadOnlyList<Tensor[]> outputs;
             try
             {
-                outputs = Execute(op, args, [.. op.Outputs.Select(o => program.Streams[o])]);
+                outputs = Execute(op.Op, args, [.. op.Outputs.Select(o => program.Streams[o])]);
             }
             catch (TensorException e)
             {
@@ -62,9 +62,16 @@ public sealed class Simulator(FnRunner fns)
         return [.. program.Returns.Select(id => streams[id]!.Components)];
     }
 
-    private IReadOnlyList<Tensor[]> Execute(OpNode node, List<StreamData> args, IReadOnlyList<StreamType> outTypes)
+    /// <summary>
+    /// Runs one op on streams given as types and component tensors (a search evaluates candidates op by op).
+    /// Failures are <see cref="TensorException"/>, <see cref="FnFailedException"/> or <see cref="LimitExceededException"/>.
+    /// </summary>
+    public IReadOnlyList<Tensor[]> Apply(StepOp op, IReadOnlyList<StreamType> inputTypes, IReadOnlyList<Tensor[]> inputs, IReadOnlyList<StreamType> outTypes) =>
+        Execute(op, [.. inputTypes.Select((t, i) => new StreamData(t, inputs[i]))], outTypes);
+
+    private IReadOnlyList<Tensor[]> Execute(StepOp op, List<StreamData> args, IReadOnlyList<StreamType> outTypes)
     {
-        switch (node.Op)
+        switch (op)
         {
             case MapOp map:
                 return [Map(map.Fn, Zip(args), outTypes[0])];
@@ -115,7 +122,7 @@ public sealed class Simulator(FnRunner fns)
             case MergeOp merge:
                 return [Merge(merge.Fn, args.Take(args.Count - 1).ToList(), args[^1], outTypes[0])];
             default:
-                throw new TensorException($"op {node.Op.Name} cannot be simulated");
+                throw new TensorException($"op {op.Name} cannot be simulated");
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class ExecutionBudget
     /// <summary>Operators one program may run: the benchmark's programs have fewer than 30.</summary>
     public int MaxOps { get; init; } = 1000;
 
-    private readonly long _start = Environment.TickCount64;
+    private long _start = Environment.TickCount64;
     private long _elements;
     private long _steps;
 
@@ -46,6 +46,14 @@ public sealed class ExecutionBudget
     };
 
     public long ElementsUsed => _elements;
+
+    /// <summary>Starts counting afresh, for a caller that runs many small independent evaluations (a search).</summary>
+    public void Restart()
+    {
+        _start = Environment.TickCount64;
+        _elements = 0;
+        _steps = 0;
+    }
 
     public void ChargeElements(long count)
     {

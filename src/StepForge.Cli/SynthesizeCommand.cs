@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using StepForge.Synthesis;
+using StepForge.Tasks;
+
+namespace StepForge.Cli;
+
+/// <summary><c>stepforge synthesize</c>: the built-in search proposer on its own, task by task.</summary>
+public static class SynthesizeCommand
+{
+    public static Command Create(ConsoleIo io)
+    {
+        var paths = new Argument<string[]>("TASK") { Description = "Task files or folders (a task's own impl: is never read).", Arity = ArgumentArity.OneOrMore };
+        var seconds = new Option<double>("--max-seconds") { Description = "Search time per task.", DefaultValueFactory = _ => 30 };
+        var candidates = new Option<long>("--max-candidates") { Description = "Candidate ops tried per task.", DefaultValueFactory = _ => 5_000_000 };
+        var print = new Option<bool>("--print") { Description = "Print every program found." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per task." };
+        var command = new Command("synthesize",
+            "Search for a STeP program for each task without any model: type-directed enumeration from the task's streams, fns and " +
+            "dimension symbols, merging candidates that compute the same values, verifying what matches the reference (also at other sizes).\n" +
+            "Exit 0 if every task got a program, 1 if some did not, 2 on bad input.")
+        {
+            paths, seconds, candidates, print, json,
+        };
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(seconds) <= 0 || parsed.GetValue(candidates) < 1)
+            {
+                io.Error.WriteLine("stepforge: error: --max-seconds and --max-candidates must be positive");
+                return StepForgeCli.ExitBadInput;
+            }
+            IReadOnlyList<TaskSpec> tasks;
+            try
+            {
+                tasks = TaskLocator.LoadTasks(parsed.GetValue(paths) ?? []);
+            }
+            catch (TaskFileException e)
+            {
+                io.Error.WriteLine($"stepforge: error: {e.Message}");
+                return StepForgeCli.ExitBadInput;
+            }
+            var options = new SearchOptions(parsed.GetValue(seconds), parsed.GetValue(candidates));
+            bool asJson = parsed.GetValue(json);
+            if (!asJson) io.Out.WriteLine($"{"result",-9} {"time",7} {"tried",10} {"kept",7}  task");
+            int found = 0;
+            foreach (var task in tasks)
+            {
+                if (!asJson) io.Error.Write($"searching {task.Name}...\r");
+                var result = ProgramSearch.Run(task, options);
+                if (result.Found) found++;
+                var s = result.Stats;
+                if (asJson)
+                    io.Out.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        task = task.SourcePath,
+                        name = task.Name,
+                        found = result.Found,
+                        seconds = s.Seconds,
+                        tried = s.Tried,
+                        kept = s.Kept,
+                        verified = s.Verified,
+                        rejected = s.Rejected,
+                        message = result.Message,
+                        program = result.Program,
+                    }));
+                else
+                {
+                    io.Out.WriteLine($"{(result.Found ? "found" : "not found"),-9} {s.Seconds.ToString("0.0", CultureInfo.InvariantCulture),6}s {s.Tried,10} {s.Kept,7}  {task.SourcePath}" +
+                        (result.Found ? "" : $"  {result.Message}"));
+                    if (result.Found && parsed.GetValue(print))
+                        foreach (var line in result.Program!.TrimEnd().Split('\n')) io.Out.WriteLine("    " + line);
+                }
+            }
+            if (!asJson) io.Out.WriteLine($"{tasks.Count} task(s): {found} found, {tasks.Count - found} not found");
+            return found == tasks.Count ? StepForgeCli.ExitOk : StepForgeCli.ExitRejected;
+        });
+        return command;
+    }
+}

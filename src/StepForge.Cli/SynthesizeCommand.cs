@@ -16,12 +16,13 @@ public static class SynthesizeCommand
         var candidates = new Option<long>("--max-candidates") { Description = "Candidate ops tried per task.", DefaultValueFactory = _ => 5_000_000 };
         var print = new Option<bool>("--print") { Description = "Print every program found." };
         var json = new Option<bool>("--json") { Description = "One JSON object per task." };
+        var save = new Option<string?>("--save") { Description = "Write every program found to DIR/NAME.py (for stepforge verify --impl).", HelpName = "DIR" };
         var command = new Command("synthesize",
             "Search for a STeP program for each task without any model: type-directed enumeration from the task's streams, fns and " +
             "dimension symbols, merging candidates that compute the same values, verifying what matches the reference (also at other sizes).\n" +
             "Exit 0 if every task got a program, 1 if some did not, 2 on bad input.")
         {
-            paths, seconds, candidates, print, json,
+            paths, seconds, candidates, print, json, save,
         };
         command.SetAction(parsed =>
         {
@@ -49,6 +50,11 @@ public static class SynthesizeCommand
                 if (!asJson) io.Error.Write($"searching {task.Name}...\r");
                 var result = ProgramSearch.Run(task, options);
                 if (result.Found) found++;
+                if (result.Found && parsed.GetValue(save) is { } folder)
+                {
+                    Directory.CreateDirectory(folder);
+                    File.WriteAllText(Path.Combine(folder, task.Name + ".py"), result.Program);
+                }
                 var s = result.Stats;
                 if (asJson)
                     io.Out.WriteLine(JsonSerializer.Serialize(new

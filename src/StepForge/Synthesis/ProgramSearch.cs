@@ -14,7 +14,7 @@ namespace StepForge.Synthesis;
 /// <param name="MaxSeconds">Wall-clock budget for the whole search of one task.</param>
 /// <param name="MaxCandidates">Op applications tried (typed and, when they type-check, evaluated) before giving up.</param>
 /// <param name="Solution">Which distinct verified program to return (0 = the first found): samples of one task differ.</param>
-public sealed record SearchOptions(double MaxSeconds = 30, long MaxCandidates = 5_000_000, int Solution = 0, int MaxPool = 40_000);
+public sealed record SearchOptions(double MaxSeconds = 30, long MaxCandidates = 5_000_000, int Solution = 0, int MaxPool = 100_000);
 
 /// <summary>What a search did: candidates tried, values kept after merging equivalent ones, programs verified.</summary>
 public sealed record SearchStats(long Tried, int Kept, int Verified, int Rejected, double Seconds);
@@ -119,34 +119,27 @@ public sealed class ProgramSearch
         task.Global is { } g && g.Contains($"ctx[{symbol}]", StringComparison.Ordinal);
 
     private bool OutOfBudget(CancellationToken ct) =>
-        ct.IsCancellationRequested || watch.Elapsed.TotalSeconds > options.MaxSeconds || tried >= options.MaxCandidates;
+        ct.IsCancellationRequested || watch.Elapsed.TotalSeconds > options.MaxSeconds || tried >= options.MaxCandidates || pool.Count >= options.MaxPool;
 
     private SearchResult Search(CancellationToken ct)
     {
         string stop = "no program found: every program the search can build was tried";
-        int empty = 0;
-        // Programs by size: size s combines values whose sizes add up to s - 1. A size with no new value and two more
-        // after it mean nothing larger can appear (binary ops reach back at most that far in practice).
+        // Level by level (program depth); a level that adds nothing ends the search: the next would see the same values.
         for (int size = 1; ; size++)
         {
             int before = pool.Count;
             Enumerate(size, ct);
-            if (Trace) Console.Error.WriteLine($"size {size}: pool {pool.Count}, tried {tried}, {watch.Elapsed.TotalSeconds:0.0} s");
+            if (Trace) Console.Error.WriteLine($"level {size}: pool {pool.Count}, tried {tried}, {watch.Elapsed.TotalSeconds:0.0} s");
             if (Done) break;
             if (OutOfBudget(ct))
             {
                 stop = ct.IsCancellationRequested ? "no program found: the search was cancelled"
+                    : pool.Count >= options.MaxPool ? $"no program found: the pool reached {options.MaxPool:N0} distinct values"
                     : watch.Elapsed.TotalSeconds > options.MaxSeconds ? $"no program found within {options.MaxSeconds:0.#} s"
                     : $"no program found within {options.MaxCandidates:N0} candidates";
                 break;
             }
-            empty = pool.Count == before ? empty + 1 : 0;
-            if (empty >= 3) break;
-            if (pool.Count >= options.MaxPool)
-            {
-                stop = $"no program found: the pool reached {options.MaxPool:N0} distinct values";
-                break;
-            }
+            if (pool.Count == before) break;
         }
         var stats = new SearchStats(tried, pool.Count, triedPrograms.Count, rejected, watch.Elapsed.TotalSeconds);
         if (solutions.Count > 0)
@@ -161,34 +154,40 @@ public sealed class ProgramSearch
 
     private bool Done => solutions.Count > options.Solution;
 
-    private void Enumerate(int size, CancellationToken ct)
+    /// <summary>
+    /// One level of the search: every op applied to values where at least one argument is from the last level, so
+    /// level d holds the programs of depth d (sizes vary; deep, narrow programs come early).
+    /// </summary>
+    private void Enumerate(int level, CancellationToken ct)
     {
-        var bySize = pool.GroupBy(n => n.Cost).ToDictionary(g => g.Key, g => g.ToList());
-        List<Node> Of(int cost) => bySize.TryGetValue(cost, out var list) ? list : [];
-        foreach (var x in Of(size - 1))
+        var fresh = pool.Where(n => n.Size == level - 1).ToList();
+        foreach (var x in fresh)
         {
             if (Done || OutOfBudget(ct)) return;
-            Unary(x, size);
+            Unary(x, level);
         }
-        for (int left = 0; left <= size - 1; left++)
+        var older = pool.Where(n => n.Size < level).ToList();
+        var byShape = older.GroupBy(n => n.Type.Shape).ToDictionary(g => g.Key, g => g.ToList());
+        var routes = older.Where(n => n.Type.DType is MultihotType).ToList();
+        foreach (var x in fresh)
         {
-            var right = Of(size - 1 - left);
-            if (right.Count == 0) continue;
-            var rightByShape = right.GroupBy(n => n.Type.Shape).ToDictionary(g => g.Key, g => g.ToList());
-            var rightRoutes = right.Where(n => n.Type.DType is MultihotType).ToList();
-            foreach (var x in Of(left))
-            {
-                if (Done || OutOfBudget(ct)) return;
-                if (rightByShape.TryGetValue(x.Type.Shape, out var partners))
-                    foreach (var y in partners)
-                        if (y.Id != x.Id) Zip(x, y, size);
-                if (x.Structural < 3)
-                    foreach (var group in rightByShape)
-                        if (group.Key.Count == x.Type.Shape.Count + 1 && group.Key.Skip(1).SequenceEqual(x.Type.Shape))
-                            foreach (var reference in group.Value) Try(new RepeatRefOp(), [x, reference], size, structural: true);
-                foreach (var idx in rightRoutes)
-                    if (idx.Id != x.Id) Experts(x, idx, (MultihotType)idx.Type.DType, size);
-            }
+            if (Done || OutOfBudget(ct)) return;
+            if (byShape.TryGetValue(x.Type.Shape, out var partners))
+                foreach (var y in partners)
+                {
+                    if (y.Id == x.Id) continue;
+                    Zip(x, y, level);
+                    // Both orders; a pair of two fresh values is met twice, so only once from here.
+                    if (y.Size < level - 1 || y.Id > x.Id) Zip(y, x, level);
+                }
+            foreach (var reference in older)
+                if (x.Structural < 2 && reference.Type.Shape.Count == x.Type.Shape.Count + 1 && reference.Type.Shape.Skip(1).SequenceEqual(x.Type.Shape))
+                    Try(new RepeatRefOp(), [x, reference], level, structural: true);
+            foreach (var idx in routes)
+                if (idx.Id != x.Id) Experts(x, idx, (MultihotType)idx.Type.DType, level);
+            if (x.Type.DType is MultihotType route)
+                foreach (var y in older)
+                    if (y.Size < level - 1 && y.Id != x.Id) Experts(y, x, route, level);
         }
     }
 
@@ -212,8 +211,8 @@ public sealed class ProgramSearch
                     Try(new ScanOp(fn, b), [x], size, structural: false);
                 }
         }
-        // Layout ops change how data is viewed, not the data: at most three in a row.
-        if (x.Structural >= 3) return;
+        // Layout ops change how data is viewed, not the data: at most two in a row.
+        if (x.Structural >= 2) return;
         bool madeByBufferize = x.Origin is FromOp { Op: BufferizeOp };
         if (!madeByBufferize && type.DType is not TupleType)
             for (int a = 1; a <= type.Rank; a++) Try(new BufferizeOp(a), [x], size, structural: true);

@@ -13,6 +13,10 @@ namespace StepForge.Synthesis;
 /// </summary>
 public sealed class SearchChatClient(SearchOptions options) : IChatClient
 {
+    // The search reads only the task, not the demonstrations around it: the same task asked again (in the next
+    // iteration of the self-improvement loop, with other demonstrations) gets the same answer without searching again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Task, int Sample), Lazy<string>> answers = new();
+
     /// <summary>The key of <see cref="ChatOptions.AdditionalProperties"/> that carries the sample index.</summary>
     public const string SampleIndexKey = "stepforge.sample_index";
 
@@ -38,16 +42,33 @@ public sealed class SearchChatClient(SearchOptions options) : IChatClient
         int open = at < 0 ? -1 : user.IndexOf("```yaml\n", at, StringComparison.Ordinal);
         int close = open < 0 ? -1 : user.IndexOf("\n```", open + 8, StringComparison.Ordinal);
         if (close < 0) return "no program found: builtin:search needs the task as structured YAML (settings single or agent)";
+        var yaml = user[(open + 8)..(close + 1)];
+        var answer = answers.GetOrAdd((yaml, sample), key => new Lazy<string>(() => Search(key.Task, key.Sample, cancellationToken)));
+        try
+        {
+            return answer.Value;
+        }
+        catch (OperationCanceledException)
+        {
+            answers.TryRemove((yaml, sample), out _);
+            throw;
+        }
+    }
+
+    private string Search(string yaml, int sample, CancellationToken cancellationToken)
+    {
         TaskSpec task;
         try
         {
-            task = TaskReader.Read(user[(open + 8)..(close + 1)], "prompt.yaml");
+            task = TaskReader.Read(yaml, "prompt.yaml");
         }
         catch (TaskFileException e)
         {
             return $"no program found: the task in the prompt does not load: {e.Message}";
         }
         var result = ProgramSearch.Run(task, options with { Solution = sample }, cancellationToken);
+        // A search cut short by cancellation is no answer: it must not be cached as one.
+        cancellationToken.ThrowIfCancellationRequested();
         var stats = $"search: {result.Message}; tried {result.Stats.Tried:N0} candidates, kept {result.Stats.Kept:N0} distinct values, " +
                     $"verified {result.Stats.Verified} program(s), {result.Stats.Seconds:0.0} s";
         if (!result.Found) return stats;

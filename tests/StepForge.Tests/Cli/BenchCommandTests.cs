@@ -7,12 +7,7 @@ namespace StepForge.Tests.Cli;
 /// <summary><c>stepforge bench verify</c>: its figures are printed, and a failing task is reported, not measured.</summary>
 public class BenchCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     [Fact]
     public void Json_HasEveryRatePerTaskAndTheSummaries()

@@ -8,12 +8,7 @@ namespace StepForge.Tests.Cli;
 /// <summary>builtin:search as the model of run and improve: no key, no network, no tokens.</summary>
 public class BuiltinModelTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     private static string Tasks()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using StepForge.Cli;
 using StepForge.Learning;
@@ -10,12 +9,7 @@ namespace StepForge.Tests.Cli;
 /// <summary><c>stepforge improve</c>: the loop from the command line, and resuming after a crash mid-iteration.</summary>
 public class ImproveCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     private static string[] Arguments(FakeModelServer server, string train, string test, string db) =>
         ["improve", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", train, "--test", test, "--db", db,
@@ -68,18 +62,7 @@ public class ImproveCommandTests
             return curriculum.Answer(r);
         });
         var db = NewDb();
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
-        foreach (var argument in Arguments(server, train, test, db)) start.ArgumentList.Add(argument);
-        using (var process = Process.Start(start)!)
-        {
-            process.StandardOutput.ReadToEndAsync();
-            process.StandardError.ReadToEndAsync();
-            Assert.True(killed.Wait(TimeSpan.FromSeconds(60)), "the run never reached its tenth call");
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
+        Support.Cli.RunUntilKilled(Arguments(server, train, test, db), killed, "its tenth call");
         using (var store = new ExperienceStore(db))
         {
             Assert.Equal(9, store.Samples().Count);

@@ -10,12 +10,7 @@ namespace StepForge.Tests.Cli;
 /// <summary><c>stepforge run</c> against the fake provider: results, resuming, failures.</summary>
 public class RunCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "exp.sqlite");
 
@@ -93,24 +88,8 @@ public class RunCommandTests
             }
             return new FakeReply.Answer(AgentScenario.Answer(r));
         });
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(db)!,
-        };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "stepforge.dll"), "run", "--model", "fake", "--base-url", server.OpenAIUrl,
-                     "--tasks", tasks, "--db", db, "--concurrency", "1" })
-            start.ArgumentList.Add(a);
-        using (var process = Process.Start(start)!)
-        {
-            process.StandardOutput.ReadToEndAsync();
-            process.StandardError.ReadToEndAsync();
-            Assert.True(killed.Wait(TimeSpan.FromSeconds(60)), "the run never reached its fourth call");
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
+        Support.Cli.RunUntilKilled(["run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", tasks, "--db", db, "--concurrency", "1"],
+            killed, "its fourth call");
         using (var store = new ExperienceStore(db))
             Assert.Equal(3, store.Samples().Count);
 

@@ -7,12 +7,7 @@ namespace StepForge.Tests.Cli;
 /// <summary><c>stepforge verify</c> as design.md's contract describes it.</summary>
 public class VerifyCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     private static string Bench(string relative) => Path.Combine(TestPaths.ProjectBenchmark, relative);
 

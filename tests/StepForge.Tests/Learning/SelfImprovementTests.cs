@@ -48,8 +48,8 @@ public class SelfImprovementTests
     public static ImproveOptions Options(string name = "improve") =>
         new(name, new SamplerOptions(Setting.Single, 4, [0.7], Concurrency: 1, Verify: new VerifyOptions(Trials: 1)), Granularity: 2);
 
-    [Fact]
-    public async Task TheLoop_SolvesMoreTasksIterationByIteration_HardestFirst_WideningOnlyWhenStuck_AndStops()
+    /// <summary>Runs the loop over the curriculum; returns its result and the number of iterations the store holds.</summary>
+    private static async Task<(ImproveResult Result, int StoredIterations)> RunLoop(ImproveOptions options)
     {
         var curriculum = new Curriculum();
         using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
@@ -57,7 +57,14 @@ public class SelfImprovementTests
         var (train, test) = Tasks();
         using var store = new ExperienceStore(db);
         using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
-        var result = await new SelfImprovement(client, store, Options()).RunAsync(train, test);
+        var result = await new SelfImprovement(client, store, options).RunAsync(train, test);
+        return (result, store.Iterations(options.Name).Count);
+    }
+
+    [Fact]
+    public async Task TheLoop_SolvesMoreTasksIterationByIteration_HardestFirst_WideningOnlyWhenStuck_AndStops()
+    {
+        var (result, stored) = await RunLoop(Options());
 
         var it = result.Iterations;
         string[] Names(IEnumerable<string> names) => [.. names.Select(n => n["rms-".Length..])];
@@ -86,20 +93,14 @@ public class SelfImprovementTests
         // Demonstrations are each task's shortest verified program.
         Assert.Equal(AgentScenario.Program("correct"), result.Solved["rms-H"].Program);
         // Everything is in the store.
-        Assert.Equal(6, store.Iterations("improve").Count);
+        Assert.Equal(6, stored);
     }
 
     [Fact]
     public async Task ATokenBudget_StopsTheLoop()
     {
-        var curriculum = new Curriculum();
-        using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
-        var (train, test) = Tasks();
-        using var store = new ExperienceStore(db);
-        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
         // The fake reports 1,100 tokens a call: 24 calls in the first iteration spend 26,400.
-        var result = await new SelfImprovement(client, store, Options() with { TokenBudget = 20_000 }).RunAsync(train, test);
+        var (result, _) = await RunLoop(Options() with { TokenBudget = 20_000 });
         Assert.Single(result.Iterations);
         Assert.StartsWith("spent 26,400 tokens", result.StopReason, StringComparison.Ordinal);
     }

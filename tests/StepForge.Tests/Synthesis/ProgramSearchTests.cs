@@ -63,14 +63,7 @@ public class ProgramSearchTests
     [Fact]
     public void ATwoOpProgram_IsFound()
     {
-        var task = Task("sum-of-squares", """
-            outputs:
-              - name: out
-                dtype: fp32
-                dims: [M]
-                data_transform: |
-                  (input_data['x'] ** 2).sum(dim=1)
-            """);
+        var task = Task("sum-of-squares", SumOfSquares);
         var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 20));
         Assert.True(result.Found, result.Message);
         Assert.Equal("t0 = step.Map(fn=fn_square).apply(x)\nt1 = step.Accum(fn=fn_add, b=1).apply(t0)\nreturn t1\n", result.Program);
@@ -104,14 +97,7 @@ public class ProgramSearchTests
     public void AnImpossibleTask_EndsWithNoProgramFound_WithinItsBudget()
     {
         // Doubling needs a fn that multiplies by two; the task has none.
-        var task = Task("double", """
-            outputs:
-              - name: out
-                dtype: fp32
-                dims: [N, M]
-                data_transform: |
-                  2 * input_data['x']
-            """);
+        var task = Task("double", Double);
         var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 3));
         Assert.False(result.Found);
         Assert.StartsWith("no program found", result.Message, StringComparison.Ordinal);
@@ -121,14 +107,7 @@ public class ProgramSearchTests
     [Fact]
     public void TheCandidateBudget_IsHonoured()
     {
-        var task = Task("double", """
-            outputs:
-              - name: out
-                dtype: fp32
-                dims: [N, M]
-                data_transform: |
-                  2 * input_data['x']
-            """);
+        var task = Task("double", Double);
         var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 30, MaxCandidates: 500));
         Assert.False(result.Found);
         Assert.InRange(result.Stats.Tried, 500, 5_000);

@@ -47,8 +47,7 @@ public static class SynthesizeCommand
             int found = 0;
             foreach (var task in tasks)
             {
-                if (!asJson) io.Error.Write($"searching {task.Name}...\r");
-                var result = ProgramSearch.Run(task, options);
+                var result = ProgramSearch.Run(task, asJson ? options : options with { Progress = level => io.Error.WriteLine($"  {task.Name}: {level}") });
                 if (result.Found) found++;
                 if (result.Found && parsed.GetValue(save) is { } folder)
                 {

@@ -14,7 +14,9 @@ namespace StepForge.Synthesis;
 /// <param name="MaxSeconds">Wall-clock budget for the whole search of one task.</param>
 /// <param name="MaxCandidates">Op applications tried (typed and, when they type-check, evaluated) before giving up.</param>
 /// <param name="Solution">Which distinct verified program to return (0 = the first found): samples of one task differ.</param>
-public sealed record SearchOptions(double MaxSeconds = 30, long MaxCandidates = 5_000_000, int Solution = 0, int MaxPool = 100_000);
+/// <param name="Progress">Told after each level: its number, values kept, candidates tried, seconds.</param>
+public sealed record SearchOptions(double MaxSeconds = 30, long MaxCandidates = 5_000_000, int Solution = 0, int MaxPool = 100_000,
+    Action<string>? Progress = null);
 
 /// <summary>What a search did: candidates tried, values kept after merging equivalent ones, programs verified.</summary>
 public sealed record SearchStats(long Tried, int Kept, int Verified, int Rejected, double Seconds);
@@ -40,6 +42,9 @@ public sealed class ProgramSearch
     private sealed record FromInput(string Name) : Origin;
 
     private sealed record FromOp(StepOp Op, int[] Args) : Origin;
+
+    /// <summary>Bufferize(a) → Repeat(n) → Streamify: every block of the a innermost dims repeated n times, one step.</summary>
+    private sealed record FromBroadcast(int X, int A, Dim N) : Origin;
 
     private sealed record FromExperts(int X, int Idx, Dim N, FnDecl[] Experts, FnDecl Merge) : Origin;
 
@@ -129,7 +134,7 @@ public sealed class ProgramSearch
         {
             int before = pool.Count;
             Enumerate(size, ct);
-            if (Trace) Console.Error.WriteLine($"level {size}: pool {pool.Count}, tried {tried}, {watch.Elapsed.TotalSeconds:0.0} s");
+            options.Progress?.Invoke($"level {size}: {pool.Count:N0} values kept, {tried:N0} candidates tried, {watch.Elapsed.TotalSeconds:0.0} s");
             if (Done) break;
             if (OutOfBudget(ct))
             {
@@ -150,8 +155,6 @@ public sealed class ProgramSearch
         return new SearchResult(null, stats, stop);
     }
 
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_TRACE") is { Length: > 0 };
-
     private bool Done => solutions.Count > options.Solution;
 
     /// <summary>
@@ -169,6 +172,8 @@ public sealed class ProgramSearch
         var older = pool.Where(n => n.Size < level).ToList();
         var byShape = older.GroupBy(n => n.Type.Shape).ToDictionary(g => g.Key, g => g.ToList());
         var routes = older.Where(n => n.Type.DType is MultihotType).ToList();
+        // RepeatRef (x, ref) needs ref's dims without its innermost to equal x's dims.
+        var byOuterShape = older.Where(n => n.Type.Shape.Count > 1).GroupBy(n => new ValueList<Dim>(n.Type.Shape.Skip(1))).ToDictionary(g => g.Key, g => g.ToList());
         foreach (var x in fresh)
         {
             if (Done || OutOfBudget(ct)) return;
@@ -180,9 +185,8 @@ public sealed class ProgramSearch
                     // Both orders; a pair of two fresh values is met twice, so only once from here.
                     if (y.Size < level - 1 || y.Id > x.Id) Zip(y, x, level);
                 }
-            foreach (var reference in older)
-                if (x.Structural < 2 && reference.Type.Shape.Count == x.Type.Shape.Count + 1 && reference.Type.Shape.Skip(1).SequenceEqual(x.Type.Shape))
-                    Try(new RepeatRefOp(), [x, reference], level, structural: true);
+            if (x.Structural < 2 && byOuterShape.TryGetValue(x.Type.Shape, out var references))
+                foreach (var reference in references) Try(new RepeatRefOp(), [x, reference], level, structural: true);
             foreach (var idx in routes)
                 if (idx.Id != x.Id) Experts(x, idx, (MultihotType)idx.Type.DType, level);
             if (x.Type.DType is MultihotType route)
@@ -219,12 +223,41 @@ public sealed class ProgramSearch
         if (type.DType is BufferType && !madeByBufferize) Try(new StreamifyOp(), [x], size, structural: true);
         if (type.Rank + 1 <= maxRank)
         {
-            foreach (var n in repeatDims) Try(new RepeatOp(n), [x], size, structural: true);
+            foreach (var n in repeatDims)
+            {
+                Try(new RepeatOp(n), [x], size, structural: true);
+                if (type.DType is not TupleType and not BufferType)
+                    for (int a = 1; a <= type.Rank; a++) Broadcast(x, a, n, size);
+            }
             for (int b = 0; b <= type.Rank + 1; b++) Try(new PromoteOp(b), [x], size, structural: true);
         }
         for (int first = 1; first <= type.Rank; first++)
             for (int last = first; last <= type.Rank; last++)
                 Try(new FlattenOp(new ValueList<int>(Enumerable.Range(first, last - first + 1))), [x], size, structural: true);
+    }
+
+    private void Broadcast(Node x, int a, Dim n, int size)
+    {
+        tried++;
+        StreamType buffered, repeated, type;
+        try
+        {
+            buffered = TypeRules.Apply(new BufferizeOp(a), [x.Type], sizes, "c")[0];
+            repeated = TypeRules.Apply(new RepeatOp(n), [buffered], sizes, "c")[0];
+            type = TypeRules.Apply(new StreamifyOp(), [repeated], sizes, "c")[0];
+        }
+        catch (TypeRuleException)
+        {
+            return;
+        }
+        if (type.Rank > maxRank) return;
+        var data = Evaluate(() =>
+        {
+            var b = simulator.Apply(new BufferizeOp(a), [x.Type], [x.Data], [buffered])[0];
+            var r = simulator.Apply(new RepeatOp(n), [buffered], [b], [repeated])[0];
+            return simulator.Apply(new StreamifyOp(), [repeated], [r], [type])[0];
+        });
+        if (data is not null) Add(type, data, new FromBroadcast(x.Id, a, n), x.Cost + 3, size, x.Structural + 1);
     }
 
     /// <summary>Partition → a Map per expert → Merge, as one step.</summary>
@@ -375,6 +408,15 @@ public sealed class ProgramSearch
                     name = $"t{counter++}";
                     var apply = args.Count == 1 ? args[0] : $"({string.Join(", ", args)})";
                     lines.Append(CultureInfo.InvariantCulture, $"{name} = step.{Call(op.Op)}.apply({apply})\n");
+                    break;
+                case FromBroadcast broadcast:
+                    var source = Name(broadcast.X);
+                    int m = counter;
+                    counter += 3;
+                    lines.Append(CultureInfo.InvariantCulture, $"t{m} = step.Bufferize(a={broadcast.A}).apply({source})\n");
+                    lines.Append(CultureInfo.InvariantCulture, $"t{m + 1} = step.Repeat(n={broadcast.N}).apply(t{m})\n");
+                    lines.Append(CultureInfo.InvariantCulture, $"t{m + 2} = step.Streamify().apply(t{m + 1})\n");
+                    name = $"t{m + 2}";
                     break;
                 case FromExperts e:
                     var x = Name(e.X);

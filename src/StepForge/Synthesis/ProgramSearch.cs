@@ -69,6 +69,7 @@ public sealed class ProgramSearch
     private readonly HashSet<DType> usefulTuples = [];
     private readonly List<Dim> repeatDims;
     private readonly int maxRank;
+    private readonly long maxElements;
     private long tried;
     private int rejected;
 
@@ -99,6 +100,10 @@ public sealed class ProgramSearch
                     usefulTuples.Add(new TupleType(new ValueList<DType>(tuple.Items.Take(n))));
         repeatDims = [.. task.Sizes.Keys.Order(StringComparer.Ordinal).Select(Dim.Symbol)];
         maxRank = task.Inputs.Select(i => i.Type.Rank).Concat(task.Outputs.Select(o => o.Type.Rank)).Max() + 1;
+        // No stream of a benchmark program is larger than its largest input, parameter or output times its largest
+        // dim: bigger candidates (repeats of repeats) are costly to evaluate and never needed.
+        long largestIo = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type)).Select(Elements).Max();
+        maxElements = largestIo * Math.Max(1, sizes.Values.DefaultIfEmpty(1).Max());
 
         foreach (var input in task.Inputs)
             Add(input.Type, data[input.Name], new FromInput(input.Name), cost: 0, size: 0, structural: 0);
@@ -208,12 +213,14 @@ public sealed class ProgramSearch
         {
             if (fn.Input != type.DType) continue;
             Try(new MapOp(fn), [x], size, structural: false);
-            if (fn.HasInit)
-                for (int b = 1; b <= type.Rank; b++)
-                {
-                    Try(new AccumOp(fn, b), [x], size, structural: false);
-                    Try(new ScanOp(fn, b), [x], size, structural: false);
-                }
+            // Folds take the innermost dim (b = 1), as every benchmark program does (deeper folds are reached through
+            // Flatten), and not a flattened product dim: each step of a fold is an evaluation of the fn, so long folds
+            // are the search's most expensive candidates and the least likely.
+            if (fn.HasInit && type.Rank >= 1 && type.Shape[0] is not ProductDim)
+            {
+                Try(new AccumOp(fn, 1), [x], size, structural: false);
+                Try(new ScanOp(fn, 1), [x], size, structural: false);
+            }
         }
         // Layout ops change how data is viewed, not the data: at most two in a row.
         if (x.Structural >= 2) return;
@@ -250,7 +257,7 @@ public sealed class ProgramSearch
         {
             return;
         }
-        if (type.Rank > maxRank) return;
+        if (type.Rank > maxRank || Elements(type) > maxElements) return;
         var data = Evaluate(() =>
         {
             var b = simulator.Apply(new BufferizeOp(a), [x.Type], [x.Data], [buffered])[0];
@@ -313,7 +320,7 @@ public sealed class ProgramSearch
         {
             return;
         }
-        if (types.Count != 1 || types[0].Rank > maxRank) return;
+        if (types.Count != 1 || types[0].Rank > maxRank || Elements(types[0]) > maxElements) return;
         var data = Evaluate(() => simulator.Apply(op, [.. args.Select(a => a.Type)], [.. args.Select(a => a.Data)], types)[0]);
         if (data is null) return;
         int depth = structural ? args.Max(a => a.Structural) + 1 : 0;
@@ -453,6 +460,10 @@ public sealed class ProgramSearch
         RepeatRefOp => "RepeatRef()",
         _ => throw new InvalidOperationException($"the search does not build {op.Name}"),
     };
+
+    /// <summary>Elements of a stream's first component at the search's sizes (0 when a dim is dynamic).</summary>
+    private long Elements(StreamType type) =>
+        type.TensorDims()[0].Aggregate(1L, (acc, d) => d.Evaluate(sizes) is { } v ? acc * v : 0);
 
     private static long Fingerprint(Tensor[] data)
     {

@@ -16,7 +16,7 @@ public static class SynthesizeCommand
         var candidates = new Option<long>("--max-candidates") { Description = "Candidate ops tried per task.", DefaultValueFactory = _ => 5_000_000 };
         var print = new Option<bool>("--print") { Description = "Print every program found." };
         var json = new Option<bool>("--json") { Description = "One JSON object per task." };
-        var save = new Option<string?>("--save") { Description = "Write every program found to DIR/NAME.py (for stepforge verify --impl).", HelpName = "DIR" };
+        var save = new Option<string?>("--save") { Description = "Write every program found to DIR/NAME.py (for stepforge verify --impl; a name repeated across folders is FOLDER/NAME).", HelpName = "DIR" };
         var command = new Command("synthesize",
             "Search for a STeP program for each task without any model: type-directed enumeration from the task's streams, fns and " +
             "dimension symbols, merging candidates that compute the same values, verifying what matches the reference (also at other sizes).\n" +
@@ -51,8 +51,9 @@ public static class SynthesizeCommand
                 if (result.Found) found++;
                 if (result.Found && parsed.GetValue(save) is { } folder)
                 {
-                    Directory.CreateDirectory(folder);
-                    File.WriteAllText(Path.Combine(folder, task.Name + ".py"), result.Program);
+                    var file = Path.Combine(folder, task.Name + ".py");
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    File.WriteAllText(file, result.Program);
                 }
                 var s = result.Stats;
                 if (asJson)

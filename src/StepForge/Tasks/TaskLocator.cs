@@ -59,11 +59,23 @@ public static class TaskLocator
     {
         var files = Expand(paths);
         var names = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        return
+        List<TaskSpec> tasks =
         [
             .. files.Where(f => f.Named || LooksLikeTask(f.Path))
                 .Where(f => f.Named || !f.Path.EndsWith("_ref.yaml", StringComparison.Ordinal) || !names.Contains(f.Path[..^"_ref.yaml".Length] + "_test.yaml"))
                 .Select(f => TaskReader.ReadFile(f.Path)),
         ];
+        // Results are kept by task name, and upstream reuses names (attention/G_0_9_01 and moe/G_0_9_01, even
+        // moe/G_0_9_02 whose test_name is G_0_9_01): a name found more than once becomes FOLDER/FILE.
+        var repeated = tasks.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. tasks.Select(t => repeated.Contains(t.Name) ? t with { Name = FileName(t.SourcePath) } : t)];
+    }
+
+    private static string FileName(string path)
+    {
+        var stem = Path.GetFileNameWithoutExtension(path);
+        foreach (var suffix in new[] { "_test", "_ref" })
+            if (stem.EndsWith(suffix, StringComparison.Ordinal)) stem = stem[..^suffix.Length];
+        return $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))}/{stem}";
     }
 }

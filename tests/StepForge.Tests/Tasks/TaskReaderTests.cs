@@ -131,4 +131,15 @@ public class TaskReaderTests
         Assert.Equal(task.Impl, again.Impl);
         Assert.Equal("norm", again.Group);
     }
+
+    [UpstreamFact]
+    public void LoadingTasksToSample_PrefersTestFiles_AndQualifiesNamesUpstreamReuses()
+    {
+        var tasks = TaskLocator.LoadTasks([TestPaths.Upstream]);
+        Assert.Equal(27, tasks.Count);
+        Assert.All(tasks, t => Assert.EndsWith("_test.yaml", t.SourcePath, StringComparison.Ordinal));
+        Assert.Equal(tasks.Count, tasks.Select(t => t.Name).Distinct().Count());
+        foreach (var name in new[] { "moe/G_0_9_01", "moe/G_0_9_02", "attention/G_0_9_01", "bmm/bmm_1", "rope/G_0_3_03", "G_0_10" })
+            Assert.Contains(tasks, t => t.Name == name);
+    }
 }

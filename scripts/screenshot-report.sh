@@ -17,6 +17,6 @@ if [ $# -eq 0 ]; then
 else
   dir="$(cd "$1" && pwd)"
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2400 \
-    --screenshot="$dir/screenshot.png" "file://$dir/index.html"
+    --screenshot="$dir/screenshot.png" "file://$dir/index.html" 2>/dev/null
   echo "screenshot: $dir/screenshot.png"
 fi

@@ -17,12 +17,16 @@ public static class SvgChart
     /// <summary>Tasks solved against input tokens, one step line per run; Pareto-optimal points are filled.</summary>
     public static string LearningCurves(IReadOnlyList<LearningCurve> curves)
     {
-        var s = Begin("Tasks solved against input tokens");
-        long maxTokens = Math.Max(1, curves.SelectMany(c => c.Points).Select(p => p.InputTokens).DefaultIfEmpty(1).Max());
+        // A model-free run spends no tokens: its curve is drawn against iterations instead.
+        long spent = curves.SelectMany(c => c.Points).Select(p => p.InputTokens).DefaultIfEmpty(0).Max();
+        bool byIteration = spent == 0;
+        var s = Begin(byIteration ? "Tasks solved by iteration (no tokens spent)" : "Tasks solved against input tokens");
+        long maxX = byIteration ? Math.Max(4, curves.SelectMany(c => c.Points).Select(p => (long)p.Iteration + 1).DefaultIfEmpty(1).Max()) : spent;
         int maxSolved = Math.Max(1, curves.Select(c => c.Tasks).DefaultIfEmpty(1).Max());
-        double X(long tokens) => Left + (Width - Left - Right) * (double)tokens / maxTokens;
+        double X(long tokens) => Left + (Width - Left - Right) * (double)tokens / maxX;
         double Y(int solved) => Height - Bottom - (Height - Top - Bottom) * (double)solved / maxSolved;
-        Axes(s, "input tokens", "tasks solved", maxTokens, maxSolved);
+        long At(CurvePoint p) => byIteration ? p.Iteration + 1 : p.InputTokens;
+        Axes(s, byIteration ? "iterations done" : "input tokens", "tasks solved", maxX, maxSolved);
         for (int i = 0; i < curves.Count; i++)
         {
             var color = Palette[i % Palette.Length];
@@ -31,16 +35,16 @@ public static class SvgChart
             for (int p = 0; p < points.Count; p++)
             {
                 int solved = points[p].Solved + points[p].SolvedTest;
-                if (p == 0) path.Append(CultureInfo.InvariantCulture, $"M{N(X(0))},{N(Y(0))} L{N(X(points[p].InputTokens))},{N(Y(0))} ");
-                else path.Append(CultureInfo.InvariantCulture, $"L{N(X(points[p].InputTokens))},{N(Y(points[p - 1].Solved + points[p - 1].SolvedTest))} ");
-                path.Append(CultureInfo.InvariantCulture, $"L{N(X(points[p].InputTokens))},{N(Y(solved))} ");
+                if (p == 0) path.Append(CultureInfo.InvariantCulture, $"M{N(X(0))},{N(Y(0))} L{N(X(At(points[p])))},{N(Y(0))} ");
+                else path.Append(CultureInfo.InvariantCulture, $"L{N(X(At(points[p])))},{N(Y(points[p - 1].Solved + points[p - 1].SolvedTest))} ");
+                path.Append(CultureInfo.InvariantCulture, $"L{N(X(At(points[p])))},{N(Y(solved))} ");
             }
             s.AppendLine(CultureInfo.InvariantCulture, $"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>");
             foreach (var point in points)
             {
                 int solved = point.Solved + point.SolvedTest;
                 s.AppendLine(CultureInfo.InvariantCulture,
-                    $"<circle cx=\"{N(X(point.InputTokens))}\" cy=\"{N(Y(solved))}\" r=\"5\" stroke=\"{color}\" stroke-width=\"2\" fill=\"{(point.ParetoOptimal ? color : "white")}\">" +
+                    $"<circle cx=\"{N(X(At(point)))}\" cy=\"{N(Y(solved))}\" r=\"5\" stroke=\"{color}\" stroke-width=\"2\" fill=\"{(point.ParetoOptimal ? color : "white")}\">" +
                     $"<title>iteration {point.Iteration}: {solved} solved, {point.InputTokens:N0} input tokens{(point.ParetoOptimal ? " (Pareto-optimal)" : "")}</title></circle>");
             }
             Legend(s, i, color, $"{curves[i].Run} ({curves[i].Model}, {curves[i].Setting})");

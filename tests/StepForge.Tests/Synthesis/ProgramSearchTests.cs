@@ -116,16 +116,8 @@ public class ProgramSearchTests
     [Fact]
     public void TheTasksOwnProgram_IsNeverRead()
     {
-        var task = Task("sum-of-squares", """
-            outputs:
-              - name: out
-                dtype: fp32
-                dims: [M]
-                data_transform: |
-                  (input_data['x'] ** 2).sum(dim=1)
-            impl: |
-              this is not a program
-            """);
+        var task = Task("sum-of-squares", SumOfSquares + "\nimpl: |\n  this is not a program\n");
+        Assert.Equal("this is not a program\n", task.Impl);
         Assert.True(ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 20)).Found);
     }
 }

@@ -16,7 +16,7 @@ public static class StepForgeCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
     {
         var root = new RootCommand(
-            "StepForge writes STeP (Streaming Tensor Programs) operators with LLM agents and verifies them.\n" +
+            "StepForge writes STeP (Streaming Tensor Programs) operators with LLM agents or its built-in search, and verifies them.\n" +
             "Exit codes: 0 accepted, 1 some candidate rejected, 2 bad invocation or task file, 3 internal error.");
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));

@@ -68,7 +68,10 @@ public static class TaskLocator
         // Results are kept by task name, and upstream reuses names (attention/G_0_9_01 and moe/G_0_9_01, even
         // moe/G_0_9_02 whose test_name is G_0_9_01): a name found more than once becomes FOLDER/FILE.
         var repeated = tasks.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
-        return [.. tasks.Select(t => repeated.Contains(t.Name) ? t with { Name = FileName(t.SourcePath) } : t)];
+        // Upstream files carry no group; their folder (attention, bmm, moe, ...) stands in, so results group by it.
+        return [.. tasks.Select(t => (repeated.Contains(t.Name) ? t with { Name = FileName(t.SourcePath) } : t) is var named && named.Group is null
+            ? named with { Group = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(t.SourcePath))) }
+            : named)];
     }
 
     private static string FileName(string path)

@@ -141,5 +141,6 @@ public class TaskReaderTests
         Assert.Equal(tasks.Count, tasks.Select(t => t.Name).Distinct().Count());
         foreach (var name in new[] { "moe/G_0_9_01", "moe/G_0_9_02", "attention/G_0_9_01", "bmm/bmm_1", "rope/G_0_3_03", "G_0_10" })
             Assert.Contains(tasks, t => t.Name == name);
+        Assert.Equal("moe", tasks.Single(t => t.Name == "G_0_10").Group);
     }
 }

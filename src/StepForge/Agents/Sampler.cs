@@ -40,8 +40,9 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         if (duplicate is not null)
             throw new ArgumentException($"two tasks are named {duplicate.Key} ({string.Join(", ", duplicate.Select(t => t.SourcePath))}); samples are stored by task name");
         var verifyOptions = options.Verify ?? new VerifyOptions(Trials: 2);
-        var verifiers = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = false }));
-        var repairing = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = true }));
+        // StepForge's own guardian is AffineRepair inside the verifier; every other setting verifies the program as it is.
+        bool repair = options.Setting == Setting.Agent && options.Guardian == GuardianKind.Repair;
+        var verifiers = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = repair }));
         var work = (from task in tasks
                     from temperature in options.Temperatures
                     from index in Enumerable.Range(0, options.Samples)
@@ -64,7 +65,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                     try
                     {
                         var demos = demonstrations?.Invoke(item.Task) ?? [];
-                        var record = await SampleAsync(item.Task, item.Key, demos, verifiers[item.Task.Name], repairing[item.Task.Name], ct).ConfigureAwait(false);
+                        var record = await SampleAsync(item.Task, item.Key, demos, verifiers[item.Task.Name], ct).ConfigureAwait(false);
                         log.Record(record);
                         Interlocked.Increment(ref finished);
                         Interlocked.Add(ref retried, record.Retries);
@@ -92,7 +93,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
     }
 
     private async Task<SampleRecord> SampleAsync(TaskSpec task, SampleKey key, IReadOnlyList<Demonstration> demos,
-        TaskVerifier verifier, TaskVerifier repairing, CancellationToken ct)
+        TaskVerifier verifier, CancellationToken ct)
     {
         long input = 0, output = 0;
         decimal? cost = 0m;
@@ -131,14 +132,9 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
             {
                 verdict = new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, extraction.Problem!, Rule: "answer");
             }
-            else if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Repair)
-            {
-                verdict = await Task.Run(() => repairing.Verify(impl), ct).ConfigureAwait(false);
-                finalImpl = verdict.RepairedImpl ?? impl;
-            }
             else
             {
-                if (options.Setting == Setting.Agent)
+                if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Model)
                 {
                     var guard = GuardianPrompt.Build(task, impl);
                     watch.Stop();
@@ -150,6 +146,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                     finalImpl = AnswerExtractor.ExtractImpl(guarded.Text).Impl ?? impl;
                 }
                 verdict = await Task.Run(() => verifier.Verify(finalImpl), ct).ConfigureAwait(false);
+                finalImpl = verdict.RepairedImpl ?? finalImpl;
             }
             verifySeconds += watch.Elapsed.TotalSeconds;
             if (verdict.IsCorrect || round == options.FeedbackRounds) break;

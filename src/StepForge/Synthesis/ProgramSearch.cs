@@ -81,16 +81,14 @@ public sealed class ProgramSearch
         using var _ = Tensor.Use(budget);
         var runtime = new TaskRuntime(this.task, null, budget);
         sizes = runtime.Sizes;
-        var data = task.Inputs.Concat(task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, sizes, 1));
+        var data = runtime.SeededData(1);
         var first = data.ToDictionary(kv => kv.Key, kv => kv.Value[0]);
         references = Verifier.ComputeReference(this.task, runtime, first);
-        var fnScope = new Scope(runtime.Globals);
-        fnScope.Set("input_data", TaskRuntime.InputData(first));
-        simulator = new Simulator(new FnRunner(runtime.Interpreter, fnScope, sizes));
+        simulator = runtime.NewSimulator(first);
         matches = [.. task.Outputs.Select(_ => new HashSet<int>())];
 
         verifier = new TaskVerifier(this.task, new VerifyOptions(Seed: 2, Trials: 2, RepairAffine: true));
-        var other = OtherSizes.Where(kv => task.Sizes.ContainsKey(kv.Key) && !GlobalSetsSize(task, kv.Key)).ToDictionary();
+        var other = OtherSizes.Where(kv => task.Sizes.ContainsKey(kv.Key) && !task.SizeSetByGlobal(kv.Key)).ToDictionary();
         if (other.Count > 0) otherSizes = new TaskVerifier(this.task, new VerifyOptions(Seed: 5, Trials: 1, RepairAffine: true, Sizes: other));
 
         // Tuples worth building with Zip: prefixes of the fns' tuple inputs.
@@ -124,9 +122,6 @@ public sealed class ProgramSearch
         }
         return search.Search(cancellationToken);
     }
-
-    private static bool GlobalSetsSize(TaskSpec task, string symbol) =>
-        task.Global is { } g && g.Contains($"ctx[{symbol}]", StringComparison.Ordinal);
 
     private bool OutOfBudget(CancellationToken ct) =>
         ct.IsCancellationRequested || watch.Elapsed.TotalSeconds > options.MaxSeconds || tried >= options.MaxCandidates || pool.Count >= options.MaxPool;
@@ -362,7 +357,7 @@ public sealed class ProgramSearch
         var reference = references[output];
         if (reference.Count != data.Length) return false;
         for (int c = 0; c < data.Length; c++)
-            if (!reference[c].Shape.SequenceEqual(data[c].Shape) || !OutputComparison.Compare(task.Outputs[output].Name, c, reference[c], data[c]).Close) return false;
+            if (!OutputComparison.Compare(task.Outputs[output].Name, c, reference[c], data[c]).Close) return false;
         return true;
     }
 

@@ -69,9 +69,11 @@ public static class TaskLocator
         // moe/G_0_9_02 whose test_name is G_0_9_01): a name found more than once becomes FOLDER/FILE.
         var repeated = tasks.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         // Upstream files carry no group; their folder (attention, bmm, moe, ...) stands in, so results group by it.
-        return [.. tasks.Select(t => (repeated.Contains(t.Name) ? t with { Name = FileName(t.SourcePath) } : t) is var named && named.Group is null
-            ? named with { Group = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(t.SourcePath))) }
-            : named)];
+        return [.. tasks.Select(t => t with
+        {
+            Name = repeated.Contains(t.Name) ? FileName(t.SourcePath) : t.Name,
+            Group = t.Group ?? Folder(t.SourcePath),
+        })];
     }
 
     private static string FileName(string path)
@@ -79,6 +81,8 @@ public static class TaskLocator
         var stem = Path.GetFileNameWithoutExtension(path);
         foreach (var suffix in new[] { "_test", "_ref" })
             if (stem.EndsWith(suffix, StringComparison.Ordinal)) stem = stem[..^suffix.Length];
-        return $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))}/{stem}";
+        return $"{Folder(path)}/{stem}";
     }
+
+    private static string Folder(string path) => Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
 }

@@ -1,5 +1,6 @@
 using StepForge.PyLite;
 using StepForge.PyLite.Runtime;
+using StepForge.Simulation;
 using StepForge.Tensors;
 
 namespace StepForge.Tasks;
@@ -12,12 +13,15 @@ public sealed class TaskRuntime
 {
     private static readonly PyNamespace TorchModule = Torch.Create();
 
+    private readonly TaskSpec task;
+
     public Scope Globals { get; }
     public IReadOnlyDictionary<string, long> Sizes { get; }
     public Interpreter Interpreter { get; }
 
     public TaskRuntime(TaskSpec task, IReadOnlyDictionary<string, long>? sizeOverrides, ExecutionBudget budget)
     {
+        this.task = task;
         Interpreter = new Interpreter(budget);
         var sizes = new Dictionary<string, long>(task.Sizes);
         Globals = new Scope();
@@ -43,6 +47,18 @@ public sealed class TaskRuntime
         if (sizeOverrides is not null)
             foreach (var (symbol, value) in sizeOverrides) SetSize(symbol, value);
         Sizes = sizes;
+    }
+
+    /// <summary>Seeded data for every input stream and parameter at this runtime's sizes, by name.</summary>
+    public Dictionary<string, Tensor[]> SeededData(int seed) =>
+        task.Inputs.Concat(task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, Sizes, seed));
+
+    /// <summary>A simulator whose fn bodies run in this runtime and see the given tensors as <c>input_data</c>.</summary>
+    public Simulator NewSimulator(IReadOnlyDictionary<string, Tensor> inputData, bool batching = true)
+    {
+        var fnScope = new Scope(Globals);
+        fnScope.Set("input_data", InputData(inputData));
+        return new Simulator(new FnRunner(Interpreter, fnScope, Sizes, batching));
     }
 
     /// <summary>A fresh <c>input_data</c> dict over the given tensors (so snippets cannot change each other's inputs).</summary>

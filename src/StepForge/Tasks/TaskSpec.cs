@@ -40,6 +40,9 @@ public sealed record TaskSpec(
         ["D"] = 16,
     };
 
+    /// <summary>Whether the global block sets this dimension itself (<c>ctx[E] = ...</c>), so the size belongs to the task's code.</summary>
+    public bool SizeSetByGlobal(string symbol) => Global is { } g && g.Contains($"ctx[{symbol}]", StringComparison.Ordinal);
+
     /// <summary>What a program for this task can see, at the task's sizes or with some overridden.</summary>
     public ProgramEnvironment Environment(IReadOnlyDictionary<string, long>? sizeOverrides = null)
     {

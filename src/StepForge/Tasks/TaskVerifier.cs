@@ -86,7 +86,7 @@ public sealed class TaskVerifier
         try
         {
             var runtime = new TaskRuntime(task, options.Sizes, budget);
-            var data = task.Inputs.Concat(task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, runtime.Sizes, seed));
+            var data = runtime.SeededData(seed);
             return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null);
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
@@ -104,10 +104,7 @@ public sealed class TaskVerifier
         try
         {
             // A fresh runtime per candidate: fn bodies may change tensors the global block made.
-            var runtime = new TaskRuntime(task, options.Sizes, budget);
-            var fnScope = new Scope(runtime.Globals);
-            fnScope.Set("input_data", TaskRuntime.InputData(First(trial.Data!)));
-            var simulator = new Simulator(new FnRunner(runtime.Interpreter, fnScope, runtime.Sizes, options.Batching));
+            var simulator = new TaskRuntime(task, options.Sizes, budget).NewSimulator(First(trial.Data!), options.Batching);
             outputs = simulator.Run(program, [.. task.Inputs.Select(i => trial.Data![i.Name].Select(t => t.Copy()).ToArray())]);
         }
         catch (SimulationException e)

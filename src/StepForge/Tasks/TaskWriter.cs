@@ -17,7 +17,7 @@ public static class TaskWriter
         if (task.Description is not null) root.Add("description", Text(task.Description));
         if (task.Constraints is not null) root.Add("constraints", Text(task.Constraints));
         var customSizes = task.Sizes.Where(kv => !TaskSpec.DefaultSizes.TryGetValue(kv.Key, out var v) || v != kv.Value)
-            .Where(kv => task.Global is null || !task.Global.Contains($"ctx[{kv.Key}]", StringComparison.Ordinal)).ToList();
+            .Where(kv => !task.SizeSetByGlobal(kv.Key)).ToList();
         if (customSizes.Count > 0)
         {
             var sizes = new YamlMappingNode();

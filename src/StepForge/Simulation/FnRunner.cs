@@ -70,11 +70,11 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
         if (!Batching || _unbatchable.Contains(fn) || count == 0) return null;
         var body = Body(fn);
         var scope = new Scope(globals);
-        scope.Set("input", new PyList([.. input.Select(t => (object?)new Batched(t.Copy()))]));
+        scope.Set("input", new PyList([.. input.Select(t => (object?)new Batched(t))]));
         if (state is not null) scope.Set("state", new PyList([.. state.Select(t => (object?)new Batched(t))]));
         try
         {
-            var result = Interpreter.Run(body, scope);
+            var result = PyLite.Runtime.Batching.WithBorrowed(input, () => Interpreter.Run(body, scope));
             var items = result switch
             {
                 PyList l => l.Items,

@@ -35,8 +35,17 @@ public sealed class Simulator(FnRunner fns)
         for (int i = 0; i < program.InputStreams.Count; i++)
             streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], inputs[i]);
 
-        foreach (var op in program.Ops)
+        // A stream's data is dropped after its last reader, so a long program holds only the streams still to be read
+        // (at large sizes each can be hundreds of megabytes).
+        var lastReader = new int[program.Streams.Count];
+        Array.Fill(lastReader, -1);
+        for (int o = 0; o < program.Ops.Count; o++)
+            foreach (var id in program.Ops[o].Inputs) lastReader[id] = o;
+        foreach (var id in program.Returns) lastReader[id] = int.MaxValue;
+
+        for (int o = 0; o < program.Ops.Count; o++)
         {
+            var op = program.Ops[o];
             var args = op.Inputs.Select(id => streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op)).ToList();
             IReadOnlyList<Tensor[]> outputs;
             try
@@ -55,6 +64,9 @@ public sealed class Simulator(FnRunner fns)
             {
                 throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
             }
+            args.Clear();
+            foreach (var id in op.Inputs)
+                if (lastReader[id] == o) streams[id] = null;
             for (int i = 0; i < op.Outputs.Count; i++)
                 streams[op.Outputs[i]] = new StreamData(program.Streams[op.Outputs[i]], outputs[i]);
             fns.Interpreter.Budget.CheckTime();

@@ -51,4 +51,49 @@ public class BatchedEvaluationTests
         }
         Assert.True(compared > 100);
     }
+
+    [Fact]
+    public void ABatchedBodyWritingIntoItsInput_LeavesTheStreamItReadUnchanged()
+    {
+        // Batched bodies read a stream's data without a copy; scatter_ into it must not change the Copy's other stream.
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "in-place-write.yaml");
+        File.WriteAllText(file, """
+        name: in-place-write
+        inputs:
+          - name: x
+            dtype: Buffer(fp32, [D])
+            dims: [N, M]
+            data_gen: torch.randn
+        fns:
+          - name: MarkFirst
+            func_name: fn_mark_first
+            input_dtype: Buffer(fp32, [D])
+            output_dtype: Buffer(fp32, [D])
+            apply: |
+              row = input[0]
+              row.scatter_(0, torch.tensor([0]), 1.0)
+              return [row]
+        outputs:
+          - name: marked
+            dtype: Buffer(fp32, [D])
+            dims: [N, M]
+            data_transform: |
+              torch.cat([torch.ones_like(input_data['x'][..., :1]), input_data['x'][..., 1:]], dim=-1)
+          - name: original
+            dtype: Buffer(fp32, [D])
+            dims: [N, M]
+            data_transform: |
+              input_data['x']
+        impl: |
+          a, b = step.Copy().apply(x)
+          marked = step.Map(fn=fn_mark_first).apply(a)
+          return marked, b
+        """);
+        var task = TaskReader.ReadFile(file);
+        foreach (var batching in new[] { true, false })
+        {
+            var verdict = Verifier.Verify(task, options: new VerifyOptions(Trials: 2, Batching: batching));
+            Assert.True(verdict.IsCorrect, verdict.Message);
+        }
+    }
 }

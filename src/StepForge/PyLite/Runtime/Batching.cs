@@ -32,6 +32,34 @@ public sealed class Batched(Tensor value)
 /// <summary>The batching rules: how each supported operation runs on batched values.</summary>
 public static class Batching
 {
+    [ThreadStatic] private static float[][]? _borrowed;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with these tensors' data marked as borrowed: a batched fn body gets a stream's
+    /// data itself, not a copy (streams at large sizes are hundreds of megabytes), so writing into it in place is not
+    /// batchable and falls back to per-element evaluation, whose elements are copies.
+    /// </summary>
+    public static T WithBorrowed<T>(IEnumerable<Tensor> tensors, Func<T> body)
+    {
+        var previous = _borrowed;
+        _borrowed = [.. tensors.Select(t => t.Data)];
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            _borrowed = previous;
+        }
+    }
+
+    /// <summary>Throws <see cref="NotBatchableException"/> before an in-place write into borrowed data.</summary>
+    internal static void EnsureWritable(Batched x, string what)
+    {
+        if (_borrowed is { } borrowed && borrowed.Any(b => ReferenceEquals(b, x.Value.Data)))
+            throw new NotBatchableException($"{what} into an fn's input");
+    }
+
     public static bool Any(IEnumerable<object?> values) => values.Any(IsBatchedDeep);
 
     private static bool IsBatchedDeep(object? v) => v switch

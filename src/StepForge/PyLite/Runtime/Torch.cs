@@ -33,6 +33,7 @@ public static class Torch
     internal static Batched Scatter(object? input, int dim, object? index, object? value, bool inPlace)
     {
         var x = B(input);
+        if (inPlace) Batching.EnsureWritable(x, "scatter_");
         var idx = index is Batched bi ? bi.Value : Operators.ToTensor(index).Unsqueeze(0).BroadcastTo([x.Size, .. Operators.ToTensor(index).Shape]);
         return new Batched(TensorMath.Scatter(x.Value, x.Dim(dim), idx, (float)Operators.ToDouble(value), inPlace));
     }

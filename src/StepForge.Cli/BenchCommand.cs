@@ -16,12 +16,14 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
         var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" };
         var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
+        var fixedTolerance = new Option<bool>("--fixed-tolerance") { Description = "With --size: keep the float32 tolerance instead of widening it with the sizes (as verify --fixed-tolerance)." };
         var verify = new Command("verify",
             "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
             "second on one thread and on several, median and worst latency per task, bytes allocated per verification, and the rate when " +
-            "a task's data and reference are reused across candidates (reuse/s). See bench/README.md.")
+            "a task's data and reference are reused across candidates (reuse/s). With --size, each task is also timed at its own sizes, " +
+            "to show how the time grows with the data. See bench/README.md.")
         {
-            paths, seconds, threads, json, size, repair,
+            paths, seconds, threads, json, size, repair, fixedTolerance,
         };
         verify.SetAction(parsed =>
         {
@@ -49,7 +51,7 @@ public static class BenchCommand
             int threadCount = Math.Max(1, parsed.GetValue(threads));
             double perTask = Math.Max(0.05, parsed.GetValue(seconds));
             io.Error.WriteLine($"measuring {tasks.Count} task(s), {perTask:0.##} s each on 1 thread and on {threadCount}...");
-            var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair)),
+            var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair), FixedTolerance: parsed.GetValue(fixedTolerance)),
                 task => io.Error.Write("."));
             io.Error.WriteLine();
             if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
@@ -64,7 +66,9 @@ public static class BenchCommand
     private static void Print(TextWriter output, BenchmarkReport report)
     {
         int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
-        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}");
+        bool scaled = report.Tasks.Any(t => t.AtTaskSizes is not null);
+        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}"
+            + (scaled ? $"  {"x data",7}  {"x time",7}  {"x ns/elem",9}" : ""));
         foreach (var t in report.Tasks)
         {
             if (t.Failure is not null)
@@ -72,18 +76,37 @@ public static class BenchCommand
                 output.WriteLine($"{t.Task.PadRight(width)}  not measured: {t.Failure}");
                 continue;
             }
-            output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate),10}  {F(t.MultiThreadRate),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
-                $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate),8}");
+            output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate, t.SingleThreadRate < 10 ? "0.00" : "0"),10}  {F(t.MultiThreadRate, t.MultiThreadRate < 10 ? "0.00" : "0"),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
+                $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate, t.ReuseRate < 10 ? "0.00" : "0"),8}  " +
+                $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}"
+                + (t.AtTaskSizes is null ? "" : $"  {F(t.DataGrowth, "0"),7}  {F(t.TimeGrowth, "0.0"),7}  {F(t.TimeGrowth / t.DataGrowth, "0.00"),9}"));
         }
         var measured = report.Tasks.Where(t => t.Failure is null).ToList();
         if (measured.Count == 0) return;
         var slowest = report.Slowest!;
         output.WriteLine();
-        output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate)}/s; " +
-            $"all tasks in turn {F(report.RoundRobinRate)}/s");
+        output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate, "0.##")}/s; " +
+            $"all tasks in turn {F(report.RoundRobinRate, "0.##")}/s");
         output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread)");
         output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
+        if (scaled)
+        {
+            var grown = measured.Where(t => t.DataGrowth >= 10).ToList();
+            if (grown.Count == 0) return;
+            var perElement = grown.Select(t => t.TimeGrowth / t.DataGrowth).Order().ToList();
+            output.WriteLine($"sizes:       {grown.Count} task(s) with 10x the data or more ({F(grown.Min(t => t.DataGrowth))}x to {F(grown.Max(t => t.DataGrowth))}x): " +
+                $"time per element {F(perElement[0], "0.00")}x to {F(perElement[^1], "0.00")}x that at the task's sizes, median {F(perElement[perElement.Count / 2], "0.00")}x; " +
+                $"slowest verification {F(measured.Max(t => t.MedianMilliseconds) / 1000, "0.0")} s ({measured.MaxBy(t => t.MedianMilliseconds)!.Task})");
+        }
     }
+
+    private static string Count(long n) => n switch
+    {
+        >= 1_000_000_000 => F(n / 1e9, "0.0") + "G",
+        >= 1_000_000 => F(n / 1e6, "0.0") + "M",
+        >= 1_000 => F(n / 1e3, "0.0") + "k",
+        _ => F(n),
+    };
 
     private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(new
     {
@@ -103,6 +126,9 @@ public static class BenchCommand
             median_ms = t.MedianMilliseconds,
             worst_ms = t.WorstMilliseconds,
             allocated_bytes_per_verification = t.AllocatedBytesPerVerification,
+            elements = t.Elements,
+            ns_per_element = t.NanosecondsPerElement,
+            at_task_sizes = t.AtTaskSizes is { } b ? new { median_ms = b.MedianMilliseconds, elements = b.Elements } : null,
             failure = t.Failure,
         }),
     });

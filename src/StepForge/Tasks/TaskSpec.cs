@@ -43,6 +43,14 @@ public sealed record TaskSpec(
     /// <summary>Whether the global block sets this dimension itself (<c>ctx[E] = ...</c>), so the size belongs to the task's code.</summary>
     public bool SizeSetByGlobal(string symbol) => Global is { } g && g.Contains($"ctx[{symbol}]", StringComparison.Ordinal);
 
+    /// <summary>The dimension symbols the task's streams and fns are declared with.</summary>
+    public IReadOnlySet<string> DimensionSymbols() =>
+        Inputs.Concat(Parameters).Select(i => i.Type).Concat(Outputs.Select(o => o.Type))
+            .SelectMany(t => t.Shape.Concat(t.DType.AllDims))
+            .Concat(Fns.SelectMany(f => f.Input.AllDims.Concat(f.Output.AllDims)))
+            .SelectMany(d => d.Symbols)
+            .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>What a program for this task can see, at the task's sizes or with some overridden.</summary>
     public ProgramEnvironment Environment(IReadOnlyDictionary<string, long>? sizeOverrides = null)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using StepForge.PyLite.Runtime;
@@ -17,6 +18,7 @@ public sealed class TaskVerifier
     private readonly TaskSpec task;
     private readonly VerifyOptions options;
     private readonly ProgramEnvironment environment;
+    private readonly Tolerance tolerance;
     private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
 
     public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
@@ -24,11 +26,15 @@ public sealed class TaskVerifier
         this.task = task;
         this.options = options ?? new VerifyOptions();
         environment = task.Environment(this.options.Sizes);
+        tolerance = this.options.FixedTolerance ? Tolerance.Float32 : Tolerance.ForTask(task, this.options.Sizes);
     }
 
     public TaskSpec Task => task;
 
     public VerifyOptions Options => options;
+
+    /// <summary>How close outputs must be to the reference at this verifier's sizes.</summary>
+    public Tolerance Tolerance => tolerance;
 
     /// <summary>Seeds whose data and reference are cached.</summary>
     public int CachedTrials => trials.Count;
@@ -66,11 +72,12 @@ public sealed class TaskVerifier
                 return Finish(new Verdict(VerdictKind.Wrong, task.SourcePath, task.Name,
                     $"output {bad.Name} (component {bad.Component}) differs from the reference with seed {seed}{sizes}: {bad.Detail}",
                     Op: "compare", Rule: "compare.allclose",
-                    Expected: $"|actual - expected| <= {OutputComparison.AbsoluteTolerance} + {OutputComparison.RelativeTolerance} * |expected|",
+                    Expected: tolerance.ToString(),
                     Actual: bad.Detail, Outputs: [.. worst.Values]));
             }
         }
-        var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "");
+        var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
+            + (tolerance.Scale > 1 ? $" within {tolerance.Scale.ToString("0.##", CultureInfo.InvariantCulture)}x the float32 tolerance (sizes up to that many times the task's)" : "");
         return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
     }
 
@@ -123,7 +130,7 @@ public sealed class TaskVerifier
         var references = trial.References!;
         for (int o = 0; o < task.Outputs.Count; o++)
             for (int c = 0; c < references[o].Count; c++)
-                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c]));
+                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], tolerance: tolerance));
         return (null, checks);
     }
 

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using StepForge.Tensors;
 
 namespace StepForge.Tasks;
 
@@ -6,6 +8,8 @@ namespace StepForge.Tasks;
 /// One task's figures: verifications per second on one thread and on several, latencies and allocation, and the rate
 /// when the task's data and reference are reused across candidates (<see cref="TaskVerifier"/>, the sampler's case).
 /// </summary>
+/// <param name="Elements">Tensor elements one verification produces (the execution budget's count): its amount of data.</param>
+/// <param name="AtTaskSizes">With other sizes: the same task measured at its own sizes, to compare cost with data.</param>
 public sealed record TaskBenchmark(
     string Task,
     double SingleThreadRate,
@@ -14,7 +18,21 @@ public sealed record TaskBenchmark(
     double MedianMilliseconds,
     double WorstMilliseconds,
     long AllocatedBytesPerVerification,
-    string? Failure);
+    string? Failure,
+    long Elements = 0,
+    SizeBaseline? AtTaskSizes = null)
+{
+    public double NanosecondsPerElement => Elements == 0 ? 0 : MedianMilliseconds * 1e6 / Elements;
+
+    /// <summary>How many times the data grew from the task's sizes.</summary>
+    public double DataGrowth => AtTaskSizes is { Elements: > 0 } b ? (double)Elements / b.Elements : 0;
+
+    /// <summary>How many times the median verification time grew from the task's sizes.</summary>
+    public double TimeGrowth => AtTaskSizes is { MedianMilliseconds: > 0 } b ? MedianMilliseconds / b.MedianMilliseconds : 0;
+}
+
+/// <summary>A task's median verification time and data at its own sizes.</summary>
+public sealed record SizeBaseline(double MedianMilliseconds, long Elements);
 
 /// <summary>The whole run: per task, and summaries over all tasks.</summary>
 public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Threads, double SecondsPerTask)
@@ -52,12 +70,17 @@ public static class VerificationBenchmark
                 results.Add(new TaskBenchmark(task.SourcePath, 0, 0, 0, 0, 0, 0, $"{Verdict.KindName(check.Kind)}: {check.Message}"));
                 continue;
             }
-            for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = seed++ });
+            // Timed first, before large sizes leave a big heap behind that the collector is still tuning to.
+            var baseline = options.Sizes is { Count: > 0 } ? Baseline(task, options with { Sizes = null, Seed = seed++ }, secondsPerTask / 2) : null;
+            // A verification slower than the measuring time needs no warm-up and is measured once (large sizes).
+            bool slow = check.Seconds > secondsPerTask;
+            int least = slow ? 1 : 3;
+            if (!slow) for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = seed++ });
 
             var latencies = new List<double>();
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             var watch = Stopwatch.StartNew();
-            while (watch.Elapsed.TotalSeconds < secondsPerTask || latencies.Count < 3)
+            while (watch.Elapsed.TotalSeconds < secondsPerTask || latencies.Count < least)
             {
                 long start = Stopwatch.GetTimestamp();
                 Verifier.Verify(task, options: options with { Seed = seed++ });
@@ -94,7 +117,7 @@ public static class VerificationBenchmark
             reuse.Verify();
             long reused = 0;
             var reuseWatch = Stopwatch.StartNew();
-            while (reuseWatch.Elapsed.TotalSeconds < secondsPerTask / 2 || reused < 3)
+            while (reuseWatch.Elapsed.TotalSeconds < secondsPerTask / 2 || reused < least)
             {
                 reuse.Verify();
                 reused++;
@@ -102,8 +125,43 @@ public static class VerificationBenchmark
             double reuseRate = reused / reuseWatch.Elapsed.TotalSeconds;
 
             latencies.Sort();
-            results.Add(new TaskBenchmark(task.SourcePath, single, multi, reuseRate, latencies[latencies.Count / 2], latencies[^1], allocated, null));
+            results.Add(new TaskBenchmark(task.SourcePath, single, multi, reuseRate, latencies[latencies.Count / 2], latencies[^1], allocated, null,
+                ElementsOf(task, options with { Seed = seed++ }), baseline));
         }
         return new BenchmarkReport(results, threads, secondsPerTask);
+    }
+
+    /// <summary>The median latency and the data of the task at its own sizes.</summary>
+    private static SizeBaseline Baseline(TaskSpec task, VerifyOptions options, double seconds)
+    {
+        for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = options.Seed + 1000 + i });
+        GC.Collect();
+        var latencies = new List<double>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed.TotalSeconds < seconds || latencies.Count < 5)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Verifier.Verify(task, options: options with { Seed = options.Seed + 2000 + latencies.Count });
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        latencies.Sort();
+        return new SizeBaseline(latencies[latencies.Count / 2], ElementsOf(task, options));
+    }
+
+    /// <summary>Tensor elements one verification produces: data, reference, simulation, as every budget counts them.</summary>
+    private static long ElementsOf(TaskSpec task, VerifyOptions options)
+    {
+        var budgets = new ConcurrentBag<ExecutionBudget>();
+        var sizes = task.Environment(options.Sizes).Sizes.Values.ToList();
+        Verifier.Verify(task, options: options with
+        {
+            Budget = () =>
+            {
+                var budget = ExecutionBudget.ForSizes(sizes);
+                budgets.Add(budget);
+                return budget;
+            },
+        });
+        return budgets.Sum(b => b.ElementsUsed);
     }
 }

@@ -30,6 +30,25 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void WithOtherSizes_EachTaskIsAlsoTimedAtItsOwn_AndTheGrowthOfTimeAndDataIsPrinted()
+    {
+        var task = Path.Combine(TestPaths.ProjectBenchmark, "index", "softmax-top1.yaml");
+        var (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1", "--size", "M=100", "--json");
+        Assert.Equal(0, exit);
+        var entry = JsonDocument.Parse(output).RootElement.GetProperty("tasks")[0];
+        var own = entry.GetProperty("at_task_sizes");
+        Assert.True(own.GetProperty("median_ms").GetDouble() > 0);
+        // 20 times M: the data grows about 20 times.
+        double growth = (double)entry.GetProperty("elements").GetInt64() / own.GetProperty("elements").GetInt64();
+        Assert.InRange(growth, 10, 30);
+
+        (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1", "--size", "M=100");
+        Assert.Equal(0, exit);
+        Assert.Contains("x data", output, StringComparison.Ordinal);
+        Assert.Contains("sizes:       1 task(s) with 10x the data or more", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Table_EndsWithTheSummaryLines()
     {
         var (exit, output, _) = Run("bench", "verify", Path.Combine(TestPaths.ProjectBenchmark, "gemm-easy", "broadcast-row-dot.yaml"), "--seconds", "0.05", "--threads", "1");

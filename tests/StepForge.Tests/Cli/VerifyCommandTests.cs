@@ -36,6 +36,20 @@ public class VerifyCommandTests
     }
 
     [Fact]
+    public void AtLargerSizes_TheToleranceWidens_UnlessFixed()
+    {
+        var task = Bench("bmm/outer-product-accumulate.yaml");
+        var (exit, output, _) = Run("verify", task, "--size", "K=1024");
+        Assert.Equal(0, exit);
+        Assert.Contains("within 113.78x the float32 tolerance", output, StringComparison.Ordinal);
+        (exit, output, _) = Run("verify", task, "--size", "K=1024", "--fixed-tolerance", "--json");
+        Assert.Equal(1, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("wrong", json.GetProperty("verdict").GetString());
+        Assert.Equal("|actual - expected| <= 1E-05 + 1.3E-06 * |expected|", json.GetProperty("expected").GetString());
+    }
+
+    [Fact]
     public void AWrongCandidate_ExitsOne_WithAWrongVerdict()
     {
         var candidate = Path.Combine(Directory.CreateTempSubdirectory().FullName, "c.py");

@@ -47,6 +47,26 @@ public class MutationTests(ITestOutputHelper output)
             survivors.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public void AtSixteenTimesTheSumLength_TheWidenedToleranceRejectsTheSameMutants()
+    {
+        // K is the length of the benchmark's sums; at 16 K the tolerance is 16 times the float32 one, and it must
+        // still tell every changed program from the reference.
+        var survivors = new List<string>();
+        int count = 0;
+        foreach (var (mutant, task) in All().Where(m => m.Mutant.Task.StartsWith("project/", StringComparison.Ordinal)))
+        {
+            count++;
+            var sizes = new Dictionary<string, long> { ["K"] = 16 * task.Sizes["K"] };
+            var verdict = Verifier.Verify(task, mutant.Program, new VerifyOptions(Trials: 2, Sizes: sizes, RepairAffine: true));
+            if (verdict.IsCorrect) survivors.Add($"{mutant.Task} {mutant.Description}");
+        }
+        output.WriteLine($"{count} mutants at 16 K, {count - survivors.Count} rejected");
+        foreach (var s in survivors) output.WriteLine("survived: " + s);
+        Assert.Equal(EquivalentMutants.Keys.Where(k => k.StartsWith("project/", StringComparison.Ordinal)).Order(StringComparer.Ordinal),
+            survivors.Order(StringComparer.Ordinal));
+    }
+
     /// <summary>Mutants that survive, each with why it computes the same outputs as the reference.</summary>
     private static readonly Dictionary<string, string> EquivalentMutants = new()
     {

@@ -1,0 +1,100 @@
+using StepForge.Step;
+using StepForge.Tasks;
+using StepForge.Tests.Support;
+
+namespace StepForge.Tests.Tasks;
+
+/// <summary>
+/// Verification rule 4 of step-semantics.md: outputs are close as torch.testing.assert_close for float32
+/// (rtol 1.3e-6, atol 1e-5) at the task's sizes; at larger sizes both grow with the largest size ratio.
+/// </summary>
+public class ToleranceTests
+{
+    private static readonly Dictionary<string, long> TaskSizes = new() { ["M"] = 5, ["N"] = 7, ["K"] = 9, ["D"] = 16 };
+
+    private static TaskSpec Project(string relative) => TaskReader.ReadFile(Path.Combine(TestPaths.ProjectBenchmark, relative));
+
+    [Fact]
+    public void AtTheTasksOwnSizes_TheToleranceIsTorchTestingsFloat32()
+    {
+        foreach (var run in new Dictionary<string, long>?[] { null, new(), new(TaskSizes) })
+        {
+            var tolerance = Tolerance.ForSizes(TaskSizes, run);
+            Assert.Equal(1.3e-6, tolerance.Relative);
+            Assert.Equal(1e-5, tolerance.Absolute);
+            Assert.Equal(1, tolerance.Scale);
+        }
+    }
+
+    [Fact]
+    public void SmallerSizes_KeepTheFloat32Tolerance() =>
+        Assert.Equal(Tolerance.Float32, Tolerance.ForSizes(TaskSizes, new Dictionary<string, long> { ["K"] = 2, ["D"] = 4 }));
+
+    [Fact]
+    public void LargerSizes_MultiplyBothTolerancesByTheLargestSizeRatio()
+    {
+        var tolerance = Tolerance.ForSizes(TaskSizes, new Dictionary<string, long> { ["M"] = 10, ["K"] = 36, ["D"] = 8 });
+        Assert.Equal(4, tolerance.Scale);
+        Assert.Equal(4 * 1.3e-6, tolerance.Relative, 15);
+        Assert.Equal(4e-5, tolerance.Absolute, 15);
+        Assert.True(tolerance.Allows(4e-5 + 4 * 1.3e-6 * 2.0, 2.0));
+        Assert.False(tolerance.Allows(4.1e-5 + 4 * 1.3e-6 * 2.0, 2.0));
+    }
+
+    [Fact]
+    public void ASizeTheTaskDoesNotHave_DoesNotWidenTheTolerance() =>
+        Assert.Equal(Tolerance.Float32, Tolerance.ForSizes(TaskSizes, new Dictionary<string, long> { ["Q"] = 1000 }));
+
+    [Fact]
+    public void ASizeNoneOfTheTasksStreamsUse_DoesNotWidenItsTolerance()
+    {
+        var rmsnorm = Project("norm/rmsnorm.yaml");
+        Assert.DoesNotContain("K", rmsnorm.DimensionSymbols());
+        Assert.Equal(Tolerance.Float32, Tolerance.ForTask(rmsnorm, new Dictionary<string, long> { ["K"] = 1000 }));
+        Assert.Equal(4, Tolerance.ForTask(rmsnorm, new Dictionary<string, long> { ["D"] = 64 }).Scale);
+    }
+
+    [Fact]
+    public void ALongSequentialFloat32Sum_IsCorrectAtScale_WhereTheFixedToleranceRejectsIt()
+    {
+        // Accum adds K float32 products one at a time; the reference sums in double. At K=1024 that rounding exceeds
+        // atol 1e-5 on many of the 560 outputs, and stays within the tolerance widened 1024/9 times.
+        var task = Project("bmm/outer-product-accumulate.yaml");
+        var sizes = new Dictionary<string, long> { ["K"] = 1024 };
+
+        var strict = Verifier.Verify(task, options: new VerifyOptions(Sizes: sizes, FixedTolerance: true));
+        Assert.Equal(VerdictKind.Wrong, strict.Kind);
+        Assert.Equal("compare.allclose", strict.Rule);
+        Assert.Equal("|actual - expected| <= 1E-05 + 1.3E-06 * |expected|", strict.Expected);
+
+        var scaled = Verifier.Verify(task, options: new VerifyOptions(Sizes: sizes, Trials: 3));
+        Assert.True(scaled.IsCorrect, scaled.Message);
+        Assert.Contains("113.78x the float32 tolerance", scaled.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASumInAnotherOrder_IsCorrectAtScale()
+    {
+        // A candidate need not add in the reference program's order: pairs first, then the K/2 pair sums.
+        var task = Project("bmm/outer-product-accumulate.yaml");
+        var pairwise = task.Impl!.Replace("summed = step.Accum(fn=fn_add_tiles, b=1).apply(tiles)",
+            "pairs_of_k = step.Reshape(L=[0], S=2).apply(tiles)\n" +
+            "pair_sums = step.Accum(fn=fn_add_tiles, b=1).apply(pairs_of_k)\n" +
+            "summed = step.Accum(fn=fn_add_tiles, b=1).apply(pair_sums)", StringComparison.Ordinal);
+        Assert.NotEqual(task.Impl, pairwise);
+        var verdict = Verifier.Verify(task, pairwise, new VerifyOptions(Sizes: new Dictionary<string, long> { ["K"] = 1024 }, Trials: 2));
+        Assert.True(verdict.IsCorrect, verdict.Message);
+    }
+
+    [Fact]
+    public void AWrongProgramAtScale_IsStillWrong_AndItsVerdictShowsTheWidenedTolerance()
+    {
+        // Tokens routed to expert 0 get expert 1's network and the other way round.
+        var task = Project("expert/weighted-ffn-experts.yaml");
+        var swapped = task.Impl!.Replace("[fn_expert0, fn_expert1, fn_expert2]", "[fn_expert1, fn_expert0, fn_expert2]", StringComparison.Ordinal);
+        Assert.NotEqual(task.Impl, swapped);
+        var verdict = Verifier.Verify(task, swapped, new VerifyOptions(Sizes: new Dictionary<string, long> { ["K"] = 1024 }));
+        Assert.Equal(VerdictKind.Wrong, verdict.Kind);
+        Assert.StartsWith("|actual - expected| <= 0.00114 + 0.000148 * |expected| (torch.testing's float32 tolerance x 113.78", verdict.Expected, StringComparison.Ordinal);
+    }
+}

@@ -16,6 +16,11 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
         var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" };
         var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
+        var baseSize = new Option<string[]>("--base-size")
+        {
+            Description = "With --size: measure how time grows with data from these sizes instead of each task's own (repeatable).",
+            HelpName = "SYM=VALUE",
+        };
         var fixedTolerance = new Option<bool>("--fixed-tolerance") { Description = "With --size: keep the float32 tolerance instead of widening it with the sizes (as verify --fixed-tolerance)." };
         var verify = new Command("verify",
             "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
@@ -23,11 +28,17 @@ public static class BenchCommand
             "a task's data and reference are reused across candidates (reuse/s). With --size, each task is also timed at its own sizes, " +
             "to show how the time grows with the data. See bench/README.md.")
         {
-            paths, seconds, threads, json, size, repair, fixedTolerance,
+            paths, seconds, threads, json, size, baseSize, repair, fixedTolerance,
         };
         verify.SetAction(parsed =>
         {
             if (!VerifyCommand.TryParseSizes(parsed.GetValue(size) ?? [], io, out var sizes)) return StepForgeCli.ExitBadInput;
+            if (!VerifyCommand.TryParseSizes(parsed.GetValue(baseSize) ?? [], io, out var baseSizes)) return StepForgeCli.ExitBadInput;
+            if (baseSizes.Count > 0 && sizes.Count == 0)
+            {
+                io.Error.WriteLine("stepforge: error: --base-size needs --size (the sizes to measure at)");
+                return StepForgeCli.ExitBadInput;
+            }
             var tasks = new List<TaskSpec>();
             try
             {
@@ -52,10 +63,10 @@ public static class BenchCommand
             double perTask = Math.Max(0.05, parsed.GetValue(seconds));
             io.Error.WriteLine($"measuring {tasks.Count} task(s), {perTask:0.##} s each on 1 thread and on {threadCount}...");
             var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair), FixedTolerance: parsed.GetValue(fixedTolerance)),
-                task => io.Error.Write("."));
+                task => io.Error.Write("."), baseSizes);
             io.Error.WriteLine();
             if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
-            else Print(io.Out, report);
+            else Print(io.Out, report, baseSizes.Count > 0 ? string.Join(" ", baseSizes.Select(kv => $"{kv.Key}={kv.Value}")) : "the task's sizes");
             return report.Tasks.Any(t => t.Failure is not null) ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
         return new Command("bench", "Performance measurements.") { verify };
@@ -63,10 +74,10 @@ public static class BenchCommand
 
     private static string F(double v, string format = "0") => v.ToString(format, CultureInfo.InvariantCulture);
 
-    private static void Print(TextWriter output, BenchmarkReport report)
+    private static void Print(TextWriter output, BenchmarkReport report, string baseline)
     {
         int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
-        bool scaled = report.Tasks.Any(t => t.AtTaskSizes is not null);
+        bool scaled = report.Tasks.Any(t => t.Baseline is not null);
         output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}"
             + (scaled ? $"  {"x data",7}  {"x time",7}  {"x ns/elem",9}" : ""));
         foreach (var t in report.Tasks)
@@ -79,7 +90,7 @@ public static class BenchCommand
             output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate, t.SingleThreadRate < 10 ? "0.00" : "0"),10}  {F(t.MultiThreadRate, t.MultiThreadRate < 10 ? "0.00" : "0"),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
                 $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate, t.ReuseRate < 10 ? "0.00" : "0"),8}  " +
                 $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}"
-                + (t.AtTaskSizes is null ? "" : $"  {F(t.DataGrowth, "0"),7}  {F(t.TimeGrowth, "0.0"),7}  {F(t.TimeGrowth / t.DataGrowth, "0.00"),9}"));
+                + (t.Baseline is null ? "" : $"  {F(t.DataGrowth, "0"),7}  {F(t.TimeGrowth, "0.0"),7}  {F(t.TimeGrowth / t.DataGrowth, "0.00"),9}"));
         }
         var measured = report.Tasks.Where(t => t.Failure is null).ToList();
         if (measured.Count == 0) return;
@@ -95,7 +106,7 @@ public static class BenchCommand
             if (grown.Count == 0) return;
             var perElement = grown.Select(t => t.TimeGrowth / t.DataGrowth).Order().ToList();
             output.WriteLine($"sizes:       {grown.Count} task(s) with 10x the data or more ({F(grown.Min(t => t.DataGrowth))}x to {F(grown.Max(t => t.DataGrowth))}x): " +
-                $"time per element {F(perElement[0], "0.00")}x to {F(perElement[^1], "0.00")}x that at the task's sizes, median {F(perElement[perElement.Count / 2], "0.00")}x; " +
+                $"time per element {F(perElement[0], "0.00")}x to {F(perElement[^1], "0.00")}x that at {baseline}, median {F(perElement[perElement.Count / 2], "0.00")}x; " +
                 $"slowest verification {F(measured.Max(t => t.MedianMilliseconds) / 1000, "0.0")} s ({measured.MaxBy(t => t.MedianMilliseconds)!.Task})");
         }
     }
@@ -128,7 +139,7 @@ public static class BenchCommand
             allocated_bytes_per_verification = t.AllocatedBytesPerVerification,
             elements = t.Elements,
             ns_per_element = t.NanosecondsPerElement,
-            at_task_sizes = t.AtTaskSizes is { } b ? new { median_ms = b.MedianMilliseconds, elements = b.Elements } : null,
+            baseline = t.Baseline is { } b ? new { median_ms = b.MedianMilliseconds, elements = b.Elements } : null,
             failure = t.Failure,
         }),
     });

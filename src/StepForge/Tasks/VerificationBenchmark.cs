@@ -9,7 +9,7 @@ namespace StepForge.Tasks;
 /// when the task's data and reference are reused across candidates (<see cref="TaskVerifier"/>, the sampler's case).
 /// </summary>
 /// <param name="Elements">Tensor elements one verification produces (the execution budget's count): its amount of data.</param>
-/// <param name="AtTaskSizes">With other sizes: the same task measured at its own sizes, to compare cost with data.</param>
+/// <param name="Baseline">With other sizes: the same task measured at its own sizes (or the run's base sizes), to compare cost with data.</param>
 public sealed record TaskBenchmark(
     string Task,
     double SingleThreadRate,
@@ -20,18 +20,18 @@ public sealed record TaskBenchmark(
     long AllocatedBytesPerVerification,
     string? Failure,
     long Elements = 0,
-    SizeBaseline? AtTaskSizes = null)
+    SizeBaseline? Baseline = null)
 {
     public double NanosecondsPerElement => Elements == 0 ? 0 : MedianMilliseconds * 1e6 / Elements;
 
-    /// <summary>How many times the data grew from the task's sizes.</summary>
-    public double DataGrowth => AtTaskSizes is { Elements: > 0 } b ? (double)Elements / b.Elements : 0;
+    /// <summary>How many times the data grew from the baseline's sizes.</summary>
+    public double DataGrowth => Baseline is { Elements: > 0 } b ? (double)Elements / b.Elements : 0;
 
-    /// <summary>How many times the median verification time grew from the task's sizes.</summary>
-    public double TimeGrowth => AtTaskSizes is { MedianMilliseconds: > 0 } b ? MedianMilliseconds / b.MedianMilliseconds : 0;
+    /// <summary>How many times the median verification time grew from the baseline's sizes.</summary>
+    public double TimeGrowth => Baseline is { MedianMilliseconds: > 0 } b ? MedianMilliseconds / b.MedianMilliseconds : 0;
 }
 
-/// <summary>A task's median verification time and data at its own sizes.</summary>
+/// <summary>A task's median verification time and data at the sizes growth is measured from.</summary>
 public sealed record SizeBaseline(double MedianMilliseconds, long Elements);
 
 /// <summary>The whole run: per task, and summaries over all tasks.</summary>
@@ -56,8 +56,9 @@ public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Thr
 /// </summary>
 public static class VerificationBenchmark
 {
+    /// <param name="baseSizes">With <see cref="VerifyOptions.Sizes"/>: the sizes to measure growth from (default: each task's own).</param>
     public static BenchmarkReport Run(IReadOnlyList<TaskSpec> tasks, double secondsPerTask, int threads, VerifyOptions options,
-        Action<string>? progress = null)
+        Action<string>? progress = null, IReadOnlyDictionary<string, long>? baseSizes = null)
     {
         var results = new List<TaskBenchmark>();
         int seed = options.Seed;
@@ -71,7 +72,7 @@ public static class VerificationBenchmark
                 continue;
             }
             // Timed first, before large sizes leave a big heap behind that the collector is still tuning to.
-            var baseline = options.Sizes is { Count: > 0 } ? Baseline(task, options with { Sizes = null, Seed = seed++ }, secondsPerTask / 2) : null;
+            var baseline = options.Sizes is { Count: > 0 } ? MeasureBaseline(task, options with { Sizes = baseSizes is { Count: > 0 } ? baseSizes : null, Seed = seed++ }, secondsPerTask / 2) : null;
             // A verification slower than the measuring time needs no warm-up and is measured once (large sizes).
             bool slow = check.Seconds > secondsPerTask;
             int least = slow ? 1 : 3;
@@ -131,8 +132,8 @@ public static class VerificationBenchmark
         return new BenchmarkReport(results, threads, secondsPerTask);
     }
 
-    /// <summary>The median latency and the data of the task at its own sizes.</summary>
-    private static SizeBaseline Baseline(TaskSpec task, VerifyOptions options, double seconds)
+    /// <summary>The median latency and the data of the task at the options' sizes.</summary>
+    private static SizeBaseline MeasureBaseline(TaskSpec task, VerifyOptions options, double seconds)
     {
         for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = options.Seed + 1000 + i });
         GC.Collect();

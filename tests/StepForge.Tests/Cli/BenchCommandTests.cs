@@ -36,7 +36,7 @@ public class BenchCommandTests
         var (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1", "--size", "M=100", "--json");
         Assert.Equal(0, exit);
         var entry = JsonDocument.Parse(output).RootElement.GetProperty("tasks")[0];
-        var own = entry.GetProperty("at_task_sizes");
+        var own = entry.GetProperty("baseline");
         Assert.True(own.GetProperty("median_ms").GetDouble() > 0);
         // 20 times M: the data grows about 20 times.
         double growth = (double)entry.GetProperty("elements").GetInt64() / own.GetProperty("elements").GetInt64();
@@ -46,6 +46,19 @@ public class BenchCommandTests
         Assert.Equal(0, exit);
         Assert.Contains("x data", output, StringComparison.Ordinal);
         Assert.Contains("sizes:       1 task(s) with 10x the data or more", output, StringComparison.Ordinal);
+        Assert.Contains("that at the task's sizes", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BaseSizes_AreWhereTheGrowthIsMeasuredFrom()
+    {
+        var task = Path.Combine(TestPaths.ProjectBenchmark, "index", "softmax-top1.yaml");
+        var (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1", "--size", "M=200", "--base-size", "M=10");
+        Assert.Equal(0, exit);
+        Assert.Contains("that at M=10, median", output, StringComparison.Ordinal);
+        (exit, _, var err) = Run("bench", "verify", task, "--base-size", "M=10");
+        Assert.Equal(2, exit);
+        Assert.Contains("--base-size needs --size", err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -124,8 +124,10 @@ public sealed class ModelClient : IDisposable
         var key = settings.ApiKey ?? "none";
         if (spec.Dialect == ModelDialect.Anthropic)
         {
-            var client = new AnthropicClient { ApiKey = key, HttpClient = http, MaxRetries = 0, Timeout = Timeout.InfiniteTimeSpan };
-            if (spec.BaseUrl is not null) client = (AnthropicClient)client.WithOptions(o => o with { BaseUrl = spec.BaseUrl.ToString().TrimEnd('/') });
+            // Retries and timeouts are RetryHandler's; without --base-url the SDK's own default (or ANTHROPIC_BASE_URL) applies.
+            var client = spec.BaseUrl is null
+                ? new AnthropicClient { ApiKey = key, HttpClient = http, MaxRetries = 0, Timeout = Timeout.InfiniteTimeSpan }
+                : new AnthropicClient { ApiKey = key, HttpClient = http, MaxRetries = 0, Timeout = Timeout.InfiniteTimeSpan, BaseUrl = spec.BaseUrl.ToString().TrimEnd('/') };
             return client.AsIChatClient(spec.Model, 4096);
         }
         var options = new OpenAIClientOptions

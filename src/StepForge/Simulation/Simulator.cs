@@ -64,7 +64,6 @@ public sealed class Simulator(FnRunner fns)
             {
                 throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
             }
-            args.Clear();
             foreach (var id in op.Inputs)
                 if (lastReader[id] == o) streams[id] = null;
             for (int i = 0; i < op.Outputs.Count; i++)

@@ -40,12 +40,18 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
         return ForSizes(task.Sizes.Where(kv => used.Contains(kv.Key)).ToDictionary(), runSizes);
     }
 
-    public bool Allows(double difference, double expected) => difference <= Absolute + Relative * Math.Abs(expected);
+    /// <summary>The largest difference allowed from <paramref name="expected"/>.</summary>
+    public double Bound(double expected) => Absolute + Relative * Math.Abs(expected);
+
+    public bool Allows(double difference, double expected) => difference <= Bound(expected);
+
+    /// <summary><see cref="Scale"/> as verdicts print it.</summary>
+    public string ScaleText => Scale.ToString("0.##", CultureInfo.InvariantCulture);
 
     public override string ToString()
     {
         var rule = $"|actual - expected| <= {G(Absolute)} + {G(Relative)} * |expected|";
-        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {Scale.ToString("0.##", CultureInfo.InvariantCulture)}, the largest size ratio to the task's sizes)";
+        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {ScaleText}, the largest size ratio to the task's sizes)";
     }
 
     private static string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
@@ -77,7 +83,7 @@ public static class OutputComparison
             double e = expected.Data[i];
             double diff = Difference(i);
             maxAbs = Math.Max(maxAbs, diff);
-            double excess = diff - (tol.Absolute + tol.Relative * Math.Abs(e));
+            double excess = diff - tol.Bound(e);
             if (excess > worstExcess) { worstExcess = excess; worst = i; }
         }
         if (worst < 0 || worstExcess <= 0) return new OutputCheck(name, component, maxAbs, true, null);

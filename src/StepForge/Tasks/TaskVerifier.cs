@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using StepForge.PyLite.Runtime;
@@ -32,9 +31,6 @@ public sealed class TaskVerifier
     public TaskSpec Task => task;
 
     public VerifyOptions Options => options;
-
-    /// <summary>How close outputs must be to the reference at this verifier's sizes.</summary>
-    public Tolerance Tolerance => tolerance;
 
     /// <summary>Seeds whose data and reference are cached.</summary>
     public int CachedTrials => trials.Count;
@@ -77,14 +73,17 @@ public sealed class TaskVerifier
             }
         }
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
-            + (tolerance.Scale > 1 ? $" within {tolerance.Scale.ToString("0.##", CultureInfo.InvariantCulture)}x the float32 tolerance (sizes up to that many times the task's)" : "");
+            + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance (sizes up to that many times the task's)" : "");
         return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
     }
 
     /// <summary>One seed's inputs and reference outputs, or the verdict that the task's own code failed.</summary>
     private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure);
 
-    private ExecutionBudget NewBudget() => options.Budget?.Invoke() ?? ExecutionBudget.ForSizes(environment.Sizes.Values);
+    private ExecutionBudget NewBudget() => options.Budget?.Invoke() ?? DefaultBudget(environment);
+
+    /// <summary>What one verification may spend when <see cref="VerifyOptions.Budget"/> is not given.</summary>
+    internal static ExecutionBudget DefaultBudget(ProgramEnvironment environment) => ExecutionBudget.ForSizes(environment.Sizes.Values);
 
     private Trial Prepare(int seed)
     {

@@ -9,7 +9,7 @@ namespace StepForge.Cli;
 
 /// <summary>An open experiment: the model client, the store, the tasks and how to sample. Disposing closes them.</summary>
 public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> tasks, string dbPath, ExperienceStore store, ResponseCache cache,
-    ModelClient client, SamplerOptions options, SampleProgressDisplay display) : IDisposable
+    IProposer proposer, ModelClient? client, SamplerOptions options, SampleProgressDisplay display) : IDisposable
 {
     public ModelSpec Spec { get; } = spec;
 
@@ -19,7 +19,8 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 
     public ExperienceStore Store { get; } = store;
 
-    public ModelClient Client { get; } = client;
+    /// <summary>Who writes the programs: the model behind a prompt, or the built-in search.</summary>
+    public IProposer Proposer { get; } = proposer;
 
     public SamplerOptions Options { get; } = options;
 
@@ -27,7 +28,7 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 
     public void Dispose()
     {
-        Client.Dispose();
+        client?.Dispose();
         cache.Dispose();
         Store.Dispose();
     }
@@ -42,8 +43,7 @@ public sealed class SamplingArguments
                       "(StepForge's model-free search; the default when neither --model nor STEPFORGE_MODEL is set).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STEPFORGE_MODEL") is { Length: > 0 } configured ? configured : ModelSpec.BuiltinSearch,
     };
-    public Option<double> MaxSeconds { get; } = new("--max-seconds") { Description = "builtin:search: search time per task and sample.", DefaultValueFactory = _ => 30 };
-    public Option<long> MaxCandidates { get; } = new("--max-candidates") { Description = "builtin:search: candidate ops tried per task and sample.", DefaultValueFactory = _ => 5_000_000 };
+    public SearchArguments Search { get; } = new();
     public Option<string?> BaseUrl { get; } = new("--base-url") { Description = "An OpenAI-compatible server (DeepSeek, Together, vLLM, Ollama), e.g. http://localhost:11434/v1." };
     public Option<string?> KeyEnv { get; } = new("--api-key-env") { Description = "Environment variable holding the API key (default: ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or TOGETHER_API_KEY by provider)." };
     public Option<string> Setting { get; } = new("--setting") { Description = "single (proposer alone), agent (proposer + guardian), single-ws (the task as Python source, no structural IR).", DefaultValueFactory = _ => "single" };
@@ -62,8 +62,9 @@ public sealed class SamplingArguments
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, Retries, Price, Trials, MaxSeconds, MaxCandidates })
+        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, Retries, Price, Trials })
             command.Add(option);
+        Search.AddTo(command);
     }
 
     /// <summary>Validates the options, loads the tasks and opens the store and the model; on a problem writes one line and returns null.</summary>
@@ -94,9 +95,10 @@ public sealed class SamplingArguments
         if (parsed.GetValue(Trials) < 1) return Bad("--trials must be at least 1");
         if (parsed.GetValue(Timeout) <= 0) return Bad("--timeout must be positive");
         if (parsed.GetValue(Retries) < 0) return Bad("--retries must be 0 or more");
-        if (parsed.GetValue(MaxSeconds) <= 0 || parsed.GetValue(MaxCandidates) < 1) return Bad("--max-seconds and --max-candidates must be positive");
+        if (Search.Problem(parsed) is { } searchProblem) return Bad(searchProblem);
         bool builtin = spec.Dialect == ModelDialect.Builtin;
-        if (builtin && setting == Agents.Setting.SingleWs) return Bad("builtin:search reads the task's structured YAML: use --setting single or agent");
+        if (builtin && setting == Agents.Setting.SingleWs) return Bad("builtin:search takes the task as data, not as a prompt: single-ws is a prompt format; use --setting single or agent");
+        if (builtin && guardian == GuardianKind.Model) return Bad("builtin:search writes affine programs and answers no guardian prompt: use --guardian repair");
         if (!TryParseList(parsed.GetValue(Temperature)!, double.Parse, t => t is >= 0 and <= 2, out var temperatures))
             return Bad($"--temperature {parsed.GetValue(Temperature)}: expected numbers from 0 to 2, comma-separated");
         Price? price = null;
@@ -138,9 +140,9 @@ public sealed class SamplingArguments
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian.Value, parsed.GetValue(Feedback),
             concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
-        var search = new Synthesis.SearchOptions(parsed.GetValue(MaxSeconds), parsed.GetValue(MaxCandidates));
-        var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price, search), cache, display.Note);
-        return new SamplingSession(spec, tasks, dbPath, store, cache, client, options, display);
+        var client = builtin ? null : new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
+        IProposer proposer = client is null ? new SearchProposer(Search.Options(parsed)) : new LlmProposer(client);
+        return new SamplingSession(spec, tasks, dbPath, store, cache, proposer, client, options, display);
     }
 
     /// <summary>Runs work until it ends, Ctrl+C, or a fatal model failure; returns an exit code when it did not end well.</summary>

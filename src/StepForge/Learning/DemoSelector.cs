@@ -25,4 +25,19 @@ public static class DemoSelector
 
     public static IReadOnlyList<Demonstration> Select(IReadOnlyList<IReadOnlyList<Experience>> strata, int level) =>
         [.. strata.Take(level).SelectMany(s => s).Select(e => new Demonstration(e.Task, e.Program))];
+
+    /// <summary>
+    /// Every task the store holds a verified program for, with its shortest one (ties broken by the text), in task-name
+    /// order: what a learner that was not part of the run can learn from.
+    /// </summary>
+    public static IReadOnlyList<Demonstration> FromStore(ExperienceStore store)
+    {
+        var tasks = store.Tasks();
+        return
+        [
+            .. store.Samples().Where(s => s.IsCorrect && s.FinalImpl is not null && tasks.ContainsKey(s.Key.Task))
+                .GroupBy(s => s.Key.Task).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new Demonstration(tasks[g.Key], g.Select(s => s.FinalImpl!).OrderBy(p => p.Length).ThenBy(p => p, StringComparer.Ordinal).First())),
+        ];
+    }
 }

@@ -47,6 +47,9 @@ public sealed class ExecutionBudget
 
     public long ElementsUsed => _elements;
 
+    /// <summary>Evaluation steps charged since the last <see cref="Restart"/> (with <see cref="ElementsUsed"/>, a measure of work done).</summary>
+    public long StepsUsed => _steps;
+
     /// <summary>Starts counting afresh, for a caller that runs many small independent evaluations (a search).</summary>
     public void Restart()
     {

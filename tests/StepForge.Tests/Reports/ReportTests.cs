@@ -25,9 +25,9 @@ public static class ReportFixture
         var (train, test) = SelfImprovementTests.Tasks();
         using var store = new ExperienceStore(db);
         using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-small", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new SelfImprovement(client, store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
+            new SelfImprovement(new LlmProposer(client), store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
         using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-large", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new Sampler(client, store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
+            new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
         return db;
     }
 }

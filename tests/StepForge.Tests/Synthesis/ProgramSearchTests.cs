@@ -64,8 +64,8 @@ public class ProgramSearchTests
     public void ATwoOpProgram_IsFound()
     {
         var task = Task("sum-of-squares", SumOfSquares);
-        var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 20));
-        Assert.True(result.Found, result.Message);
+        var result = ProgramSearch.Run(task, new SearchOptions());
+        Assert.True(result.IsFound, result.Message);
         Assert.Equal("t0 = step.Map(fn=fn_square).apply(x)\nt1 = step.Accum(fn=fn_add, b=1).apply(t0)\nreturn t1\n", result.Program);
         Assert.True(Verifier.Verify(task, result.Program, new VerifyOptions(Trials: 3, Sizes: new Dictionary<string, long> { ["M"] = 8, ["N"] = 3 })).IsCorrect);
     }
@@ -82,8 +82,8 @@ public class ProgramSearchTests
                   x = input_data['x']
                   x / (x ** 2).sum(dim=1, keepdim=True)
             """);
-        var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 30));
-        Assert.True(result.Found, result.Message);
+        var result = ProgramSearch.Run(task, new SearchOptions());
+        Assert.True(result.IsFound, result.Message);
         var program = result.Program!;
         foreach (var op in new[] { "Map(fn=fn_square)", "Accum(fn=fn_add, b=1)", "Repeat(n=N)", "Zip()", "Map(fn=fn_divide)", "Copy()" })
             Assert.Contains("step." + op, program, StringComparison.Ordinal);
@@ -98,8 +98,8 @@ public class ProgramSearchTests
     {
         // Doubling needs a fn that multiplies by two; the task has none.
         var task = Task("double", Double);
-        var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 3));
-        Assert.False(result.Found);
+        var result = ProgramSearch.Run(task, new SearchOptions(MaxWork: 20_000_000));
+        Assert.False(result.IsFound);
         Assert.StartsWith("no program found", result.Message, StringComparison.Ordinal);
         Assert.True(result.Stats.Seconds < 5, $"{result.Stats.Seconds} s");
     }
@@ -108,8 +108,8 @@ public class ProgramSearchTests
     public void TheCandidateBudget_IsHonoured()
     {
         var task = Task("double", Double);
-        var result = ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 30, MaxCandidates: 500));
-        Assert.False(result.Found);
+        var result = ProgramSearch.Run(task, new SearchOptions(MaxCandidates: 500));
+        Assert.False(result.IsFound);
         Assert.InRange(result.Stats.Tried, 500, 5_000);
     }
 
@@ -118,6 +118,6 @@ public class ProgramSearchTests
     {
         var task = Task("sum-of-squares", SumOfSquares + "\nimpl: |\n  this is not a program\n");
         Assert.Equal("this is not a program\n", task.Impl);
-        Assert.True(ProgramSearch.Run(task, new SearchOptions(MaxSeconds: 20)).Found);
+        Assert.True(ProgramSearch.Run(task, new SearchOptions()).IsFound);
     }
 }

@@ -21,7 +21,7 @@ public sealed partial class ProgramSearch
     private sealed record Goal(StreamType Type, Tensor[] Data, bool[]? Free, Goal? Parent, Undo? Undo, int Depth, int Unaries);
 
     /// <summary>Targets a search keeps at most, and how many steps back from an output they go.</summary>
-    private const int MaxGoals = 300;
+    private const int MaxGoals = 400;
     private const int MaxGoalDepth = 6;
     private const int MaxUnaries = 3;
 
@@ -31,7 +31,7 @@ public sealed partial class ProgramSearch
     /// <summary>Binary undos tried at most (each is a few dozen fn evaluations).</summary>
     private const int MaxBinaryUndos = 200;
 
-    private const int NewtonSteps = 40;
+    private const int NewtonSteps = 30;
 
     private readonly List<Goal> goals = [];
     private readonly Dictionary<StreamType, List<Goal>> goalsByType = [];
@@ -162,6 +162,8 @@ public sealed partial class ProgramSearch
         foreach (var fn in task.Fns)
         {
             if (fn.HasInit || fn.Input != goal.Type.DType || fn.Output != goal.Type.DType) continue;
+            // The same fn undone twice in a row is rarely what a program did, and chains of it crowd the targets out.
+            if (goal.Undo is { Known: < 0, RepeatDim: null } last && last.Fn == fn) continue;
             if (Solve([goal.Type], Fragment.Unary(new MapOp(fn)), [], goal) is { } solution)
                 AddGoal(new Goal(goal.Type, solution.Data, solution.Free, goal, new Undo(fn, -1, false, 0, null), goal.Depth + 1, goal.Unaries + 1));
         }
@@ -186,7 +188,10 @@ public sealed partial class ProgramSearch
                         new FragmentOp(new ZipOp(), new ValueList<int>(knownFirst ? [0, 1] : [1, 0])),
                         new FragmentOp(new MapOp(fn), new ValueList<int>([2]))),
                     [known.Data], goal);
-                if (solution is { } found)
+                // Only an operand simpler than the output is worth a target (a statistic broadcast along a row, say): any
+                // other the forward search finds as easily as the output itself.
+                if (Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_DEBUG") is "1") Console.Error.WriteLine($"  undo {fn.FuncName} known #{knownId} cost {known.Cost} first={knownFirst}: {(solution is { } f0 ? $"share {DistinctShare(f0.Data[0], f0.Free):0.00} free {f0.Free?.Count(x => x)}" : "no solution")}");
+                if (solution is { } found && DistinctShare(found.Data[0], found.Free) <= 0.5)
                     AddGoal(new Goal(goal.Type, found.Data, found.Free, goal, new Undo(fn, knownId, knownFirst, 0, null), goal.Depth + 1, 0));
             }
         }
@@ -247,9 +252,10 @@ public sealed partial class ProgramSearch
     }
 
     /// <summary>
-    /// The unknown operand y with fragment(known..., y) close to the goal's data, by Newton's method elementwise with
-    /// finite differences; null when it does not converge (the fn is not elementwise, or not invertible there).
-    /// Elements where the result hardly depends on y (a product with zero, say) are free: any y will do.
+    /// The unknown operand y with fragment(known..., y) close to the goal's data, elementwise by damped Newton steps
+    /// with finite differences, from the target itself and then from 1 and -1 for elements not yet solved; null when
+    /// some element is not solved (the fn is not elementwise, or not invertible there). Elements where the result does
+    /// not depend on y (a product with zero, say) are free: any y will do.
     /// </summary>
     private (Tensor[] Data, bool[]? Free)? Solve(StreamType[] types, Fragment frag, Tensor[][] known, Goal goal)
     {
@@ -259,58 +265,122 @@ public sealed partial class ProgramSearch
         if (fragTypes is null || fragTypes[^1] != goal.Type) return null;
         tried++;
         int count = target.Count;
+        var t = target.Data;
+        float Tolerance(int i) => 1e-6f + 1e-6f * Math.Abs(t[i]);
+
+        // Free elements: the result is the same for y = 1 and y = 2.
         var free = new bool[count];
         if (goal.Free is not null) Array.Copy(goal.Free, free, count);
-        var y = target.Data.ToArray();
-        var fy = Run(y);
-        if (fy is null) return null;
-        var h = new float[count];
-        var shifted = new float[count];
-        for (int step = 0; step <= NewtonSteps; step++)
-        {
-            bool done = true;
-            for (int i = 0; i < count && done; i++)
-                done = free[i] || Math.Abs(fy[i] - target.Data[i]) <= 1e-6f + 1e-6f * Math.Abs(target.Data[i]);
-            if (done) return Result();
-            if (step == NewtonSteps) break;
-            for (int i = 0; i < count; i++)
-            {
-                h[i] = 1e-3f * Math.Max(1f, Math.Abs(y[i]));
-                shifted[i] = y[i] + h[i];
-            }
-            var fh = Run(shifted);
-            if (fh is null) return null;
-            for (int i = 0; i < count; i++)
-            {
-                if (free[i]) continue;
-                float slope = (fh[i] - fy[i]) / h[i];
-                if (!float.IsFinite(slope)) return null;
-                // Moving y by as much as itself changes the result by less than the tolerance: the result does not depend on it.
-                if (Math.Abs(slope) * Math.Max(1f, Math.Abs(y[i])) <= 1e-5f + 1e-6f * Math.Abs(target.Data[i]))
-                {
-                    free[i] = true;
-                    continue;
-                }
-                float next = y[i] - (fy[i] - target.Data[i]) / slope;
-                if (!float.IsFinite(next)) return null;
-                y[i] = next;
-            }
-            fy = Run(y);
-            if (fy is null) return null;
-        }
-        // Close enough for a target (a reached one is verified exactly anyway).
+        var one = Run(Filled(1f));
+        var two = Run(Filled(2f));
+        if (one is null || two is null) return null;
         for (int i = 0; i < count; i++)
-            if (!free[i] && !(Math.Abs(fy[i] - target.Data[i]) <= 1e-5f + 1e-4f * Math.Abs(target.Data[i]))) return null;
-        return Result();
+            if (Math.Abs(one[i] - two[i]) <= Tolerance(i)) free[i] = true;
 
-        (Tensor[], bool[]?) Result() => ([new Tensor(target.Shape, y, target.Kind)], free.Any(f => f) ? free : null);
+        var y = t.ToArray();
+        var solved = (bool[])free.Clone();
+        foreach (var start in new float?[] { null, 1f, -1f })
+        {
+            if (solved.All(s => s)) break;
+            if (start is { } s0)
+                for (int i = 0; i < count; i++)
+                    if (!solved[i]) y[i] = s0;
+            if (!Newton(y, solved)) return null;
+        }
+        if (!solved.All(s => s)) return null;
+        return ([new Tensor(target.Shape, y, target.Kind)], free.Any(f => f) ? free : null);
+
+        float[] Filled(float v)
+        {
+            var a = new float[count];
+            Array.Fill(a, v);
+            return a;
+        }
+
+        // Newton steps on the unsolved elements; a step that makes an element worse is halved (up to four times).
+        bool Newton(float[] yv, bool[] done)
+        {
+            var fy = Run(yv);
+            if (fy is null) return false;
+            var next = new float[count];
+            for (int step = 0; step < NewtonSteps; step++)
+            {
+                bool all = true;
+                for (int i = 0; i < count; i++)
+                {
+                    if (done[i]) continue;
+                    if (float.IsFinite(fy[i]) && Math.Abs(fy[i] - t[i]) <= Tolerance(i)) done[i] = true;
+                    else all = false;
+                }
+                if (all) return true;
+                var shifted = (float[])yv.Clone();
+                for (int i = 0; i < count; i++)
+                    if (!done[i]) shifted[i] = yv[i] + 1e-3f * Math.Max(1f, Math.Abs(yv[i]));
+                var fh = Run(shifted);
+                if (fh is null) return false;
+                var delta = new float[count];
+                for (int i = 0; i < count; i++)
+                {
+                    next[i] = yv[i];
+                    if (done[i]) continue;
+                    float h = shifted[i] - yv[i];
+                    float slope = (fh[i] - fy[i]) / h;
+                    if (float.IsFinite(slope) && slope != 0) delta[i] = -(fy[i] - t[i]) / slope;
+                    next[i] = yv[i] + delta[i];
+                }
+                float[]? fn = null;
+                for (int halving = 0; halving < 5; halving++)
+                {
+                    fn = Run(next);
+                    if (fn is null) return false;
+                    bool worse = false;
+                    for (int i = 0; i < count; i++)
+                    {
+                        if (done[i]) continue;
+                        bool better = float.IsFinite(fn[i]) && Math.Abs(fn[i] - t[i]) < Math.Abs(fy[i] - t[i]) || !float.IsFinite(fy[i]) && float.IsFinite(fn[i]);
+                        if (!better && delta[i] != 0)
+                        {
+                            delta[i] /= 2;
+                            next[i] = yv[i] + delta[i];
+                            worse = true;
+                        }
+                    }
+                    if (!worse) break;
+                }
+                Array.Copy(next, yv, count);
+                fy = fn!;
+            }
+            return true;
+        }
 
         float[]? Run(float[] candidate)
         {
             Tensor[][] args = [.. known, [new Tensor(target.Shape, candidate, target.Kind)]];
             var result = Evaluate(() => frag.Evaluate(simulator, fragTypes, args, sizes));
-            return result is { Length: 1 } r && r[0].Count == candidate.Length && r[0].Data.All(float.IsFinite) ? r[0].Data : null;
+            return result is { Length: 1 } r && r[0].Count == candidate.Length ? r[0].Data : null;
         }
+    }
+
+    /// <summary>The share of distinct values (to four significant digits) among the data's elements that are not free.</summary>
+    private static double DistinctShare(Tensor t, bool[]? free)
+    {
+        var seen = new HashSet<float>();
+        int count = 0;
+        for (int i = 0; i < t.Count; i++)
+        {
+            if (free is not null && free[i]) continue;
+            count++;
+            float v = t.Data[i];
+            if (v == 0 || !float.IsFinite(v))
+            {
+                seen.Add(v);
+                continue;
+            }
+            // Four significant digits: the mantissa scaled to [1000, 10000) and rounded, with the exponent.
+            int exponent = (int)Math.Floor(Math.Log10(Math.Abs(v)));
+            seen.Add((float)(Math.Round(v / Math.Pow(10, exponent - 3)) * 100 + exponent));
+        }
+        return count == 0 ? 1 : (double)seen.Count / count;
     }
 
     /// <summary>Whether a value is close enough to a target to be carried back (loosely: targets are solved numerically).</summary>

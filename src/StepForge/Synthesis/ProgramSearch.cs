@@ -56,6 +56,7 @@ public sealed partial class ProgramSearch
     private readonly Grammar grammar;
     private readonly Stopwatch watch = Stopwatch.StartNew();
     private readonly List<Value> pool = [];
+    private readonly List<(string Name, StreamType Type, Tensor[] Data)> targets = [];
     private readonly List<Dictionary<StreamType, List<int>>> byCost = [];
     private readonly Dictionary<(StreamType, long), List<int>> seen = [];
     private readonly Dictionary<StreamType, Candidate[]> unary = [];
@@ -122,6 +123,25 @@ public sealed partial class ProgramSearch
         long largestIo = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type)).Select(Elements).Max();
         maxElements = largestIo * Math.Max(1, sizes.Values.DefaultIfEmpty(1).Max());
 
+        if (Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_TARGET") is { } targetFile && File.Exists(targetFile))
+        {
+            var (bound, _) = StaticChecker.Bind(File.ReadAllText(targetFile), this.task.Environment());
+            if (bound is not null)
+            {
+                var p = bound.Program;
+                var d = new Tensor[p.Streams.Count][];
+                for (int i = 0; i < p.InputStreams.Count; i++) d[p.InputStreams[i]] = data[task.Inputs[i].Name];
+                Evaluate(() =>
+                {
+                    foreach (var op in p.Ops)
+                    {
+                        var outs = simulator.Apply(op.Op, [.. op.Inputs.Select(s => p.Streams[s])], [.. op.Inputs.Select(s => d[s])], [.. op.Outputs.Select(s => p.Streams[s])]);
+                        for (int o = 0; o < op.Outputs.Count; o++) { d[op.Outputs[o]] = outs[o]; targets.Add((p.StreamNames[op.Outputs[o]], p.Streams[op.Outputs[o]], outs[o])); }
+                    }
+                    return [];
+                });
+            }
+        }
         foreach (var input in task.Inputs) AddValue(input.Type, data[input.Name], null, input.Name, cost: 0, layout: 0);
         StartGoals();
     }
@@ -178,6 +198,7 @@ public sealed partial class ProgramSearch
         {
             foreach (var g in pool.GroupBy(v => v.Type.ToString()).OrderByDescending(g => g.Count()).Take(15)) Console.Error.WriteLine($"  type {g.Count(),7} {g.Key}");
             foreach (var g in pool.Where(v => v.Origin is not null).GroupBy(v => v.Origin!.Candidate.Production.Kind).OrderByDescending(g => g.Count()).Take(15)) Console.Error.WriteLine($"  kind {g.Count(),7} {g.Key}");
+            foreach (var g in pool.Where(v => v.Origin?.Candidate.Piece is not null).GroupBy(v => v.Origin!.Candidate.Piece + " " + string.Join(",", v.Origin!.Candidate.Production.Fns.Select(f => f.FuncName)) + " c" + v.Origin!.Candidate.Cost).OrderByDescending(g => g.Count()).Take(25)) Console.Error.WriteLine($"  pk {g.Count(),7} {g.Key}");
             foreach (var g in goals) Console.Error.WriteLine($"  goal d{g.Depth} {g.Type} {Chain(g)} first={g.Data[0].Data[0]}");
             foreach (var (pc, b) in model.Pieces) Console.Error.WriteLine($"  piece {b:0.0} {pc.Key} roles={pc.RolesIn(task)} from {string.Join(",", pc.Tasks)} fns={string.Join("|", pc.Steps.Select(st => string.Join("+", st.Fns.Select(f => string.Join("/", f.Select(r => r.FuncName))))))}");
             foreach (var kc in knowledge.KindCounts.OrderByDescending(k => k.Value)) Console.Error.WriteLine($"  kindbits {kc.Key} {kc.Value} {model.KindBits(kc.Key):0.0}");
@@ -224,13 +245,17 @@ public sealed partial class ProgramSearch
             partners.Values.SelectMany(p => p).SelectMany(p => p.Candidates).Select(c => c.Cost).DefaultIfEmpty(0).Max());
 
     /// <summary>Every value of cost exactly <see cref="level"/>: a step of cost k applied to arguments whose costs sum to level - k.</summary>
+    /// <remarks>
+    /// Values made here cost at least <see cref="level"/>, so the lists of cheaper values read here do not change while
+    /// they are read (and pairs of types added meanwhile only concern new, dearer types).
+    /// </remarks>
     private void EnumerateLevel()
     {
         // One argument.
         for (int cost = 0; cost < level && cost < byCost.Count; cost++)
         {
             int k = level - cost;
-            foreach (var (type, ids) in byCost[cost].ToList())
+            foreach (var (type, ids) in byCost[cost])
                 foreach (var candidate in Unary(type))
                 {
                     if (candidate.Cost != k) continue;
@@ -245,16 +270,18 @@ public sealed partial class ProgramSearch
         }
         // Two arguments: pairs of types that some step takes, then the values of those types at the right costs.
         for (int ca = 0; ca < level && ca < byCost.Count; ca++)
-            foreach (var (ta, aIds) in byCost[ca].ToList())
+            foreach (var (ta, aIds) in byCost[ca])
             {
                 if (!partners.TryGetValue(ta, out var list)) continue;
-                foreach (var (tb, candidates) in list.ToList())
+                for (int p = 0, count = list.Count; p < count; p++)
+                {
+                    var (tb, candidates) = list[p];
                     foreach (var candidate in candidates)
                     {
                         int cb = level - ca - candidate.Cost;
                         if (cb < 0 || cb >= byCost.Count || !byCost[cb].TryGetValue(tb, out var bIds)) continue;
                         foreach (var a in aIds)
-                            foreach (var b in bIds.ToList())
+                            foreach (var b in bIds)
                             {
                                 if (OutOfBudget()) return;
                                 var x = pool[a];
@@ -263,6 +290,7 @@ public sealed partial class ProgramSearch
                                 TryStep(candidate, [x, y]);
                             }
                     }
+                }
             }
     }
 
@@ -299,7 +327,8 @@ public sealed partial class ProgramSearch
         KindCount[kindKey] = KindCount.GetValueOrDefault(kindKey) + 1;
         KindElements[kindKey] = KindElements.GetValueOrDefault(kindKey) + budget.ElementsUsed;
         KindSteps[kindKey] = KindSteps.GetValueOrDefault(kindKey) + budget.StepsUsed;
-        if (data is null) return null;
+        // A NaN never matches a reference, nor ever goes away: such values only crowd the pool.
+        if (data is null || data.Any(t => t.Data.AsSpan().ContainsAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity))) return null;
         int layout = candidate.Production.Layout ? args.Max(a => a.Layout) + 1 : 0;
         return AddValue(candidate.Result, data, new Step(candidate, [.. args.Select(a => a.Id)]), null, args.Sum(a => a.Cost) + candidate.Cost, layout);
     }
@@ -330,8 +359,10 @@ public sealed partial class ProgramSearch
         var key = (type, Fingerprint(data));
         if (seen.TryGetValue(key, out var same))
             foreach (var id in same)
-                if (SameData(pool[id].Data, data)) return id;
+                if (SameValue(pool[id].Data, data)) return id;
         var value = new Value(pool.Count, type, data, origin, input, cost, layout);
+        foreach (var t in targets)
+            if (t.Type == type && SameValue(t.Data, data)) Console.Error.WriteLine($"  target {t.Name} [{string.Join(",", t.Data[0].Data.Take(3))}] vs [{string.Join(",", data[0].Data.Take(3))}] #{pool.Count} reached at cost {cost} by {origin?.Candidate.Production.Kind} {string.Join(",", origin?.Candidate.Production.Fns.Select(f => f.FuncName) ?? [])} (level {level}, pool {pool.Count})");
         pool.Add(value);
         keptElements += data.Sum(t => (long)t.Count);
         if (same is null) seen[key] = [value.Id];
@@ -460,6 +491,10 @@ public sealed partial class ProgramSearch
     private long Elements(StreamType type) =>
         type.TensorDims()[0].Aggregate(1L, (acc, d) => d.Evaluate(sizes) is { } v ? acc * v : 0);
 
+    /// <summary>
+    /// A hash of the data rounded to 18 bits of mantissa, so values that differ only by float rounding (the same sum
+    /// taken in another order) usually fall together; <see cref="SameValue"/> decides.
+    /// </summary>
     private static long Fingerprint(Tensor[] data)
     {
         var hash = new HashCode();
@@ -467,9 +502,25 @@ public sealed partial class ProgramSearch
         {
             foreach (var d in t.Shape) hash.Add(d);
             var span = MemoryMarshal.Cast<float, int>(t.Data.AsSpan());
-            for (int i = 0; i < span.Length; i++) hash.Add(span[i]);
+            for (int i = 0; i < span.Length; i++) hash.Add((span[i] + (1 << 4)) & ~((1 << 5) - 1));
         }
         return hash.ToHashCode();
+    }
+
+    /// <summary>Equal up to float rounding: two programs computing these compute the same thing, as far as float32 can tell.</summary>
+    private static bool SameValue(Tensor[] a, Tensor[] b)
+    {
+        if (a.Length != b.Length) return false;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (!a[i].Shape.SequenceEqual(b[i].Shape)) return false;
+            var x = a[i].Data;
+            var y = b[i].Data;
+            for (int k = 0; k < x.Length; k++)
+                if (x[k] != y[k] && !(float.IsFinite(x[k]) && float.IsFinite(y[k]) && Math.Abs(x[k] - y[k]) <= 1e-8f + 2e-6f * Math.Max(Math.Abs(x[k]), Math.Abs(y[k]))))
+                    return false;
+        }
+        return true;
     }
 
     private static bool SameData(Tensor[] a, Tensor[] b)

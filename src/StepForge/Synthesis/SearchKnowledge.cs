@@ -8,12 +8,26 @@ namespace StepForge.Synthesis;
 /// <summary>A solved task and one of its verified programs: what the search learns from.</summary>
 public sealed record SolvedExample(TaskSpec Task, string Program);
 
-/// <summary>A fn as the part it plays: another task's fn with the same name or the same body plays the same part.</summary>
-internal sealed record FnRole(string FuncName, string Body)
+/// <summary>
+/// A fn as the part it plays: another task's fn with the same name or the same body plays the same part. Its
+/// signature's shape (scalar, buffer of some rank, index or tuple in and out, with or without a state), names aside,
+/// tells which fns could take its place at all.
+/// </summary>
+internal sealed record FnRole(string FuncName, string Body, string Signature)
 {
-    public static FnRole Of(FnDecl fn) => new(fn.FuncName, Normalize(fn.Apply));
+    public static FnRole Of(FnDecl fn) => new(fn.FuncName, Normalize(fn.Apply), SignatureOf(fn));
 
     public bool Fits(FnDecl fn) => fn.FuncName == FuncName || Normalize(fn.Apply) == Body;
+
+    public static string SignatureOf(FnDecl fn) => $"{Shape(fn.Input)}->{Shape(fn.Output)}{(fn.HasInit ? "*" : "")}";
+
+    private static string Shape(DType d) => d switch
+    {
+        BufferType b => $"B{b.Shape.Count}({Shape(b.Element)})",
+        MultihotType => "M",
+        TupleType t => "(" + string.Join(",", t.Items.Select(Shape)) + ")",
+        _ => "s",
+    };
 
     private static string Normalize(string body) => string.Concat(body.Where(c => !char.IsWhiteSpace(c)));
 }
@@ -36,6 +50,13 @@ internal sealed record Piece(string Key, int Holes, IReadOnlyList<PieceStep> Ste
     /// <summary>Fn slots whose demonstrated role one of the task's fns plays.</summary>
     public int RolesIn(TaskSpec task) => Steps.Sum(s => s.Fns.Count(slot => task.Fns.Any(f => slot.Any(r => r.Fits(f)))));
 
+    /// <summary>Whether every fn slot can be filled with one of the task's fns of a signature the demonstrations' fns had.</summary>
+    public bool Fits(TaskSpec task)
+    {
+        var signatures = task.Fns.Select(FnRole.SignatureOf).ToHashSet(StringComparer.Ordinal);
+        return Steps.All(s => s.Fns.All(slot => slot.Any(r => signatures.Contains(r.Signature))));
+    }
+
     public override string ToString() => Key;
 }
 
@@ -53,6 +74,7 @@ public sealed class SearchKnowledge
     public const int MaxHoles = 2;
 
     private readonly Dictionary<string, int> kindCounts = new(StringComparer.Ordinal);
+    private readonly List<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> demonstrations = [];
     private readonly Dictionary<string, HashSet<FnRole>> fnRoles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> dimCounts = new(StringComparer.Ordinal);
     private readonly List<Piece> pieces = [];
@@ -72,6 +94,9 @@ public sealed class SearchKnowledge
     public int Productions { get; private set; }
 
     internal IReadOnlyDictionary<string, int> KindCounts => kindCounts;
+
+    /// <summary>Each demonstration's fns and production counts, so a task can weigh the demonstrations that share its fns.</summary>
+    internal IReadOnlyList<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> Demonstrations => demonstrations;
 
     internal IReadOnlyList<Piece> Pieces => pieces;
 
@@ -106,9 +131,12 @@ public sealed class SearchKnowledge
                 continue;
             }
             tasks.Add(example.Task.Name);
+            var mine = new Dictionary<string, int>(StringComparer.Ordinal);
+            k.demonstrations.Add(([.. example.Task.Fns.Select(FnRole.Of)], mine));
             foreach (var use in graph.Uses)
             {
                 k.kindCounts[use.Kind] = k.kindCounts.GetValueOrDefault(use.Kind) + 1;
+                mine[use.Kind] = mine.GetValueOrDefault(use.Kind) + 1;
                 k.Productions++;
                 var family = Family(use.Kind);
                 if (!k.fnRoles.TryGetValue(family, out var roles)) k.fnRoles[family] = roles = [];

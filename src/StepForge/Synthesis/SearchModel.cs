@@ -5,7 +5,8 @@ namespace StepForge.Synthesis;
 
 /// <summary>
 /// The search's probabilistic grammar for one task, learned from demonstrations as Probe learns its: each production
-/// kind has a probability (its count in the demonstrations plus a prior), each choice of fn or dim a probability
+/// kind has a probability (its count in the demonstrations plus a prior; a demonstration counts more the more of the
+/// task's fns it uses), each choice of fn or dim a probability
 /// (higher for a fn whose role, or a dim whose name, the demonstrations used), and each learned piece a share of the
 /// library's probability. A candidate costs the sum of -log2 of its choices' probabilities, in half-bits; the search
 /// enumerates values cheapest first. Without demonstrations the prior alone orders the search.
@@ -15,8 +16,8 @@ internal sealed class SearchModel
     /// <summary>Costs are whole numbers of half-bits: fine enough to order by, coarse enough for few levels.</summary>
     public const int UnitsPerBit = 2;
 
-    /// <summary>Weight of the prior against the demonstrations' counts (pseudo-counts).</summary>
-    private const double PriorWeight = 12;
+    /// <summary>The prior's share of the production probabilities once there are demonstrations.</summary>
+    private const double PriorShare = 0.5;
 
     /// <summary>How much more likely a fn (or dim) is when the demonstrations used its role (or name) with the same op.</summary>
     private const double SeenBoost = 3;
@@ -33,16 +34,33 @@ internal sealed class SearchModel
     /// <summary>Pieces the search applies at most: the heaviest, the rest would only slow every level down.</summary>
     public const int MaxPieces = 60;
 
+    /// <summary>How much more a demonstration counts in the production probabilities for each fn of the task it shares.</summary>
+    private const double SharedFnWeight = 8;
+
     private readonly SearchKnowledge knowledge;
     private readonly double kindShare;
+    private readonly Dictionary<string, double> kindCounts = new(StringComparer.Ordinal);
+    private readonly double productions;
 
     public SearchModel(SearchKnowledge knowledge, TaskSpec task)
     {
         this.knowledge = knowledge;
+        // Demonstrations that use this task's fns (by name or body) are the likelier guide to its program's shape.
+        foreach (var (fns, kinds) in knowledge.Demonstrations)
+        {
+            double weight = 1 + SharedFnWeight * task.Fns.Count(f => fns.Any(r => r.Fits(f)));
+            foreach (var (kind, count) in kinds)
+            {
+                kindCounts[kind] = kindCounts.GetValueOrDefault(kind) + weight * count;
+                productions += weight * count;
+            }
+        }
         // A piece is worth applying here when the demonstrations used it in several tasks or it passes some fn of this task's.
         var usable = knowledge.Pieces
+            .Where(p => p.Fits(task))
             .Select(p => (Piece: p, Roles: p.RolesIn(task)))
-            .Where(p => p.Roles > 0 || p.Piece.Tasks.Count >= 2)
+            // A two-hole piece is applied to pairs of values, which are many: only one that recurs across tasks earns that.
+            .Where(p => (p.Roles > 0 || p.Piece.Tasks.Count >= 2) && (p.Piece.Holes == 1 || p.Piece.Tasks.Count >= 2))
             .Select(p => (p.Piece, Weight: p.Piece.Tasks.Count * Math.Pow(RoleWeight, p.Roles) * (p.Piece.Size - 1)))
             .OrderByDescending(p => p.Weight).ThenBy(p => p.Piece.Key, StringComparer.Ordinal)
             .Take(MaxPieces).ToList();
@@ -57,8 +75,10 @@ internal sealed class SearchModel
     /// <summary>Bits of choosing this kind of production.</summary>
     public double KindBits(string kind)
     {
+        // Half the demonstrations' frequencies, half the prior: what was learned guides the search without ruling out
+        // what the demonstrations happen not to show (no kind costs more than a bit over its prior).
         double prior = Math.Pow(2, -PriorBits(kind));
-        double p = (knowledge.KindCounts.GetValueOrDefault(kind) + PriorWeight * prior) / (knowledge.Productions + PriorWeight);
+        double p = productions > 0 ? (1 - PriorShare) * kindCounts.GetValueOrDefault(kind) / productions + PriorShare * prior : prior;
         return -Math.Log2(p * kindShare);
     }
 

@@ -203,6 +203,7 @@ public sealed partial class ProgramSearch
         foreach (var (piece, bits) in model.Pieces)
             if (piece.Holes == args.Length && Enumerable.Range(0, args.Length).All(h => PieceHoleTakes(piece, h, args[h])))
                 result.AddRange(Instantiate(piece, bits, args));
+        foreach (var c in result) dearestStep = Math.Max(dearestStep, c.Cost);
         return [.. result.OrderBy(c => c.Cost)];
     }
 

@@ -190,7 +190,6 @@ public sealed partial class ProgramSearch
                     [known.Data], goal);
                 // Only an operand simpler than the output is worth a target (a statistic broadcast along a row, say): any
                 // other the forward search finds as easily as the output itself.
-                if (Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_DEBUG") is "1") Console.Error.WriteLine($"  undo {fn.FuncName} known #{knownId} cost {known.Cost} first={knownFirst}: {(solution is { } f0 ? $"share {DistinctShare(f0.Data[0], f0.Free):0.00} free {f0.Free?.Count(x => x)}" : "no solution")}");
                 if (solution is { } found && DistinctShare(found.Data[0], found.Free) <= 0.5)
                     AddGoal(new Goal(goal.Type, found.Data, found.Free, goal, new Undo(fn, knownId, knownFirst, 0, null), goal.Depth + 1, 0));
             }

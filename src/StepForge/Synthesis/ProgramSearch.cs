@@ -56,7 +56,6 @@ public sealed partial class ProgramSearch
     private readonly Grammar grammar;
     private readonly Stopwatch watch = Stopwatch.StartNew();
     private readonly List<Value> pool = [];
-    private readonly List<(string Name, StreamType Type, Tensor[] Data)> targets = [];
     private readonly List<Dictionary<StreamType, List<int>>> byCost = [];
     private readonly Dictionary<(StreamType, long), List<int>> seen = [];
     private readonly Dictionary<StreamType, Candidate[]> unary = [];
@@ -82,6 +81,7 @@ public sealed partial class ProgramSearch
     private long triedAtFirst = -1;
     private int rejected;
     private int level;
+    private int dearestStep;
     private string? stop;
 
     private ProgramSearch(TaskSpec task, SearchOptions options, SearchKnowledge knowledge, CancellationToken cancellation)
@@ -123,25 +123,6 @@ public sealed partial class ProgramSearch
         long largestIo = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type)).Select(Elements).Max();
         maxElements = largestIo * Math.Max(1, sizes.Values.DefaultIfEmpty(1).Max());
 
-        if (Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_TARGET") is { } targetFile && File.Exists(targetFile))
-        {
-            var (bound, _) = StaticChecker.Bind(File.ReadAllText(targetFile), this.task.Environment());
-            if (bound is not null)
-            {
-                var p = bound.Program;
-                var d = new Tensor[p.Streams.Count][];
-                for (int i = 0; i < p.InputStreams.Count; i++) d[p.InputStreams[i]] = data[task.Inputs[i].Name];
-                Evaluate(() =>
-                {
-                    foreach (var op in p.Ops)
-                    {
-                        var outs = simulator.Apply(op.Op, [.. op.Inputs.Select(s => p.Streams[s])], [.. op.Inputs.Select(s => d[s])], [.. op.Outputs.Select(s => p.Streams[s])]);
-                        for (int o = 0; o < op.Outputs.Count; o++) { d[op.Outputs[o]] = outs[o]; targets.Add((p.StreamNames[op.Outputs[o]], p.Streams[op.Outputs[o]], outs[o])); }
-                    }
-                    return [];
-                });
-            }
-        }
         foreach (var input in task.Inputs) AddValue(input.Type, data[input.Name], null, input.Name, cost: 0, layout: 0);
         StartGoals();
     }
@@ -183,28 +164,15 @@ public sealed partial class ProgramSearch
 
     private SearchResult Search()
     {
-        int maxStep = 0, lastAdded = 0;
+        int lastAdded = 0;
         for (level = 1; stop is null; level++)
         {
             int before = pool.Count;
             EnumerateLevel();
             if (pool.Count > before) lastAdded = level;
-            maxStep = Math.Max(maxStep, MaxStepCost());
             options.Progress?.Invoke($"level {level}: {pool.Count:N0} values kept, {tried:N0} candidates tried");
             // No value can come from a level further above the last value than the dearest step.
-            if (stop is null && level - lastAdded > maxStep) stop = "no program found: every program the search can build was tried";
-        }
-        if (Environment.GetEnvironmentVariable("STEPFORGE_SEARCH_DEBUG") is "1")
-        {
-            foreach (var g in pool.GroupBy(v => v.Type.ToString()).OrderByDescending(g => g.Count()).Take(15)) Console.Error.WriteLine($"  type {g.Count(),7} {g.Key}");
-            foreach (var g in pool.Where(v => v.Origin is not null).GroupBy(v => v.Origin!.Candidate.Production.Kind).OrderByDescending(g => g.Count()).Take(15)) Console.Error.WriteLine($"  kind {g.Count(),7} {g.Key}");
-            foreach (var g in pool.Where(v => v.Origin?.Candidate.Piece is not null).GroupBy(v => v.Origin!.Candidate.Piece + " " + string.Join(",", v.Origin!.Candidate.Production.Fns.Select(f => f.FuncName)) + " c" + v.Origin!.Candidate.Cost).OrderByDescending(g => g.Count()).Take(25)) Console.Error.WriteLine($"  pk {g.Count(),7} {g.Key}");
-            foreach (var g in goals) Console.Error.WriteLine($"  goal d{g.Depth} {g.Type} {Chain(g)} first={g.Data[0].Data[0]}");
-            foreach (var (pc, b) in model.Pieces) Console.Error.WriteLine($"  piece {b:0.0} {pc.Key} roles={pc.RolesIn(task)} from {string.Join(",", pc.Tasks)} fns={string.Join("|", pc.Steps.Select(st => string.Join("+", st.Fns.Select(f => string.Join("/", f.Select(r => r.FuncName))))))}");
-            foreach (var kc in knowledge.KindCounts.OrderByDescending(k => k.Value)) Console.Error.WriteLine($"  kindbits {kc.Key} {kc.Value} {model.KindBits(kc.Key):0.0}");
-            Console.Error.WriteLine($"  eval {EvalWatch.Elapsed.TotalSeconds:0.0}s newtype {NewTypeWatch.Elapsed.TotalSeconds:0.0}s verify {VerifyWatch.Elapsed.TotalSeconds:0.0}s types {types.Count}");
-            foreach (var (k, t) in KindTime.OrderByDescending(kv => kv.Value).Take(25)) Console.Error.WriteLine($"  time {t / (double)Stopwatch.Frequency,6:0.00}s {KindCount[k],7} el {KindElements[k],12} st {KindSteps[k],10} {k}");
-            foreach (var t in types.Take(5)) foreach (var c in unary[t]) Console.Error.WriteLine($"  cand {c.Cost,3} {c.Production.Kind} {string.Join(",", c.Production.Fns.Select(f => f.FuncName))} {c.Production.Dim} -> {c.Result}");
+            if (stop is null && level - lastAdded > dearestStep) stop = "no program found: every program the search can build was tried";
         }
         var stats = new SearchStats(tried, work, pool.Count, triedPrograms.Count, rejected, level - 1, watch.Elapsed.TotalSeconds);
         var ranked = found.Order(ranking).ToList();
@@ -220,8 +188,6 @@ public sealed partial class ProgramSearch
                       + (answer.Pieces.Count > 0 ? $"; built with learned piece(s) {string.Join(", ", answer.Pieces)}" : "");
         return new SearchResult(SearchOutcome.Found, answer, firstFound, ranked, stats, message, knows);
     }
-
-    private string Chain(Goal g) => g.Undo is null ? "out" : (g.Undo.RepeatDim is { } d ? $"rep{g.Undo.RepeatAt}({d})" : g.Undo.Known >= 0 ? $"{g.Undo.Fn!.FuncName}(#{g.Undo.Known},.)" : g.Undo.Fn!.FuncName) + " <- " + Chain(g.Parent!);
 
     private const string Cancelled = "cancelled";
     private const string SafetyNet = "safety net";
@@ -239,10 +205,6 @@ public sealed partial class ProgramSearch
         else if (keptElements >= options.MaxKeptElements) stop = $"no program found: the pool's values reached {options.MaxKeptElements:N0} elements";
         return stop is not null;
     }
-
-    private int MaxStepCost() =>
-        Math.Max(unary.Values.SelectMany(c => c).Select(c => c.Cost).DefaultIfEmpty(0).Max(),
-            partners.Values.SelectMany(p => p).SelectMany(p => p.Candidates).Select(c => c.Cost).DefaultIfEmpty(0).Max());
 
     /// <summary>Every value of cost exactly <see cref="level"/>: a step of cost k applied to arguments whose costs sum to level - k.</summary>
     /// <remarks>
@@ -313,20 +275,11 @@ public sealed partial class ProgramSearch
         && c.Production.Fragment.Ops.All(o => o.Op is PromoteOp or FlattenOp or ReshapeOp or RepeatOp or RepeatRefOp or BufferizeOp or StreamifyOp)
         && c.Production.Fragment.Ops.Any(o => o.Op is not BufferizeOp and not StreamifyOp);
 
-    internal static readonly Dictionary<string, long> KindTime = [], KindCount = [], KindElements = [], KindSteps = [];
-    internal static readonly Stopwatch EvalWatch = new(), NewTypeWatch = new(), VerifyWatch = new(), AddWatch = new();
-
     /// <summary>Evaluates a step; returns the value it makes (the one already kept when equal), or null when it fails.</summary>
     private int? TryStep(Candidate candidate, Value[] args)
     {
         tried++;
-        long t0 = Stopwatch.GetTimestamp();
         var data = Evaluate(() => candidate.Production.Fragment.Evaluate(simulator, candidate.Types, [.. args.Select(a => a.Data)], sizes));
-        var kindKey = candidate.Production.Kind + " " + string.Join(",", candidate.Production.Fns.Select(f => f.FuncName));
-        KindTime[kindKey] = KindTime.GetValueOrDefault(kindKey) + (Stopwatch.GetTimestamp() - t0);
-        KindCount[kindKey] = KindCount.GetValueOrDefault(kindKey) + 1;
-        KindElements[kindKey] = KindElements.GetValueOrDefault(kindKey) + budget.ElementsUsed;
-        KindSteps[kindKey] = KindSteps.GetValueOrDefault(kindKey) + budget.StepsUsed;
         // A NaN never matches a reference, nor ever goes away: such values only crowd the pool.
         if (data is null || data.Any(t => t.Data.AsSpan().ContainsAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity))) return null;
         int layout = candidate.Production.Layout ? args.Max(a => a.Layout) + 1 : 0;
@@ -361,8 +314,6 @@ public sealed partial class ProgramSearch
             foreach (var id in same)
                 if (SameValue(pool[id].Data, data)) return id;
         var value = new Value(pool.Count, type, data, origin, input, cost, layout);
-        foreach (var t in targets)
-            if (t.Type == type && SameValue(t.Data, data)) Console.Error.WriteLine($"  target {t.Name} [{string.Join(",", t.Data[0].Data.Take(3))}] vs [{string.Join(",", data[0].Data.Take(3))}] #{pool.Count} reached at cost {cost} by {origin?.Candidate.Production.Kind} {string.Join(",", origin?.Candidate.Production.Fns.Select(f => f.FuncName) ?? [])} (level {level}, pool {pool.Count})");
         pool.Add(value);
         keptElements += data.Sum(t => (long)t.Count);
         if (same is null) seen[key] = [value.Id];
@@ -370,7 +321,7 @@ public sealed partial class ProgramSearch
         while (byCost.Count <= cost) byCost.Add([]);
         if (!byCost[cost].TryGetValue(type, out var ids)) byCost[cost][type] = ids = [];
         ids.Add(value.Id);
-        if (!unary.ContainsKey(type)) { NewTypeWatch.Start(); NewType(type); NewTypeWatch.Stop(); }
+        if (!unary.ContainsKey(type)) NewType(type);
         for (int o = 0; o < task.Outputs.Count; o++)
         {
             var output = task.Outputs[o].Type;
@@ -422,9 +373,7 @@ public sealed partial class ProgramSearch
         {
             var program = Emit(combination);
             if (!triedPrograms.Add(program)) continue;
-            VerifyWatch.Start();
             var verdict = verifier.Verify(program);
-            VerifyWatch.Stop();
             if (!verdict.IsCorrect || (otherSizes is not null && !otherSizes.Verify(program).IsCorrect))
             {
                 rejected++;

@@ -31,7 +31,7 @@ public sealed partial class ProgramSearch
     /// <summary>Binary undos tried at most (each is a few dozen fn evaluations).</summary>
     private const int MaxBinaryUndos = 200;
 
-    private const int NewtonSteps = 30;
+    private const int NewtonSteps = 12;
 
     private readonly List<Goal> goals = [];
     private readonly Dictionary<StreamType, List<Goal>> goalsByType = [];
@@ -296,7 +296,7 @@ public sealed partial class ProgramSearch
             return a;
         }
 
-        // Newton steps on the unsolved elements; a step that makes an element worse is halved (up to four times).
+        // Newton steps on the unsolved elements; a step that makes an element worse is halved (up to three times).
         bool Newton(float[] yv, bool[] done)
         {
             var fy = Run(yv);
@@ -328,7 +328,7 @@ public sealed partial class ProgramSearch
                     next[i] = yv[i] + delta[i];
                 }
                 float[]? fn = null;
-                for (int halving = 0; halving < 5; halving++)
+                for (int halving = 0; halving < 3; halving++)
                 {
                     fn = Run(next);
                     if (fn is null) return false;

@@ -21,7 +21,7 @@ public sealed record SearchOptions(
     long MaxCandidates = 300_000,
     int MaxValues = 60_000,
     long MaxKeptElements = 100_000_000,
-    double MoreAfterFirst = 0.5,
+    double MoreAfterFirst = 0.25,
     double SafetySeconds = 600,
     int Solution = 0,
     IProgramRanking? Ranking = null,

@@ -340,10 +340,14 @@ public sealed partial class ProgramSearch
         return best;
     }
 
-    /// <summary>The program that computes the given values, one line per op, values named in order of definition.</summary>
+    /// <summary>
+    /// The program that computes the given values, one line per op, values named in order of definition. An op that
+    /// was already written with the same inputs is not written again (two pieces may make the same intermediate value).
+    /// </summary>
     private string Emit(int[] outputs)
     {
         var names = new Dictionary<int, string>();
+        var written = new Dictionary<string, string>(StringComparer.Ordinal);
         var lines = new StringBuilder();
         int counter = 0;
         string Name(int id)
@@ -356,19 +360,27 @@ public sealed partial class ProgramSearch
             foreach (var op in fragment.Ops)
             {
                 var inputs = op.Inputs.Select(i => local[i]).ToList();
-                var name = $"t{counter++}";
-                if (op.Op is ExpertsOp e)
+                var call = op.Op is ExpertsOp e ? $"experts {Count(e.N)} {string.Join(",", e.Experts.Select(f => f.FuncName))} {e.Merge.FuncName}" : Call(op.Op);
+                var key = call + "(" + string.Join(", ", inputs) + ")";
+                if (written.TryGetValue(key, out var same))
                 {
-                    lines.Append(CultureInfo.InvariantCulture, $"{name}_parts = step.Partition(N={Count(e.N)}).apply(({inputs[0]}, {inputs[1]}))\n");
+                    local.Add(same);
+                    continue;
+                }
+                var name = $"t{counter++}";
+                if (op.Op is ExpertsOp experts)
+                {
+                    lines.Append(CultureInfo.InvariantCulture, $"{name}_parts = step.Partition(N={Count(experts.N)}).apply(({inputs[0]}, {inputs[1]}))\n");
                     lines.Append(CultureInfo.InvariantCulture,
-                        $"{name}_done = [step.Map(fn=f).apply(p) for f, p in zip([{string.Join(", ", e.Experts.Select(f => f.FuncName))}], {name}_parts)]\n");
-                    lines.Append(CultureInfo.InvariantCulture, $"{name} = step.Merge(fn={e.Merge.FuncName}).apply(({name}_done, {inputs[1]}))\n");
+                        $"{name}_done = [step.Map(fn=f).apply(p) for f, p in zip([{string.Join(", ", experts.Experts.Select(f => f.FuncName))}], {name}_parts)]\n");
+                    lines.Append(CultureInfo.InvariantCulture, $"{name} = step.Merge(fn={experts.Merge.FuncName}).apply(({name}_done, {inputs[1]}))\n");
                 }
                 else
                 {
                     var apply = inputs.Count == 1 ? inputs[0] : $"({string.Join(", ", inputs)})";
-                    lines.Append(CultureInfo.InvariantCulture, $"{name} = step.{Call(op.Op)}.apply({apply})\n");
+                    lines.Append(CultureInfo.InvariantCulture, $"{name} = step.{call}.apply({apply})\n");
                 }
+                written[key] = name;
                 local.Add(name);
             }
             return names[id] = local[^1];

@@ -37,7 +37,7 @@ internal sealed record FnRole(string FuncName, string Body, string Signature)
 internal sealed record PieceStep(string Kind, ValueList<int> Inputs, IReadOnlyList<IReadOnlySet<FnRole>> Fns, IReadOnlySet<string> Dims);
 
 /// <summary>
-/// A learned piece (a library abstraction, as in DreamCoder): a connected subgraph of two or more productions taken from
+/// A learned piece (a library abstraction, as in DreamCoder's inventions): a connected subgraph of two or more productions taken from
 /// demonstrations, with its fns, dims and input streams abstracted. The search applies it as one step to any values
 /// its types fit, with any fns and dims of the task that type-check, preferring the ones the demonstrations used.
 /// </summary>
@@ -62,8 +62,8 @@ internal sealed record Piece(string Key, int Holes, IReadOnlyList<PieceStep> Ste
 
 /// <summary>
 /// What the search learned from demonstrations (verified programs of solved tasks): how often each production of its
-/// grammar was used, which fns (by role) each op was given, which dims were repeated along, and pieces of two to four
-/// productions that recur or that use the fns of the task at hand. <see cref="SearchModel"/> turns this into costs.
+/// grammar was used (per demonstration), which fns (by role) each op was given, which dims were repeated along, and
+/// pieces of two to <see cref="MaxPieceSize"/> productions. <see cref="SearchModel"/> turns this into costs for one task.
 /// </summary>
 public sealed class SearchKnowledge
 {

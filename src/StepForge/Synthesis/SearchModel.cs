@@ -5,11 +5,11 @@ namespace StepForge.Synthesis;
 
 /// <summary>
 /// The search's probabilistic grammar for one task, learned from demonstrations as Probe learns its: each production
-/// kind has a probability (its count in the demonstrations plus a prior; a demonstration counts more the more of the
-/// task's fns it uses), each choice of fn or dim a probability
-/// (higher for a fn whose role, or a dim whose name, the demonstrations used), and each learned piece a share of the
-/// library's probability. A candidate costs the sum of -log2 of its choices' probabilities, in half-bits; the search
-/// enumerates values cheapest first. Without demonstrations the prior alone orders the search.
+/// kind has a probability (its frequency in the demonstrations, a demonstration counting more the more of the task's
+/// fns it uses, mixed with a prior), each choice of fn or dim a probability (higher for a fn whose role, or a dim
+/// whose name, the demonstrations used), and each learned piece a share of the library's probability. A candidate
+/// costs the sum of -log2 of its choices' probabilities, in half-bits; the search enumerates values cheapest first.
+/// Without demonstrations the prior alone orders the search.
 /// </summary>
 internal sealed class SearchModel
 {
@@ -55,7 +55,8 @@ internal sealed class SearchModel
                 productions += weight * count;
             }
         }
-        // A piece is worth applying here when the demonstrations used it in several tasks or it passes some fn of this task's.
+        // A piece is worth applying here when its slots can take this task's fns, and the demonstrations used it in
+        // several tasks or it passes some fn of this task's.
         var usable = knowledge.Pieces
             .Where(p => p.Fits(task))
             .Select(p => (Piece: p, Roles: p.RolesIn(task)))
@@ -132,7 +133,8 @@ internal sealed class SearchModel
             _ when kind.StartsWith("Bufferize", StringComparison.Ordinal) => Suffix(kind, "Bufferize") switch { 1 => 3.5, 2 => 4.5, _ => 5.5 },
             _ when kind.StartsWith("Broadcast", StringComparison.Ordinal) => Suffix(kind, "Broadcast") switch { 1 => 3.5, 2 => 4.5, _ => 5.5 },
             _ when kind.StartsWith("Promote", StringComparison.Ordinal) => 4.5,
-            _ when kind.StartsWith("Flatten", StringComparison.Ordinal) => kind[^2] == '-' && kind[^1] == kind["Flatten".Length] ? 4.5 : 5.5,
+            // "Flatten1-1" merges one dim with the next; longer runs are rarer.
+            _ when kind.StartsWith("Flatten", StringComparison.Ordinal) => kind.Split('-') is [var first, var last] && first["Flatten".Length..] == last ? 4.5 : 5.5,
             _ => 6,
         };
     }

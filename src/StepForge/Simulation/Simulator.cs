@@ -30,7 +30,7 @@ public sealed class Simulator(FnRunner fns)
     public IReadOnlyList<Tensor[]> Run(StepProgram program, IReadOnlyList<Tensor[]> inputs)
     {
         if (program.Ops.Count > fns.Interpreter.Budget.MaxOps)
-            throw new LimitExceededException($"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
+            throw new LimitExceededException(ExecutionBudget.OpsRule, $"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
         var streams = new StreamData?[program.Streams.Count];
         for (int i = 0; i < program.InputStreams.Count; i++)
             streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], inputs[i]);

@@ -56,7 +56,12 @@ public sealed class TaskVerifier
         {
             int seed = options.Seed + t;
             var trial = trials.GetOrAdd(seed, s => new Lazy<Trial>(() => Prepare(s))).Value;
-            if (trial.Failure is not null) return Finish(trial.Failure);
+            if (trial.Failure is not null)
+            {
+                // The time guard says nothing about the task: the next call computes this seed again.
+                if (trial.Failure.Rule == ExecutionBudget.TimeRule) trials.TryRemove(seed, out _);
+                return Finish(trial.Failure);
+            }
             var (failure, checks) = Simulate(program, trial);
             if (failure is not null) return Finish(failure);
             foreach (var c in checks!)
@@ -95,6 +100,10 @@ public sealed class TaskVerifier
             var data = runtime.SeededData(seed);
             return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null);
         }
+        catch (LimitExceededException e) when (e.IsTimeGuard)
+        {
+            return new Trial(null, null, new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule));
+        }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
             return new Trial(null, null, new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
@@ -115,14 +124,17 @@ public sealed class TaskVerifier
         }
         catch (SimulationException e)
         {
-            var kind = e.InnerException is LimitExceededException or FnFailedException { InnerException: LimitExceededException } ? VerdictKind.Limit : VerdictKind.Runtime;
-            return (new Verdict(kind, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
-                kind == VerdictKind.Limit ? "limit" : "runtime"), null);
+            var limit = LimitIn(e);
+            return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
+                limit?.Rule ?? "runtime"), null);
         }
-        catch (Exception e) when (e is LimitExceededException or PyLiteRuntimeException or TensorException)
+        catch (LimitExceededException e)
         {
-            var kind = e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Runtime;
-            return (new Verdict(kind, task.SourcePath, task.Name, e.Message, Rule: kind == VerdictKind.Limit ? "limit" : "runtime"), null);
+            return (new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule), null);
+        }
+        catch (Exception e) when (e is PyLiteRuntimeException or TensorException)
+        {
+            return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
         }
 
         var checks = new List<OutputCheck>();
@@ -131,6 +143,14 @@ public sealed class TaskVerifier
             for (int c = 0; c < references[o].Count; c++)
                 checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], tolerance: tolerance));
         return (null, checks);
+    }
+
+    /// <summary>The limit behind a failure, if a limit caused it.</summary>
+    private static LimitExceededException? LimitIn(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is LimitExceededException limit) return limit;
+        return null;
     }
 
     private static Dictionary<string, Tensor> First(Dictionary<string, Tensor[]> data) =>

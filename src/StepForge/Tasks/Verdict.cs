@@ -26,6 +26,11 @@ public sealed record Verdict(
 {
     public bool IsCorrect => Kind == VerdictKind.Correct;
 
+    /// <summary>
+    /// Stopped by the wall-clock safety net: says nothing about the candidate, so it is retried, never stored as its verdict.
+    /// </summary>
+    public bool IsRetryable => Kind == VerdictKind.Limit && Rule == Tensors.ExecutionBudget.TimeRule;
+
     public static Verdict FromDiagnostic(Diagnostic d, string task, string? name) =>
         new(d.Kind, task, name, d.Message, d.Line, d.Column, d.Op, d.Rule, d.Expected, d.Actual);
 

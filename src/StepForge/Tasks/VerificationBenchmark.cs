@@ -168,6 +168,6 @@ public static class VerificationBenchmark
                 budgets.Add(budget);
                 return budget;
             },
-        }, () => budgets.Sum(b => b.ElementsUsed));
+        }, () => budgets.Sum(b => b.WorkUsed));
     }
 }

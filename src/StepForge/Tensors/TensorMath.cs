@@ -371,7 +371,8 @@ public static class TensorMath
         var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
         int batches = batch.Aggregate(1, (x, y) => x * y);
         var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
-        Tensor.Budget?.ChargeElements((long)batches * m * n * k / 8);
+        // A multiply-add per contracted element.
+        Tensor.Budget?.ChargeWork(checked((long)batches * m * n * k));
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
@@ -439,7 +440,7 @@ public static class TensorMath
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
         long total = dims.Aggregate(1L, (x, y) => x * y);
-        Tensor.Budget?.ChargeElements(total / 4);
+        Tensor.Budget?.ChargeWork(total);
         var strides = operands.Select((t, o) =>
         {
             var st = Tensor.Strides(t.Shape);

@@ -72,7 +72,7 @@ public sealed class TaskVerifier
                 var sizes = options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";
                 return Finish(new Verdict(VerdictKind.Wrong, task.SourcePath, task.Name,
                     $"output {bad.Name} (component {bad.Component}) differs from the reference with seed {seed}{sizes}: {bad.Detail}",
-                    Op: "compare", Rule: "compare.allclose",
+                    Op: "compare", Rule: bad.Rule ?? OutputComparison.AllCloseRule,
                     Expected: tolerance.ToString(),
                     Actual: bad.Detail, Outputs: [.. worst.Values]));
             }
@@ -141,7 +141,7 @@ public sealed class TaskVerifier
         var references = trial.References!;
         for (int o = 0; o < task.Outputs.Count; o++)
             for (int c = 0; c < references[o].Count; c++)
-                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], tolerance: tolerance));
+                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], task.EqualNan, tolerance));
         return (null, checks);
     }
 

@@ -49,7 +49,7 @@ public class TaskVerifierTests
     public void ATaskWhoseReferenceFails_IsAnInvalidVerdictForEveryCandidate()
     {
         var task = Project("norm/rmsnorm.yaml");
-        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransform = "return torch.no_such_function(input_data['x'])" })] };
+        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransforms = new(["return torch.no_such_function(input_data['x'])"]) })] };
         var session = new TaskVerifier(broken);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);

@@ -23,7 +23,8 @@ public sealed class ProgramBinder
     private sealed record FnVal(FnDecl Fn) : Value;
     private sealed record IntVal(long Value) : Value;
     private sealed record FloatVal(double Value) : Value;
-    private sealed record DimVal(Dim Dim) : Value;
+    /// <param name="IsInteger">Written as the integer that holds the size (<c>E_value</c>), not as the symbol <c>E</c>.</param>
+    private sealed record DimVal(Dim Dim, bool IsInteger = false) : Value;
     private sealed record StrVal(string Value) : Value;
     private sealed record NoneVal : Value;
     private sealed record StepModuleVal : Value;
@@ -288,7 +289,7 @@ public sealed class ProgramBinder
         if (name.Name == "step") return new StepModuleVal();
         if (_env.DimSymbols.Contains(name.Name)) return new DimVal(Dim.Symbol(name.Name));
         if (name.Name.EndsWith("_value", StringComparison.Ordinal) && _env.DimSymbols.Contains(name.Name[..^6]))
-            return new DimVal(Dim.Symbol(name.Name[..^6]));
+            return new DimVal(Dim.Symbol(name.Name[..^6]), IsInteger: true);
         if (_env.GlobalInts.TryGetValue(name.Name, out var number)) return new IntVal(number);
         if (name.Name is "zip" or "range" or "len" or "enumerate" or "list" or "tuple") return new BuiltinVal(name.Name);
         if (_env.GlobalNames.Contains(name.Name))
@@ -542,6 +543,18 @@ public sealed class ProgramBinder
             : throw Error(VerdictKind.Type, $"{opName}.config", $"{name} must be a dimension symbol or an integer", given[name].Span, op: opName,
                 expected: "a dimension symbol or an integer", actual: Describe(given[name].Value)));
 
+        // Upstream's Partition makes N streams with range(N), so N must be an int: E_value or a literal, never the symbol E.
+        Dim PartitionCount() => given["N"].Value switch
+        {
+            DimVal { IsInteger: false, Dim: SymbolDim symbol } => throw Error(VerdictKind.Type, "Partition.integer-count",
+                $"Partition's N must be an integer, as upstream's Partition needs: write N={symbol.Name}_value (the size of {symbol.Name}), not the dimension symbol {symbol.Name}",
+                given["N"].Span, op: opName, expected: $"an integer such as {symbol.Name}_value", actual: $"the dimension symbol {symbol.Name}"),
+            DimVal { IsInteger: false } d => throw Error(VerdictKind.Type, "Partition.integer-count",
+                "Partition's N must be an integer (a literal or a global such as E_value), as upstream's Partition needs",
+                given["N"].Span, op: opName, expected: "an integer such as E_value", actual: Describe(d)),
+            _ => DimOf("N"),
+        };
+
         return opName switch
         {
             "Map" => new MapOp(Fn()),
@@ -556,7 +569,7 @@ public sealed class ProgramBinder
             "Repeat" => new RepeatOp(DimOf("n")),
             "RepeatRef" => new RepeatRefOp(),
             "Copy" => new CopyOp(),
-            "Partition" => new PartitionOp(DimOf("N")),
+            "Partition" => new PartitionOp(PartitionCount()),
             "Merge" => new MergeOp(Fn()),
             _ => throw new InvalidOperationException(opName),
         };

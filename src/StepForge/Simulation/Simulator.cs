@@ -47,6 +47,7 @@ public sealed class Simulator(FnRunner fns)
         {
             var op = program.Ops[o];
             var args = op.Inputs.Select(id => streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op)).ToList();
+            using var site = FoldLengths.Active ? FoldLengths.At($"op {o} {op.Op.Name}") : default;
             IReadOnlyList<Tensor[]> outputs;
             try
             {
@@ -219,6 +220,7 @@ public sealed class Simulator(FnRunner fns)
         int outer = shape[..outerAxes].Aggregate(1, (a, c) => a * c);
         int inner = shape[outerAxes..].Aggregate(1, (a, c) => a * c);
         var output = Allocate(emitEveryStep ? shape : shape[..outerAxes], outType.DType);
+        FoldLengths.Report(inner);
         if (FoldBatched(fn, x, outer, inner, output, emitEveryStep)) return output;
         for (int o = 0; o < outer; o++)
         {

@@ -16,30 +16,17 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
     /// <summary>torch.testing.assert_close's float32 tolerance, which step-semantics.md prescribes.</summary>
     public static readonly Tolerance Float32 = new(1.3e-6, 1e-5, 1);
 
-    /// <summary>
-    /// The tolerance for a run at other sizes. The spec's tolerance is calibrated at the task's own sizes; a run that
-    /// makes dimensions s times larger makes the sums behind each output up to s times longer (and their terms
-    /// larger), and the worst-case rounding error of a float32 sum grows linearly with its length (Higham's
-    /// γ_n = n·u). So both tolerances are multiplied by s, the largest ratio of a run size to the task's size,
-    /// never by less than 1: at the task's sizes, or smaller ones, this is exactly <see cref="Float32"/>.
-    /// </summary>
-    public static Tolerance ForSizes(IReadOnlyDictionary<string, long> taskSizes, IReadOnlyDictionary<string, long>? runSizes)
-    {
-        double scale = 1;
-        if (runSizes is not null)
-            foreach (var (symbol, size) in runSizes)
-                if (taskSizes.TryGetValue(symbol, out var own) && own > 0)
-                    scale = Math.Max(scale, (double)size / own);
-        return scale == 1 ? Float32 : new Tolerance(Float32.Relative * scale, Float32.Absolute * scale, scale);
-    }
+    /// <summary>Above this factor a verdict warns that differences near float32 precision go unseen.</summary>
+    public const double WideFactor = 16;
 
-    /// <summary><see cref="ForSizes"/> over the symbols the task's streams and fns use: a size it does not use changes nothing.</summary>
-    public static Tolerance ForTask(TaskSpec task, IReadOnlyDictionary<string, long>? runSizes)
-    {
-        if (runSizes is not { Count: > 0 }) return Float32;
-        var used = task.DimensionSymbols();
-        return ForSizes(task.Sizes.Where(kv => used.Contains(kv.Key)).ToDictionary(), runSizes);
-    }
+    /// <summary>
+    /// The tolerance for a run at other sizes whose sums are <paramref name="growth"/> times longer than at the task's
+    /// own sizes (the largest such ratio over the sums the program and the reference compute). The worst-case rounding
+    /// error of a float32 sum grows linearly with its length (Higham's γ_n = n·u), so both tolerances grow by that
+    /// ratio; a dimension nothing sums over widens nothing, and at the task's own sizes this is <see cref="Float32"/>.
+    /// </summary>
+    public static Tolerance Widened(double growth) =>
+        growth <= 1 ? Float32 : new Tolerance(Float32.Relative * growth, Float32.Absolute * growth, growth);
 
     /// <summary>The largest difference allowed from <paramref name="expected"/>.</summary>
     public double Bound(double expected) => Absolute + Relative * Math.Abs(expected);
@@ -49,10 +36,15 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
     /// <summary><see cref="Scale"/> as verdicts print it.</summary>
     public string ScaleText => Scale.ToString("0.##", CultureInfo.InvariantCulture);
 
+    /// <summary>Why the tolerance is wider than float32's, for verdict texts.</summary>
+    public string Why => Scale <= 1 ? "" :
+        "the longest sums of the program or the reference are that many times longer than at the task's sizes" +
+        (Scale > WideFactor ? $"; above {WideFactor:0}x, differences near float32 precision go unseen: verify at the task's sizes to see them" : "");
+
     public override string ToString()
     {
         var rule = $"|actual - expected| <= {G(Absolute)} + {G(Relative)} * |expected|";
-        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {ScaleText}, the largest size ratio to the task's sizes)";
+        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {ScaleText}: {Why})";
     }
 
     private static string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);

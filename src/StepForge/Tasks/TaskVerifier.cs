@@ -17,15 +17,22 @@ public sealed class TaskVerifier
     private readonly TaskSpec task;
     private readonly VerifyOptions options;
     private readonly ProgramEnvironment environment;
-    private readonly Tolerance tolerance;
     private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
+
+    /// <summary>Whether the tolerance may widen: the run is at other sizes than the task's own.</summary>
+    private readonly bool scaled;
+
+    /// <summary>The reference's sums at the task's own sizes, the baseline of the tolerance at other sizes.</summary>
+    private readonly Lazy<FoldLengths> ownReferenceFolds;
 
     public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
     {
         this.task = task;
         this.options = options ?? new VerifyOptions();
         environment = task.Environment(this.options.Sizes);
-        tolerance = this.options.FixedTolerance ? Tolerance.Float32 : Tolerance.ForTask(task, this.options.Sizes);
+        scaled = !this.options.FixedTolerance && this.options.Sizes is { Count: > 0 } sizes
+            && sizes.Any(kv => !task.Sizes.TryGetValue(kv.Key, out var own) || own != kv.Value);
+        ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(this.options.Seed)))));
     }
 
     public TaskSpec Task => task;
@@ -50,7 +57,9 @@ public sealed class TaskVerifier
             return Finish(Verdict.FromDiagnostic(problem, task.SourcePath, task.Name));
 
         var program = check.Program!.Program;
+        var ownProgramFolds = scaled ? ProgramFoldsAtOwnSizes(source) : null;
         int trialCount = Math.Max(1, options.Trials);
+        var tolerance = Tolerance.Float32;
         var worst = new Dictionary<(string, int), OutputCheck>();
         for (int t = 0; t < trialCount; t++)
         {
@@ -62,8 +71,13 @@ public sealed class TaskVerifier
                 if (trial.Failure.Rule == ExecutionBudget.TimeRule) trials.TryRemove(seed, out _);
                 return Finish(trial.Failure);
             }
-            var (failure, checks) = Simulate(program, trial);
+            var programFolds = scaled ? new FoldLengths() : null;
+            var (failure, outputs) = Simulate(program, trial, programFolds);
             if (failure is not null) return Finish(failure);
+            if (scaled)
+                tolerance = Tolerance.Widened(Math.Max(tolerance.Scale, Math.Max(
+                    trial.ReferenceFolds!.GrowthOver(ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
+            var checks = Compare(outputs!, trial, tolerance);
             foreach (var c in checks!)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
             var bad = checks!.FirstOrDefault(c => !c.Close);
@@ -78,12 +92,12 @@ public sealed class TaskVerifier
             }
         }
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
-            + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance (sizes up to that many times the task's)" : "");
+            + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance ({tolerance.Why})" : "");
         return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
     }
 
-    /// <summary>One seed's inputs and reference outputs, or the verdict that the task's own code failed.</summary>
-    private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure);
+    /// <summary>One seed's inputs and reference outputs (and the sums the reference computed), or the verdict that the task's own code failed.</summary>
+    private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure, FoldLengths? ReferenceFolds = null);
 
     private ExecutionBudget NewBudget() => options.Budget?.Invoke() ?? DefaultBudget(environment);
 
@@ -98,7 +112,9 @@ public sealed class TaskVerifier
         {
             var runtime = new TaskRuntime(task, options.Sizes, budget);
             var data = runtime.SeededData(seed);
-            return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null);
+            var folds = scaled ? new FoldLengths() : null;
+            using (folds is null ? default : FoldLengths.Track(folds))
+                return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null, folds);
         }
         catch (LimitExceededException e) when (e.IsTimeGuard)
         {
@@ -111,10 +127,11 @@ public sealed class TaskVerifier
         }
     }
 
-    private (Verdict? Failure, List<OutputCheck>? Checks) Simulate(StepProgram program, Trial trial)
+    private (Verdict? Failure, IReadOnlyList<Tensor[]>? Outputs) Simulate(StepProgram program, Trial trial, FoldLengths? folds)
     {
         var budget = NewBudget();
         using var _ = Tensor.Use(budget);
+        using var tracking = folds is null ? default : FoldLengths.Track(folds);
         IReadOnlyList<Tensor[]> outputs;
         try
         {
@@ -137,12 +154,48 @@ public sealed class TaskVerifier
             return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
         }
 
+        return (null, outputs);
+    }
+
+    private List<OutputCheck> Compare(IReadOnlyList<Tensor[]> outputs, Trial trial, Tolerance tolerance)
+    {
         var checks = new List<OutputCheck>();
         var references = trial.References!;
         for (int o = 0; o < task.Outputs.Count; o++)
             for (int c = 0; c < references[o].Count; c++)
                 checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], task.EqualNan, tolerance));
-        return (null, checks);
+        return checks;
+    }
+
+    /// <summary>The sums a computation performs at the task's own sizes; empty when it fails there.</summary>
+    private FoldLengths OwnSizeFolds(Action<TaskRuntime> compute)
+    {
+        var folds = new FoldLengths();
+        var budget = ExecutionBudget.ForSizes(task.Sizes.Values);
+        using var _ = Tensor.Use(budget);
+        using var tracking = FoldLengths.Track(folds);
+        try
+        {
+            compute(new TaskRuntime(task, null, budget));
+        }
+        catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException or SimulationException)
+        {
+            // Nothing to compare with: the run's sums then widen nothing.
+            return new FoldLengths();
+        }
+        return folds;
+    }
+
+    /// <summary>The candidate's sums at the task's own sizes (a small run), the baseline for its sums at this run's sizes.</summary>
+    private FoldLengths ProgramFoldsAtOwnSizes(string source)
+    {
+        var own = StaticChecker.Check(source, task.Environment(), new StaticCheckOptions(options.RepairAffine, options.AffineMode));
+        if (own.Program is null) return new FoldLengths();
+        return OwnSizeFolds(runtime =>
+        {
+            var data = runtime.SeededData(options.Seed);
+            runtime.NewSimulator(First(data), options.Batching).Run(own.Program.Program, [.. task.Inputs.Select(i => data[i.Name])]);
+        });
     }
 
     /// <summary>The limit behind a failure, if a limit caused it.</summary>

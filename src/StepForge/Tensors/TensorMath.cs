@@ -212,6 +212,7 @@ public static class TensorMath
     private static Tensor Reduce(Tensor a, int? dim, bool keepdim, Func<double, double, double> fold, double seed,
         Func<double, int, double> finish, ElementKind kind)
     {
+        FoldLengths.Report(dim is null ? a.Count : a.Rank == 0 ? 1 : a.Shape[a.NormalizeDim(dim.Value)]);
         if (dim is null)
         {
             double acc = seed;
@@ -220,7 +221,12 @@ public static class TensorMath
             all.Data[0] = (float)finish(acc, a.Count);
             return all;
         }
-        if (a.Rank == 0) return Reduce(a, null, false, fold, seed, finish, kind);
+        if (a.Rank == 0)
+        {
+            var scalar = Tensor.Allocate([], kind);
+            scalar.Data[0] = (float)finish(fold(seed, a.Data[0]), 1);
+            return scalar;
+        }
         int d = a.NormalizeDim(dim.Value);
         var (outer, size, inner) = Around(a, d);
         var result = Tensor.Allocate(ReducedShape(a, d, keepdim), kind);
@@ -285,6 +291,7 @@ public static class TensorMath
         if (a.Rank == 0) return Map(a, _ => 1f);
         int d = a.NormalizeDim(dim);
         var (outer, size, inner) = Around(a, d);
+        FoldLengths.Report(size);
         var result = Tensor.Allocate([.. a.Shape]);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
@@ -373,6 +380,7 @@ public static class TensorMath
         var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
         // A multiply-add per contracted element.
         Tensor.Budget?.ChargeWork(checked((long)batches * m * n * k));
+        FoldLengths.Report(k);
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
@@ -441,6 +449,7 @@ public static class TensorMath
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
         long total = dims.Aggregate(1L, (x, y) => x * y);
         Tensor.Budget?.ChargeWork(total);
+        FoldLengths.Report(result.Count == 0 ? 0 : total / result.Count);
         var strides = operands.Select((t, o) =>
         {
             var st = Tensor.Strides(t.Shape);
@@ -490,6 +499,7 @@ public static class TensorMath
             throw new TensorException($"native_layer_norm: normalized shape ({string.Join(", ", normalizedShape)}) does not match the trailing dims of {x.Describe()}");
         int size = normalizedShape.Aggregate(1, (a, b) => a * b);
         int rows = size == 0 ? 0 : x.Count / size;
+        FoldLengths.Report(size);
         var output = Tensor.Allocate([.. x.Shape]);
         var statShape = x.Shape[..^n].Concat(Enumerable.Repeat(1, n)).ToArray();
         var mean = Tensor.Allocate(statShape);

@@ -141,7 +141,11 @@ public static class TaskReader
                 var other => throw Fail("equal_nan", $"must be true or false, not '{other}'", Get(root, "equal_nan")),
             };
             return new TaskSpec(name, path, group, upstream, description, constraints, _sizes, global, block.Ints, block.Names,
-                inputs, parameters, fns, outputs, impl) { EqualNan = equalNan };
+                inputs, parameters, fns, outputs, impl)
+            {
+                EqualNan = equalNan,
+                ImplLineOffset = Get(root, "impl") is YamlScalarNode implNode ? CandidateText.ProgramLineOffset(implNode) : 0,
+            };
         }
 
         private TaskFileException Fail(string? key, string problem, YamlNode? node) =>
@@ -327,7 +331,8 @@ public static class TaskReader
             }
             catch (PyLiteSyntaxException e)
             {
-                throw Fail(key, $"line {e.Line}, column {e.Column} of the snippet: {e.Message}", node);
+                int? fileLine = node is YamlScalarNode scalar ? CandidateText.ProgramLineOffset(scalar) + e.Line : null;
+                throw new TaskFileException(path, key, $"line {e.Line}, column {e.Column} of the snippet: {e.Message}", fileLine ?? Line(node));
             }
         }
 

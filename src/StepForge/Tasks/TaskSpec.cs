@@ -42,6 +42,9 @@ public sealed record TaskSpec(
     IReadOnlyList<OutputSpec> Outputs,
     string? Impl)
 {
+    /// <summary>Add to a line of <see cref="Impl"/> to get its line in the task file.</summary>
+    public int ImplLineOffset { get; init; }
+
     /// <summary>NaN in an output equals NaN in its reference (the task's <c>equal_nan: true</c>, as assert_close's equal_nan).</summary>
     public bool EqualNan { get; init; }
 

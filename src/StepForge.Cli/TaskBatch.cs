@@ -17,7 +17,7 @@ public static class TaskBatch
         {
             try
             {
-                candidateProgram = CandidateText.Read(implPath == "-" ? io.In.ReadToEnd() : File.ReadAllText(implPath));
+                candidateProgram = CandidateText.Read(implPath == "-" ? ReadBounded(io.In) : ReadBounded(implPath));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -69,6 +69,12 @@ public static class TaskBatch
             {
                 verdict = Verdict.Invalid(file.Path, e.Message);
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // One file's failure is that file's verdict; the others still get theirs.
+                verdict = new Verdict(Step.VerdictKind.Runtime, file.Path, null,
+                    $"the checker failed on this file ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: "internal");
+            }
             if (verdict.Kind == Step.VerdictKind.Invalid)
             {
                 anyInvalid = true;
@@ -98,6 +104,24 @@ public static class TaskBatch
         if (!json)
             io.Out.WriteLine($"{counts.Values.Sum()} checked: " + (counts.Count == 0 ? "nothing" : string.Join(", ", counts.Select(c => $"{c.Value} {c.Key}"))));
         return anyInvalid ? StepForgeCli.ExitBadInput : anyRejected ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
+    }
+
+    /// <summary>A candidate file, refused when it is larger than any program (it is read whole).</summary>
+    private static string ReadBounded(string path)
+    {
+        if (new FileInfo(path).Length > YamlText.MaxLength)
+            throw new IOException($"the file is larger than {YamlText.MaxLength >> 20} MB; a candidate program is a few kilobytes");
+        return File.ReadAllText(path);
+    }
+
+    private static string ReadBounded(TextReader reader)
+    {
+        var buffer = new char[YamlText.MaxLength + 1];
+        int total = 0, read;
+        while (total < buffer.Length && (read = reader.Read(buffer, total, buffer.Length - total)) > 0) total += read;
+        if (total > YamlText.MaxLength)
+            throw new IOException($"the input is larger than {YamlText.MaxLength >> 20} MB; a candidate program is a few kilobytes");
+        return new string(buffer, 0, total);
     }
 
     private static void Render(TextWriter output, Verdict v, bool print, bool showErrors)

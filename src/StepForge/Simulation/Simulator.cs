@@ -65,6 +65,10 @@ public sealed class Simulator(FnRunner fns)
             {
                 throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
             }
+            catch (OverflowException e)
+            {
+                throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException("limit.integer", $"{op.Op.Name}: a size overflows: {e.Message}"));
+            }
             foreach (var id in op.Inputs)
                 if (lastReader[id] == o) streams[id] = null;
             for (int i = 0; i < op.Outputs.Count; i++)

@@ -76,6 +76,19 @@ public sealed class ProgramBinder
         {
             return (null, e.Diagnostic);
         }
+        catch (OverflowException)
+        {
+            // A size such as M*2147483647*2147483647 is checked where it is evaluated, deep in the typing rules.
+            return (null, new Diagnostic(VerdictKind.Limit, "limit.integer", "a dimension's size overflows a 64-bit integer"));
+        }
+    }
+
+    /// <summary>Charges the values a builtin builds (zip and enumerate lists) to the binding's step budget.</summary>
+    private void ChargeItems(long count, SourceSpan span)
+    {
+        if (count > MaxSteps - _steps)
+            throw new BindException(new Diagnostic(VerdictKind.Limit, "limit.steps", $"binding the program took more than {MaxSteps} steps", span.Line, span.Column));
+        _steps += (int)count;
     }
 
     private BoundProgram Run()
@@ -346,9 +359,11 @@ public sealed class ProgramBinder
             {
                 var lists = args.Select(a => a as ListVal ?? throw Error(VerdictKind.Type, "program.expression", $"zip() needs lists, not {Describe(a)}", call.Span)).ToList();
                 int n = lists.Count == 0 ? 0 : lists.Min(l => l.Items.Length);
+                ChargeItems((long)n * (lists.Count + 1), call.Span);
                 return new ListVal([.. Enumerable.Range(0, n).Select(i => (Value)new ListVal([.. lists.Select(l => l.Items[i])]))]);
             }
             case "enumerate" when args.Count == 1 && args[0] is ListVal list:
+                ChargeItems(3L * list.Items.Length, call.Span);
                 return new ListVal([.. list.Items.Select((v, i) => (Value)new ListVal([new IntVal(i), v]))]);
             case "list" or "tuple" when args.Count == 1 && args[0] is ListVal list:
                 return list;
@@ -361,9 +376,12 @@ public sealed class ProgramBinder
                     throw Error(VerdictKind.Type, "program.expression", "range() takes one to three integers", call.Span);
                 long start = bounds.Count > 1 ? bounds[0] : 0, stop = bounds.Count > 1 ? bounds[1] : bounds[0], step = bounds.Count > 2 ? bounds[2] : 1;
                 if (step == 0) throw Error(VerdictKind.Type, "program.expression", "range() step must not be zero", call.Span);
-                long count = step > 0 ? Math.Max(0, (stop - start + step - 1) / step) : Math.Max(0, (start - stop - step - 1) / -step);
-                if (count > MaxListLength)
-                    throw Error(VerdictKind.Limit, "limit.list", $"range() of {count} items exceeds the limit of {MaxListLength}", call.Span);
+                var span128 = step > 0 ? (Int128)stop - start + step - 1 : (Int128)start - stop - step - 1;
+                var count128 = span128 <= 0 ? 0 : span128 / (step > 0 ? step : -(Int128)step);
+                if (count128 > MaxListLength)
+                    throw Error(VerdictKind.Limit, "limit.list", $"range() of {count128} items exceeds the limit of {MaxListLength}", call.Span);
+                long count = (long)count128;
+                ChargeItems(count, call.Span);
                 return new ListVal([.. Enumerable.Range(0, (int)count).Select(i => (Value)new IntVal(start + i * step))]);
             }
             default:

@@ -15,13 +15,11 @@ public static class CandidateText
     {
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode map
+            if (YamlText.LoadRoot(text) is YamlMappingNode map
                 && map.Children.TryGetValue(new YamlScalarNode("impl"), out var impl) && impl is YamlScalarNode scalar)
                 return new CandidateProgram(scalar.Value ?? "", ProgramLineOffset(scalar));
         }
-        catch (YamlDotNet.Core.YamlException)
+        catch (YamlTextException)
         {
             // Not YAML: a bare program.
         }

@@ -23,6 +23,8 @@ public static class TaskReader
         string text;
         try
         {
+            if (new FileInfo(path).Length > YamlText.MaxLength)
+                throw new TaskFileException(path, null, $"the file is larger than {YamlText.MaxLength >> 20} MB; a task file is a few kilobytes");
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -34,29 +36,20 @@ public static class TaskReader
 
     public static TaskSpec Read(string yaml, string path)
     {
-        YamlMappingNode root;
+        YamlNode? document;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count == 0)
-                throw new TaskFileException(path, null, "the file is empty; a task file is a YAML mapping with inputs, fns and outputs");
-            root = stream.Documents[0].RootNode as YamlMappingNode
-                ?? throw new TaskFileException(path, null, "not a task file: the top level must be a YAML mapping with inputs, fns and outputs",
-                    Line(stream.Documents[0].RootNode));
+            document = YamlText.LoadRoot(yaml);
         }
-        catch (YamlException e)
+        catch (YamlTextException e)
         {
-            throw new TaskFileException(path, null, $"not valid YAML: {FirstLine(e.Message)}", (int)e.Start.Line);
+            throw new TaskFileException(path, null, $"not valid YAML: {e.Message}", e.Line);
         }
+        if (document is null)
+            throw new TaskFileException(path, null, "the file is empty; a task file is a YAML mapping with inputs, fns and outputs");
+        var root = document as YamlMappingNode
+            ?? throw new TaskFileException(path, null, "not a task file: the top level must be a YAML mapping with inputs, fns and outputs", Line(document));
         return new Reader(path, root).Read();
-    }
-
-    private static string FirstLine(string message)
-    {
-        var trimmed = message.Split('\n')[0].Trim();
-        int paren = trimmed.IndexOf("): ", StringComparison.Ordinal);
-        return paren >= 0 && trimmed.StartsWith('(') ? trimmed[(paren + 3)..] : trimmed;
     }
 
     private static int? Line(YamlNode node) => node.Start.Line > 0 ? (int)node.Start.Line : null;

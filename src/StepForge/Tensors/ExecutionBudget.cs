@@ -34,13 +34,27 @@ public sealed class ExecutionBudget
     public const string StepsRule = "limit.steps";
     public const string OpsRule = "limit.ops";
     public const string TimeRule = "limit.time";
+    public const string MemoryRule = "limit.memory";
+    public const string DepthRule = "limit.depth";
+
+    /// <summary>How deep a recursive walk (printing, converting nested lists) may go: far below the stack's limit.</summary>
+    public const int MaxDepth = 1000;
+
+    /// <summary>What a Python container item or a tensor element costs in memory, for <see cref="MaxAllocatedBytes"/>.</summary>
+    private const int ItemBytes = 16, ElementBytes = 4, CharBytes = 2;
 
     public long MaxTensorElements { get; init; } = 1 << 22;
 
     /// <summary>Element operations in total: every element a kernel produces, plus the inner work of contractions and sorts.</summary>
     public long MaxWork { get; init; } = 400_000_000;
 
-    public long MaxSteps { get; init; } = 20_000_000;
+    public long MaxSteps { get; init; } = 10_000_000;
+
+    /// <summary>
+    /// Bytes of values allocated in total (tensors, lists, strings): what was never allocated cannot be live, so this
+    /// bounds memory whatever the code keeps.
+    /// </summary>
+    public long MaxAllocatedBytes { get; init; } = 512L << 20;
 
     /// <summary>Operators one program may run: the benchmark's programs have fewer than 30.</summary>
     public int MaxOps { get; init; } = 1000;
@@ -51,6 +65,7 @@ public sealed class ExecutionBudget
     private long _start = Environment.TickCount64;
     private long _work;
     private long _steps;
+    private long _bytes;
 
     /// <summary>
     /// The default limits at the given symbol sizes. A task run at big sizes legitimately holds tensors as large as the
@@ -66,14 +81,16 @@ public sealed class ExecutionBudget
         {
             MaxTensorElements = perTensor,
             MaxWork = (long)Math.Max(400_000_000, 60.0 * perTensor),
-            MaxSteps = (long)(20_000_000 * growth),
+            MaxSteps = (long)(10_000_000 * growth),
+            MaxAllocatedBytes = (long)((512L << 20) * growth),
             SafetyNet = growth > 1 ? TimeSpan.FromMinutes(30) : TimeSpan.FromMinutes(5),
         };
     }
 
     public static ExecutionBudget Unlimited() => new()
     {
-        MaxTensorElements = long.MaxValue, MaxWork = long.MaxValue, MaxSteps = long.MaxValue, SafetyNet = TimeSpan.MaxValue, MaxOps = int.MaxValue,
+        MaxTensorElements = long.MaxValue, MaxWork = long.MaxValue, MaxSteps = long.MaxValue, MaxAllocatedBytes = long.MaxValue,
+        SafetyNet = TimeSpan.MaxValue, MaxOps = int.MaxValue,
     };
 
     /// <summary>Work charged so far (deterministic: the same input charges the same work).</summary>
@@ -88,6 +105,7 @@ public sealed class ExecutionBudget
         _start = Environment.TickCount64;
         _work = 0;
         _steps = 0;
+        _bytes = 0;
     }
 
     /// <summary>A new value of <paramref name="count"/> elements: checked against the per-tensor limit and charged as work.</summary>
@@ -96,7 +114,39 @@ public sealed class ExecutionBudget
         if (count > MaxTensorElements)
             throw new LimitExceededException(TensorRule, $"a tensor of {count:N0} elements exceeds the limit of {MaxTensorElements:N0}");
         ChargeWork(count);
+        ChargeBytes(count, ElementBytes);
     }
+
+    /// <summary>A new Python list, tuple or dict of <paramref name="count"/> items (no larger than a tensor may be).</summary>
+    public void ChargeItems(long count)
+    {
+        if (count > MaxTensorElements)
+            throw new LimitExceededException(TensorRule, $"a list of {count:N0} items exceeds the limit of {MaxTensorElements:N0}");
+        ChargeWork(count);
+        ChargeBytes(count, ItemBytes);
+    }
+
+    /// <summary>A new string of <paramref name="length"/> characters.</summary>
+    public void ChargeChars(long length)
+    {
+        if (length > 4 * MaxTensorElements)
+            throw new LimitExceededException(TensorRule, $"a string of {length:N0} characters exceeds the limit of {4 * MaxTensorElements:N0}");
+        ChargeWork(length / 8);
+        ChargeBytes(length, CharBytes);
+    }
+
+    private void ChargeBytes(long count, int size)
+    {
+        if (count > (MaxAllocatedBytes - _bytes) / size)
+        {
+            _bytes = MaxAllocatedBytes;
+            throw new LimitExceededException(MemoryRule, $"the computation allocates more than {MaxAllocatedBytes >> 20:N0} MiB of values");
+        }
+        _bytes += count * size;
+    }
+
+    /// <summary>Bytes of values allocated so far.</summary>
+    public long BytesAllocated => _bytes;
 
     /// <summary>Work that produces no new value of its own (the inner loop of a contraction, a sort's comparisons).</summary>
     public void ChargeWork(long count)

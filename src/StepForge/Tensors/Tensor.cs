@@ -50,8 +50,9 @@ public sealed class Tensor
 
     public static long Numel(IReadOnlyList<int> shape)
     {
+        // Checked: a shape from task code can multiply past 2^63 and wrap to a small count.
         long n = 1;
-        foreach (var d in shape) n *= d;
+        foreach (var d in shape) n = checked(n * d);
         return n;
     }
 
@@ -358,7 +359,8 @@ public sealed class Tensor
         if (chunks <= 0) throw new TensorException("chunk expects a positive number of chunks");
         int d = NormalizeDim(dim);
         int size = Shape[d];
-        int each = (size + chunks - 1) / chunks;
+        // In long arithmetic: size + chunks - 1 wraps around for chunks near int.MaxValue.
+        int each = (int)Math.Max(1, ((long)size + chunks - 1) / chunks);
         var result = new List<Tensor>();
         for (int start = 0; start < size; start += each)
         {

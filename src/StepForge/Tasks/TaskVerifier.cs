@@ -154,6 +154,11 @@ public sealed class TaskVerifier
         {
             return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
         }
+        catch (PyLite.PyLiteSyntaxException e)
+        {
+            // Only a task built in code can get here: a task file's snippets are parsed when it is read.
+            return (new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: "task-reference"), null);
+        }
 
         return (null, outputs);
     }

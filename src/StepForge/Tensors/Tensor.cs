@@ -322,6 +322,7 @@ public sealed class Tensor
     {
         if (tensors.Count == 0) throw new TensorException("torch.cat() needs a non-empty list of tensors");
         var first = tensors[0];
+        if (tensors.Any(t => t.Rank == 0)) throw new TensorException("torch.cat(): zero-dimensional tensors cannot be concatenated");
         int d = first.NormalizeDim(dim);
         foreach (var t in tensors)
             if (t.Rank != first.Rank || t.Shape.Where((s, i) => i != d && s != first.Shape[i]).Any())

@@ -262,6 +262,7 @@ public static class TensorMath
         int d = a.NormalizeDim(dim);
         if (a.Rank == 0) return (a, Tensor.Scalar(0, ElementKind.Int));
         var (outer, size, inner) = Around(a, d);
+        if (size == 0) throw new TensorException("max/argmax(): cannot reduce over a dimension of size 0");
         var values = Tensor.Allocate(ReducedShape(a, d, keepdim), a.Kind);
         var indices = Tensor.Allocate(ReducedShape(a, d, keepdim), ElementKind.Int);
         for (int o = 0; o < outer; o++)
@@ -444,6 +445,11 @@ public static class TensorMath
         }
         string output = parts.Length == 2 ? parts[1]
             : new string([.. sizes.Keys.Where(c => inputs.Sum(s => s.Count(x => x == c)) == 1).Order()]);
+        foreach (char c in output)
+        {
+            if (!sizes.ContainsKey(c)) throw new TensorException($"einsum(): output subscript '{c}' does not appear in the inputs of '{equation}'");
+            if (output.Count(x => x == c) > 1) throw new TensorException($"einsum(): output subscript '{c}' appears more than once in '{equation}'");
+        }
         var letters = output.Concat(sizes.Keys.Where(c => !output.Contains(c))).ToArray();
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);

@@ -170,6 +170,7 @@ public static class Torch
         var x = T(a.Required("input"));
         var other = a.Get("dim");
         if (other is Tensor y) return TensorMath.Binary(minimum ? BinaryKind.Min : BinaryKind.Max, x, y);
+        if (other is null && x.Count == 0) throw new TensorException($"{(minimum ? "min" : "max")}(): expected a non-empty tensor");
         if (other is null) return minimum ? Tensor.Scalar(x.Data.Min(), x.Kind) : TensorMath.MaxAll(x);
         if (minimum) throw new TensorException("torch.min(x, dim) is not supported");
         var (values, indices) = TensorMath.MaxAlong(x, a.Int("dim"), a.Bool("keepdim", false));
@@ -340,7 +341,9 @@ public static class TensorMethods
         "shape" => new PyTuple([.. t.Shape.Select(s => (object?)(long)s)]),
         "ndim" => (long)t.Rank,
         "dtype" => t.Kind switch { ElementKind.Float => Torch.Float32, ElementKind.Int => Torch.Int64, _ => Torch.BoolType },
-        "size" => M(name, a => a.OptionalInt("dim") is int d ? (long)t.Shape[t.NormalizeDim(d)] : new PyTuple([.. t.Shape.Select(s => (object?)(long)s)]), "dim"),
+        "size" => M(name, a => a.OptionalInt("dim") is int d
+            ? t.Rank == 0 ? throw new TensorException($"size(): dimension {d} is out of range for a tensor with no dimensions") : (long)t.Shape[t.NormalizeDim(d)]
+            : new PyTuple([.. t.Shape.Select(s => (object?)(long)s)]), "dim"),
         "dim" => M(name, _ => (long)t.Rank),
         "numel" => M(name, _ => (long)t.Count),
         "item" => M(name, _ => t.Kind == ElementKind.Float ? (double)t.Item() : t.Kind == ElementKind.Int ? (long)t.Item() : t.Item() != 0),

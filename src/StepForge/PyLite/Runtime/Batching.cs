@@ -92,29 +92,30 @@ public static class Batching
 
     public static Batched Unary(object? v, Func<Tensor, Tensor> f) => new(f(((Batched)v!).Value));
 
-    public static Batched Matmul(object? a, object? b)
+    /// <summary>
+    /// torch.matmul where either operand may be batched: vectors become matrices, a batched operand is lifted to the
+    /// common per-element rank so that its batch dim leads the broadcast batch dims, and the vector dims are dropped
+    /// again. A plain tensor when neither is batched.
+    /// </summary>
+    public static object Matmul(object? a, object? b)
     {
-        switch (a, b)
-        {
-            case (Batched x, Tensor y) when x.LogicalRank >= 1:
-                return new Batched(TensorMath.Matmul(x.Value, y));
-            case (Tensor x, Batched y) when y.LogicalRank >= 2:
-                return new Batched(TensorMath.Matmul(x, y.Value));
-            case (Batched x, Batched y) when x.LogicalRank >= 2 && y.LogicalRank >= 2:
-                return new Batched(TensorMath.Matmul(x.Value, y.Value));
-            case (Batched x, Batched y) when x.LogicalRank == 1 && y.LogicalRank == 1:
-                return new Batched(TensorMath.Sum(TensorMath.Binary(BinaryKind.Mul, x.Value, y.Value), 1));
-            default:
-                throw new NotBatchableException("this matmul");
-        }
-    }
-
-    /// <summary>A reduction over one logical dim, or over all of them when dim is null.</summary>
-    public static Batched Reduce(Batched x, int? dim, Func<Tensor, int, Tensor> reduce)
-    {
-        if (dim is int d) return new Batched(reduce(x.Value, x.Dim(d)));
-        var flat = x.Value.Reshape([x.Size, -1]);
-        return new Batched(reduce(flat, 1));
+        if (a is not Batched && b is not Batched) return TensorMath.Matmul(Operators.ToTensor(a), Operators.ToTensor(b));
+        var x = a is Batched ba ? ba.Value : Operators.ToTensor(a);
+        var y = b is Batched bb ? bb.Value : Operators.ToTensor(b);
+        int lx = a is Batched p ? p.LogicalRank : x.Rank, ly = b is Batched q ? q.LogicalRank : y.Rank;
+        if (lx == 0 || ly == 0) throw new TensorException("matmul: both arguments need at least one dimension");
+        bool xVector = lx == 1, yVector = ly == 1;
+        if (xVector) (x, lx) = (x.Unsqueeze(x.Rank - 1), 2);
+        if (yVector) (y, ly) = (y.Unsqueeze(y.Rank), 2);
+        int logical = Math.Max(lx, ly);
+        Tensor Lift(Tensor t, int rank) => t.Reshape([t.Shape[0], .. Enumerable.Repeat(1, logical - rank), .. t.Shape[1..]]);
+        if (a is Batched) x = Lift(x, lx);
+        if (b is Batched) y = Lift(y, ly);
+        var result = TensorMath.Matmul(x, y);
+        var shape = result.Shape.ToList();
+        if (yVector) shape.RemoveAt(shape.Count - 1);
+        if (xVector) shape.RemoveAt(shape.Count - (yVector ? 1 : 2));
+        return new Batched(result.Reshape([.. shape]));
     }
 
     public static Batched Index(Batched x, object? index)

@@ -118,7 +118,9 @@ public class ExtraGoldenTests
     private static readonly JsonElement Extras = JsonDocument.Parse(
         File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "StepForge.Tests", "Tensors", "Goldens", "extras.json"))).RootElement;
 
-    public static TheoryData<string> Expressions() => [.. Extras.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("expression").GetString()!)];
+    internal static IEnumerable<string> Cases() => Extras.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("expression").GetString()!);
+
+    public static TheoryData<string> Expressions() => [.. Cases()];
 
     /// <summary>A scope with torch, F (torch.nn.functional) and the golden inputs.</summary>
     internal static Scope InputScope()

@@ -42,7 +42,7 @@ public static class BuiltinFunctions
         ["int"] = new PyFunction("int", (args, _) => args[0] is double d ? (long)Math.Truncate(d) : Operators.ToLong(args[0] is Tensor t ? (long)t.Item() : args[0])),
         ["float"] = new PyFunction("float", (args, _) => args[0] is string s && s is "inf" or "-inf" or "nan"
             ? (s == "inf" ? double.PositiveInfinity : s == "-inf" ? double.NegativeInfinity : double.NaN) : Operators.ToDouble(args[0])),
-        ["abs"] = new PyFunction("abs", (args, _) => args[0] switch { long l => Math.Abs(l), double d => Math.Abs(d), Tensor t => TensorMath.Abs(t), var o => throw new TensorException($"bad operand type for abs(): '{PyValue.TypeName(o)}'") }),
+        ["abs"] = new PyFunction("abs", (args, _) => args[0] switch { long l => Math.Abs(l), double d => Math.Abs(d), Tensor t => TensorMath.Abs(t), Batched b => new Batched(TensorMath.Abs(b.Value)), var o => throw new TensorException($"bad operand type for abs(): '{PyValue.TypeName(o)}'") }),
         ["min"] = new PyFunction("min", (args, _) => Extreme(args, pickMax: false)),
         ["max"] = new PyFunction("max", (args, _) => Extreme(args, pickMax: true)),
         ["sum"] = new PyFunction("sum", (args, _) => Operators.Iterate(args[0], default).Aggregate(args.Count > 1 ? args[1] : 0L, (acc, v) => Operators.Binary(BinaryOp.Add, acc, v, default))),

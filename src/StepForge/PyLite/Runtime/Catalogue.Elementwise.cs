@@ -161,11 +161,16 @@ internal static partial class Catalogue
         }),
         new("linear", F, ["input", "weight", "bias"], c =>
         {
-            var w = c.Tensor("weight");
-            if (w.Rank is not (1 or 2)) throw new TensorException($"linear(): weight must be 1-d or 2-d, not {w.Describe()}");
-            var y = c.Matmul(c.Raw("input"), w.Rank == 2 ? w.Transpose(0, 1) : w);
-            return c.OptionalTensor("bias") is { } b ? TensorMath.Binary(BinaryKind.Add, y, b) : y;
-        }) { Broadcast = [] },
+            int rank = c.RankOf("weight");
+            if (rank is not (1 or 2)) throw new TensorException($"linear(): weight must be 1-d or 2-d, not {rank}-d");
+            var weight = c.Raw("weight") switch
+            {
+                Batched b => rank == 2 ? new Batched(b.Value.Transpose(-2, -1)) : b,
+                var w => rank == 2 ? (object)Operators.ToTensor(w).Transpose(0, 1) : w,
+            };
+            var y = c.Matmul(c.Raw("input"), weight);
+            return c.OptionalTensor("bias") is { } bias ? TensorMath.Binary(BinaryKind.Add, y, Lift(c, bias, c.Rank(y))) : y;
+        }) { Broadcast = ["bias"] },
         new("one_hot", F, ["tensor", "num_classes"], c =>
         {
             int classes = c.Int("num_classes", -1);

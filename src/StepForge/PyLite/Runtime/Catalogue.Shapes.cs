@@ -248,11 +248,11 @@ internal static partial class Catalogue
     private static Tensor AddProduct(Call c, Tensor product)
     {
         if (c.Has("alpha")) product = TensorMath.Binary(BinaryKind.Mul, product, Operators.ToTensor(c.Raw("alpha")));
-        var input = c.Tensor("input");
+        var input = Lift(c, c.Tensor("input"), c.Rank(product));
         if (c.Has("beta") && Operators.ToDouble(c.Raw("beta")) == 0) return product;
         if (c.Has("beta")) input = TensorMath.Binary(BinaryKind.Mul, input, Operators.ToTensor(c.Raw("beta")));
         var sum = TensorMath.Binary(BinaryKind.Add, input, product);
-        if (!sum.Shape.SequenceEqual(product.Shape)) throw new TensorException($"{c.Name}(): input does not broadcast to the product's shape");
+        if (!c.Shape(sum).SequenceEqual(c.Shape(product))) throw new TensorException($"{c.Name}(): input does not broadcast to the product's shape");
         return sum;
     }
 

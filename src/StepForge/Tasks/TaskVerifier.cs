@@ -97,9 +97,23 @@ public sealed class TaskVerifier
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
-            return new Trial(null, null, new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+            return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
                 $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"));
         }
+    }
+
+    /// <summary>
+    /// The verdict when the task's own code (reference, global block, fn body) failed because it uses PyTorch that
+    /// StepForge does not support: the task cannot be verified here, whatever the candidate; null for other failures.
+    /// </summary>
+    private Verdict? UnsupportedVerdict(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is UnsupportedFeatureException u)
+                return new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+                    $"the task's own PyTorch code uses {u.What}, which StepForge's PyTorch subset does not support: {e.Message}",
+                    Rule: "task.unsupported", Actual: u.What);
+        return null;
     }
 
     private (Verdict? Failure, List<OutputCheck>? Checks) Simulate(StepProgram program, Trial trial)
@@ -115,12 +129,14 @@ public sealed class TaskVerifier
         }
         catch (SimulationException e)
         {
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported with { Line = e.Op.Span.Line, Column = e.Op.Span.Column, Op = e.Op.Op.Name }, null);
             var kind = e.InnerException is LimitExceededException or FnFailedException { InnerException: LimitExceededException } ? VerdictKind.Limit : VerdictKind.Runtime;
             return (new Verdict(kind, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
                 kind == VerdictKind.Limit ? "limit" : "runtime"), null);
         }
         catch (Exception e) when (e is LimitExceededException or PyLiteRuntimeException or TensorException)
         {
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported, null);
             var kind = e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Runtime;
             return (new Verdict(kind, task.SourcePath, task.Name, e.Message, Rule: kind == VerdictKind.Limit ? "limit" : "runtime"), null);
         }

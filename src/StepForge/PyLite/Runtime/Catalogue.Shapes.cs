@@ -10,7 +10,7 @@ internal static partial class Catalogue
         c.Rank(x) >= rank ? x : x.Reshape([.. x.Shape[..c.Lead], .. Enumerable.Repeat(1, rank - c.Rank(x)), .. c.Shape(x)]);
 
     /// <summary>The physical shape of per-element <paramref name="sizes"/> under this call's batch dims.</summary>
-    private static int[] WithLead(Call c, Tensor x, int[] sizes) => [.. x.Shape[..c.Lead], .. sizes];
+    private static int[] WithLead(Call c, Tensor x, int[] sizes) => [.. x.Shape[..(x.Rank - c.Rank(x))], .. sizes];
 
     private static int[] DimList(Call c, Tensor x, IReadOnlyList<object?> items) => [.. items.Select(i => c.Dim(x, c.Args.ToInt(i, "dim")))];
 

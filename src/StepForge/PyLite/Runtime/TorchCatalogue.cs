@@ -80,18 +80,20 @@ internal sealed class Call(Arguments args, int lead, int batchSize, Dictionary<s
     };
 
     /// <summary>A tensor argument: aligned when batched; a number becomes a 0-d tensor.</summary>
-    public Tensor Tensor(string name) =>
-        aligned.TryGetValue(name, out var v) ? (Tensor)v : Operators.ToTensor(Args.Required(name));
+    public Tensor Tensor(string name) => aligned.TryGetValue(name, out var v)
+        ? v as Tensor ?? throw new TensorException($"{Name}(): {name} must be a tensor, not a list")
+        : Operators.ToTensor(Args.Required(name));
 
     public Tensor? OptionalTensor(string name) => Has(name) ? Tensor(name) : null;
 
-    public IReadOnlyList<Tensor> Tensors(string name) =>
-        aligned.TryGetValue(name, out var v) ? (List<Tensor>)v : Torch.Tensors(Args.Required(name));
+    public IReadOnlyList<Tensor> Tensors(string name) => aligned.TryGetValue(name, out var v)
+        ? v as List<Tensor> ?? throw new TensorException($"{Name}(): {name} must be a list of tensors")
+        : Torch.Tensors(Args.Required(name));
 
     /// <summary>The per-element rank and shape of a tensor of this call.</summary>
-    public int Rank(Tensor t) => t.Rank - Lead;
+    public int Rank(Tensor t) => t.Rank >= Lead ? t.Rank - Lead : throw new NotBatchableException($"{Name} with a tensor that lacks the batch dim");
 
-    public int[] Shape(Tensor t) => t.Shape[Lead..];
+    public int[] Shape(Tensor t) => t.Shape[(t.Rank - Rank(t))..];
 
     /// <summary>The per-element shape of an argument as given (a batched one without its batch dim).</summary>
     public int[] ShapeOf(string name) => Raw(name) is Batched b ? b.LogicalShape : Operators.ToTensor(Args.Required(name)).Shape;
@@ -148,7 +150,11 @@ internal sealed class Call(Arguments args, int lead, int batchSize, Dictionary<s
     }
 
     /// <summary>The tensor with its per-element dims flattened into one.</summary>
-    public Tensor Flat(Tensor t) => t.Reshape([.. t.Shape[..Lead], checked((int)StepForge.Tensors.Tensor.Numel(Shape(t)))]);
+    public Tensor Flat(Tensor t)
+    {
+        long count = StepForge.Tensors.Tensor.Numel(Shape(t));
+        return t.Reshape([.. t.Shape[..Lead], checked((int)count)]);
+    }
 
     /// <summary>Sizes given as ints (or one tuple of them); -1 is allowed where torch infers a size.</summary>
     public int[] Sizes(IReadOnlyList<object?> items, bool allowInfer = false)
@@ -259,7 +265,7 @@ internal static partial class Catalogue
                 case PyList or PyTuple:
                     aligned[p] = Torch.Items(a.Get(p)).Select(Stack).ToList();
                     break;
-                case Batched or Tensor:
+                case Batched or Tensor or long or double or bool:
                     aligned[p] = Stack(a.Get(p));
                     break;
             }

@@ -9,8 +9,8 @@ internal static partial class Catalogue
     private static TorchFunction Unary(string name, Binding binding, Func<Tensor, Tensor> f, params string[] aliases) =>
         new(name, binding, ["input"], c => f(c.Tensor("input"))) { Aliases = aliases };
 
-    private static TorchFunction Binary(string name, BinaryKind kind, string other = "other", params string[] aliases) =>
-        new(name, TMI, ["input", other], c => TensorMath.Binary(kind, c.Tensor("input"), c.Tensor(other))) { Broadcast = ["input", other], Aliases = aliases };
+    private static TorchFunction Binary(string name, BinaryKind kind, string other = "other", Binding binding = TMI, params string[] aliases) =>
+        new(name, binding, ["input", other], c => TensorMath.Binary(kind, c.Tensor("input"), c.Tensor(other))) { Broadcast = ["input", other], Aliases = aliases };
 
     private static Tensor NotBool(Tensor t, string name) =>
         t.Kind == ElementKind.Bool ? throw new TensorException($"{name}() is not implemented for bool tensors") : t;
@@ -62,8 +62,8 @@ internal static partial class Catalogue
         new("div", TMI, ["input", "other", "rounding_mode"], Divide) { Broadcast = ["input", "other"], Aliases = ["divide", "true_divide"] },
         Binary("floor_divide", BinaryKind.FloorDiv),
         Binary("pow", BinaryKind.Pow, "exponent"),
-        Binary("maximum", BinaryKind.Max),
-        Binary("minimum", BinaryKind.Min),
+        Binary("maximum", BinaryKind.Max, binding: TM),
+        Binary("minimum", BinaryKind.Min, binding: TM),
         Binary("fmod", BinaryKind.Fmod),
         Binary("remainder", BinaryKind.Mod),
         Binary("logical_and", BinaryKind.LogicalAnd),

@@ -293,6 +293,8 @@ CATALOGUE = [
     "torch.add(a, b, alpha=2)", "torch.sub(a, c, alpha=0.5)", "a.sub(1)", "a.mul(c)", "torch.div(a, c + 1, rounding_mode='floor')",
     "torch.div(i, 2, rounding_mode='trunc')", "torch.div(a * 5, 2, rounding_mode='trunc')", "torch.eq(i, 3)", "a.gt(c)", "torch.ne(i, 2)",
     "a.le(0)", "torch.floor_divide(i, 3)", "torch.where(m, a, 0.0)", "a.where(m, c)",
+    "m & (a > 0)", "m | (c > 0.5)", "~m", "(a > 0) ^ m", "i & 3", "i | 8", "~i", "torch.bitwise_and(i, 6)", "torch.bitwise_or(m, a < 0)",
+    "torch.bitwise_xor(i, i + 1)", "torch.bitwise_not(m)", "i.bitwise_and(5)",
     # activations, functional and modules
     "F.relu(n)", "F.relu6(a * 4)", "F.leaky_relu(a)", "F.leaky_relu(a, 0.2)", "F.leaky_relu(a, negative_slope=0.1)", "F.elu(a)", "F.elu(a, alpha=0.5)",
     "F.selu(a)", "torch.selu(a)", "F.celu(a, alpha=2.0)", "torch.celu(a)", "F.gelu(a)", "F.gelu(a, approximate='tanh')", "F.silu(a)",

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace StepForge.Tensors;
 
 /// <summary>Elementwise binary functions; Mod is torch.remainder (Python's %), Fmod C's fmod.</summary>
-public enum BinaryKind { Add, Sub, Mul, Div, FloorDiv, Mod, Fmod, Pow, Max, Min, Lt, Le, Gt, Ge, Eq, Ne, LogicalAnd, LogicalOr, LogicalXor }
+public enum BinaryKind { Add, Sub, Mul, Div, FloorDiv, Mod, Fmod, Pow, Max, Min, Lt, Le, Gt, Ge, Eq, Ne, LogicalAnd, LogicalOr, LogicalXor, BitAnd, BitOr, BitXor }
 
 /// <summary>The PyTorch functions the tasks use, on <see cref="Tensor"/>, with torch's broadcasting and type promotion.</summary>
 public static partial class TensorMath
@@ -31,7 +31,8 @@ public static partial class TensorMath
         if (IsComparison(op)) return ElementKind.Bool;
         if (op == BinaryKind.Div) return ElementKind.Float;
         if (a == ElementKind.Float || b == ElementKind.Float) return ElementKind.Float;
-        if (a == ElementKind.Bool && b == ElementKind.Bool) return op is BinaryKind.Max or BinaryKind.Min ? ElementKind.Bool : ElementKind.Int;
+        if (a == ElementKind.Bool && b == ElementKind.Bool)
+            return op is BinaryKind.Max or BinaryKind.Min or BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor ? ElementKind.Bool : ElementKind.Int;
         return ElementKind.Int;
     }
 
@@ -55,6 +56,9 @@ public static partial class TensorMath
         BinaryKind.LogicalAnd => x != 0 && y != 0 ? 1 : 0,
         BinaryKind.LogicalOr => x != 0 || y != 0 ? 1 : 0,
         BinaryKind.LogicalXor => (x != 0) != (y != 0) ? 1 : 0,
+        BinaryKind.BitAnd => (long)x & (long)y,
+        BinaryKind.BitOr => (long)x | (long)y,
+        BinaryKind.BitXor => (long)x ^ (long)y,
         _ => x != y ? 1 : 0,
     };
 
@@ -68,6 +72,8 @@ public static partial class TensorMath
     public static Tensor Binary(BinaryKind op, Tensor a, Tensor b)
     {
         var kind = ResultKind(op, a.Kind, b.Kind);
+        if (op is BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor && kind == ElementKind.Float)
+            throw new TensorException("bitwise operators (&, |, ^) work on integer and bool tensors, not float");
         var shape = a.Shape.SequenceEqual(b.Shape) ? a.Shape : BroadcastShapes(a.Shape, b.Shape);
         var result = Tensor.Allocate([.. shape], kind);
         var r = result.Data;
@@ -149,6 +155,14 @@ public static partial class TensorMath
         for (int i = 0; i < result.Count; i++) result.Data[i] = c.Data[i] != 0 ? x.Data[i] : y.Data[i];
         return result;
     }
+
+    /// <summary>torch.bitwise_not (Python's ~): logical not for bool, -x - 1 for integers.</summary>
+    public static Tensor Invert(Tensor a) => a.Kind switch
+    {
+        ElementKind.Bool => Map(a, x => x == 0 ? 1 : 0, ElementKind.Bool),
+        ElementKind.Int => Map(a, x => -x - 1, ElementKind.Int),
+        _ => throw new TensorException("~ (bitwise_not) works on integer and bool tensors, not float"),
+    };
 
     public static Tensor Negate(Tensor a) => Map(a, x => -x, a.Kind == ElementKind.Bool ? ElementKind.Int : a.Kind);
 

@@ -18,18 +18,10 @@ public sealed class Batched(Tensor value)
     public int LogicalRank => Value.Rank - 1;
     public int[] LogicalShape => Value.Shape[1..];
 
-    /// <summary>A logical dim as a dim of the stacked tensor.</summary>
-    public int Dim(int dim)
-    {
-        if (dim < -LogicalRank - (LogicalRank == 0 ? 1 : 0) || dim >= Math.Max(LogicalRank, 1))
-            throw new TensorException($"dimension {dim} is out of range for a tensor with {LogicalRank} dimension(s)");
-        return dim >= 0 ? dim + 1 : dim;
-    }
-
     public override string ToString() => $"batched {Value.Describe()}";
 }
 
-/// <summary>The batching rules: how each supported operation runs on batched values.</summary>
+/// <summary>Batching helpers for the operators and indexing; the torch functions batch through <see cref="Catalogue"/>.</summary>
 public static class Batching
 {
     [ThreadStatic] private static float[][]? _borrowed;
@@ -125,15 +117,6 @@ public static class Batching
         var items = new List<object?> { new PySlice(null, null, null) };
         items.AddRange(parts);
         return new Batched((Tensor)Operators.Subscript(x.Value, new PyTuple(items), default)!);
-    }
-
-    /// <summary>Stacks unbatched items to the batch size so that a list mixing both can be concatenated.</summary>
-    public static List<Tensor> Broadcast(IEnumerable<object?> items, out int size)
-    {
-        var list = items.ToList();
-        size = list.OfType<Batched>().First().Size;
-        int n = size;
-        return [.. list.Select(v => v is Batched b ? b.Value : Operators.ToTensor(v).Unsqueeze(0).BroadcastTo([n, .. Operators.ToTensor(v).Shape]))];
     }
 
     public static Batched Einsum(string equation, IReadOnlyList<object?> operands)

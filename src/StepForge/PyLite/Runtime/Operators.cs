@@ -48,6 +48,9 @@ public static class Operators
         BinaryOp.FloorDiv => BinaryKind.FloorDiv,
         BinaryOp.Mod => BinaryKind.Mod,
         BinaryOp.Pow => BinaryKind.Pow,
+        BinaryOp.BitAnd => BinaryKind.BitAnd,
+        BinaryOp.BitOr => BinaryKind.BitOr,
+        BinaryOp.BitXor => BinaryKind.BitXor,
         _ => null,
     };
 
@@ -103,6 +106,9 @@ public static class Operators
                     case BinaryOp.Add: return checked(a + b);
                     case BinaryOp.Sub: return checked(a - b);
                     case BinaryOp.Mul: return checked(a * b);
+                    case BinaryOp.BitAnd: return left is bool && right is bool ? (a & b) != 0 : a & b;
+                    case BinaryOp.BitOr: return left is bool && right is bool ? (a | b) != 0 : a | b;
+                    case BinaryOp.BitXor: return left is bool && right is bool ? (a ^ b) != 0 : a ^ b;
                     case BinaryOp.FloorDiv:
                         if (b == 0) throw Error("integer division by zero", span);
                         return (long)Math.Floor((double)a / b);
@@ -143,6 +149,10 @@ public static class Operators
     public static object? Unary(UnaryOp op, object? operand, SourceSpan span) => (op, operand) switch
     {
         (UnaryOp.Neg, Batched b) => Batching.Unary(b, TensorMath.Negate),
+        (UnaryOp.Invert, Batched b) => Batching.Unary(b, TensorMath.Invert),
+        (UnaryOp.Invert, Tensor t) => TensorMath.Invert(t),
+        (UnaryOp.Invert, long l) => ~l,
+        (UnaryOp.Invert, bool b) => b ? -2L : -1L,
         (UnaryOp.Pos, Batched b) => b,
         (UnaryOp.Not, _) => !Truth(operand, span),
         (UnaryOp.Neg, Tensor t) => TensorMath.Negate(t),

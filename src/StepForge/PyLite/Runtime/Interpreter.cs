@@ -237,6 +237,8 @@ public sealed class Interpreter(ExecutionBudget budget)
                     case PyList l when key is long i && i >= -l.Items.Count && i < l.Items.Count:
                         l.Items[(int)(i < 0 ? i + l.Items.Count : i)] = value;
                         break;
+                    case Tensor or Batched:
+                        throw Unsupported("assignment into a tensor (x[...] = ...)", sub);
                     default:
                         throw Error($"cannot assign to an item of a {PyValue.TypeName(container)}", sub);
                 }

@@ -283,6 +283,8 @@ public static class Operators
             PySlice s => new Tensor.Range(s.Start is null ? null : ToLong(s.Start), s.Stop is null ? null : ToLong(s.Stop), s.Step is null ? null : ToLong(s.Step)),
             PyEllipsis => new Tensor.Ellipsis(),
             null => (Tensor.IndexItem)new Tensor.NewAxis(),
+            Tensor or PyList => throw new UnsupportedFeatureException("indexing a tensor with a tensor or list (advanced indexing)",
+                "torch.index_select, torch.gather, torch.take_along_dim or torch.where do the same"),
             _ => throw Error($"tensors cannot be indexed with a {PyValue.TypeName(p)}", span),
         })];
     }

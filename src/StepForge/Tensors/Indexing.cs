@@ -192,7 +192,15 @@ public static partial class TensorMath
         if (repeats.Count != 1 && repeats.Count != size)
             throw new TensorException($"repeat_interleave(): repeats must have one count or {size}, not {repeats.Count}");
         if (repeats.Any(r => r < 0)) throw new TensorException("repeat_interleave(): repeats must be non-negative");
-        long total = repeats.Count == 1 ? repeats[0] * size : repeats.Sum();
+        long total;
+        try
+        {
+            total = checked(repeats.Count == 1 ? repeats[0] * size : repeats.Sum());
+        }
+        catch (OverflowException)
+        {
+            throw new LimitExceededException("repeat_interleave(): the result is too large");
+        }
         var shape = a.Shape.ToArray();
         shape[dim] = CheckedSize(total, "repeat_interleave");
         var result = Tensor.Allocate(shape, a.Kind);
@@ -211,7 +219,7 @@ public static partial class TensorMath
         int size = a.Shape[dim];
         int infer = Array.IndexOf(sizes, -1);
         if (sizes.Count(s => s == -1) > 1 || sizes.Any(s => s < -1)) throw new TensorException("unflatten(): only one size may be -1, and none negative otherwise");
-        long known = sizes.Where(s => s != -1).Aggregate(1L, (p, s) => p * s);
+        long known = Tensor.Numel([.. sizes.Where(s => s != -1)]);
         if (infer >= 0)
         {
             if (known == 0 || size % known != 0) throw new TensorException($"unflatten(): sizes ({string.Join(", ", sizes)}) do not divide {size}");

@@ -431,7 +431,10 @@ public static partial class TensorMath
     public static Tensor Arange(double start, double end, double step, ElementKind kind)
     {
         if (step == 0) throw new TensorException("arange(): step must be nonzero");
-        long count = (long)Math.Ceiling((end - start) / step);
+        double steps = Math.Ceiling((end - start) / step);
+        if (double.IsNaN(steps)) throw new TensorException("arange(): start, end and step must be finite");
+        if (steps > int.MaxValue) throw new LimitExceededException($"arange() of {steps:G3} elements is too large");
+        long count = (long)steps;
         if (count < 0) count = 0;
         if (count > int.MaxValue) throw new LimitExceededException($"arange() of {count:N0} elements is too large");
         var result = Tensor.Allocate([(int)count], kind);

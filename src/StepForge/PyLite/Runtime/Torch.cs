@@ -53,6 +53,7 @@ public static class Torch
     /// <summary>torch.tensor(data): nested lists of numbers (or 1-element tensors), rectangular; the dtype follows the values.</summary>
     internal static Tensor FromNested(object? data)
     {
+        if (data is Tensor tensor) return tensor.Copy();
         var values = new List<float>();
         var kinds = new HashSet<ElementKind>();
         var dims = new List<int>();
@@ -220,8 +221,8 @@ public sealed class NnModule : IPyCallable
         new("Tanh", "tanh", []),
         new("Softmax", "softmax", ["dim"]),
         new("LogSoftmax", "log_softmax", ["dim"]),
-        new("LayerNorm", "layer_norm", ["normalized_shape", "eps", "elementwise_affine", "bias"]),
-        new("RMSNorm", "rms_norm", ["normalized_shape", "eps", "elementwise_affine"]),
+        new("LayerNorm", "layer_norm", ["normalized_shape", "eps", "elementwise_affine", "bias", "device", "dtype"]),
+        new("RMSNorm", "rms_norm", ["normalized_shape", "eps", "elementwise_affine", "device", "dtype"]),
         new("Dropout", "dropout", ["p", "inplace"]),
         new("Flatten", "flatten", ["start_dim", "end_dim"], new() { ["start_dim"] = 1L }, Torch: true),
         new("Identity", "detach", []),

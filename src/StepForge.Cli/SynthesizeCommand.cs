@@ -41,6 +41,11 @@ public static class SynthesizeCommand
                 io.Error.WriteLine($"stepforge: error: {e.Message}");
                 return StepForgeCli.ExitBadInput;
             }
+            if (tasks.Count == 0)
+            {
+                io.Error.WriteLine($"stepforge: error: no task files found under {string.Join(", ", parsed.GetValue(paths) ?? [])}");
+                return StepForgeCli.ExitBadInput;
+            }
             var options = new SearchOptions(parsed.GetValue(seconds), parsed.GetValue(candidates));
             bool asJson = parsed.GetValue(json);
             if (!asJson) io.Out.WriteLine($"{"result",-9} {"time",7} {"tried",10} {"kept",7}  task");

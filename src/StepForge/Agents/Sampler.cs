@@ -71,7 +71,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                         Interlocked.Add(ref retried, record.Retries);
                         progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, record.Verdict, null, Skipped: false));
                     }
-                    catch (ModelCallException e) when (!e.Fatal)
+                    catch (Exception e) when (e is ModelCallException { Fatal: false } or SampleNotCheckedException)
                     {
                         log.RecordError(item.Key, e.Message);
                         Interlocked.Increment(ref failed);
@@ -145,7 +145,8 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                     // A guardian that answers nothing usable leaves the proposer's program as it was.
                     finalImpl = AnswerExtractor.ExtractImpl(guarded.Text).Impl ?? impl;
                 }
-                verdict = await Task.Run(() => verifier.Verify(finalImpl), ct).ConfigureAwait(false);
+                verdict = await Task.Run(() => VerifySafely(verifier, task, finalImpl ?? impl), ct).ConfigureAwait(false);
+                if (verdict.IsRetryable) throw new SampleNotCheckedException($"{task.Name}: {verdict.Message}");
                 finalImpl = verdict.RepairedImpl ?? finalImpl;
             }
             verifySeconds += watch.Elapsed.TotalSeconds;
@@ -155,6 +156,23 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         return new SampleRecord(key, task.Group, prompt, response, guardianResponse, impl, finalImpl, verdict,
             impl is null ? null : ProgramFingerprint.Of(finalImpl ?? impl), input, output, estimated, cost, modelSeconds, verifySeconds,
             calls, retries, Math.Min(round, options.FeedbackRounds) + 1, cached);
+    }
+
+    /// <summary>
+    /// The verdict of one answer, whatever happens while checking it: an answer is untrusted input, and a failure of
+    /// the checker on it must stop neither the run nor a rerun (which checks the cached answer again).
+    /// </summary>
+    internal static Verdict VerifySafely(TaskVerifier verifier, TaskSpec task, string impl)
+    {
+        try
+        {
+            return verifier.Verify(impl);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            return new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name,
+                $"the checker failed on this answer ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: "internal");
+        }
     }
 
     /// <summary>What the proposer is told about its last answer: the program and the verdict as data.</summary>
@@ -170,3 +188,6 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         return string.Join("\n", lines);
     }
 }
+
+/// <summary>A sample whose answer could not be checked this time (the wall-clock safety net): recorded as failed and retried.</summary>
+public sealed class SampleNotCheckedException(string message) : Exception(message);

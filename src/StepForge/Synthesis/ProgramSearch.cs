@@ -424,7 +424,7 @@ public sealed class ProgramSearch
                     var x = Name(e.X);
                     var idx = Name(e.Idx);
                     int k = counter++;
-                    lines.Append(CultureInfo.InvariantCulture, $"parts{k} = step.Partition(N={e.N}).apply(({x}, {idx}))\n");
+                    lines.Append(CultureInfo.InvariantCulture, $"parts{k} = step.Partition(N={(e.N is SymbolDim symbol ? symbol.Name + "_value" : e.N.ToString())}).apply(({x}, {idx}))\n");
                     lines.Append(CultureInfo.InvariantCulture,
                         $"done{k} = [step.Map(fn=f).apply(p) for f, p in zip([{string.Join(", ", e.Experts.Select(f => f.FuncName))}], parts{k})]\n");
                     name = $"t{k}";

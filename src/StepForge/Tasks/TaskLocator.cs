@@ -36,15 +36,11 @@ public static class TaskLocator
     {
         try
         {
-            var stream = new YamlStream();
-            using var reader = File.OpenText(path);
-            stream.Load(reader);
-            return stream.Documents.Count == 0
-                || stream.Documents[0].RootNode is not YamlMappingNode map
+            return YamlText.LoadRoot(File.ReadAllText(path)) is not YamlMappingNode map
                 || map.Children.ContainsKey(new YamlScalarNode("outputs"))
                 || map.Children.ContainsKey(new YamlScalarNode("inputs"));
         }
-        catch (Exception e) when (e is YamlDotNet.Core.YamlException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is YamlTextException or IOException or UnauthorizedAccessException)
         {
             return true;
         }

@@ -22,9 +22,22 @@ public sealed record Verdict(
     string? RepairedImpl = null,
     int CopiesInserted = 0,
     IReadOnlyList<OutputCheck>? Outputs = null,
-    double Seconds = 0)
+    double Seconds = 0,
+    string? File = null)
 {
+    /// <summary>The file <see cref="Line"/> points into: <see cref="File"/> (an <c>--impl</c> file) or else the task file.</summary>
+    public string Where => File ?? Task;
+
+    /// <summary>The verdict with its line moved into the file that holds the program.</summary>
+    public Verdict InFile(string? file, int lineOffset) =>
+        this with { File = file, Line = Line is int line ? line + lineOffset : null };
+
     public bool IsCorrect => Kind == VerdictKind.Correct;
+
+    /// <summary>
+    /// Stopped by the wall-clock safety net: says nothing about the candidate, so it is retried, never stored as its verdict.
+    /// </summary>
+    public bool IsRetryable => Kind == VerdictKind.Limit && Rule == Tensors.ExecutionBudget.TimeRule;
 
     public static Verdict FromDiagnostic(Diagnostic d, string task, string? name) =>
         new(d.Kind, task, name, d.Message, d.Line, d.Column, d.Op, d.Rule, d.Expected, d.Actual);
@@ -44,6 +57,7 @@ public sealed record Verdict(
             w.WriteString("verdict", KindName(Kind));
             w.WriteString("task", Task);
             WriteOrNull(w, "name", Name);
+            if (File is not null) w.WriteString("file", File);
             if (Line is int line) w.WriteNumber("line", line); else w.WriteNull("line");
             if (Column is int column) w.WriteNumber("column", column); else w.WriteNull("column");
             WriteOrNull(w, "op", Op);

@@ -15,9 +15,11 @@ public static partial class TensorMath
     /// <summary>
     /// Reduces the given dims: each output element folds the row of elements it covers, in row-major order. One dim
     /// is read in place (strided); several are first moved innermost. No dims (a 0-d tensor) folds each element alone.
+    /// A fold that rounds as it goes (<paramref name="sums"/>) reports its length for the tolerance at other sizes.
     /// </summary>
-    private static Tensor ReduceDims(Tensor a, int[] dims, bool keepdim, ElementKind kind, RowFold fold)
+    private static Tensor ReduceDims(Tensor a, int[] dims, bool keepdim, ElementKind kind, RowFold fold, bool sums = true)
     {
+        if (sums) FoldLengths.Report(Tensor.Numel([.. dims.Select(d => a.Shape[d])]));
         var result = Tensor.Allocate(ReducedShape(a, dims, keepdim), kind);
         var r = result.Data;
         if (dims.Length == 1)
@@ -85,7 +87,7 @@ public static partial class TensorMath
                 if (maximum ? v > best : v < best) best = v;
             }
             return best;
-        });
+        }, sums: false);
     }
 
     /// <summary>Variance with Bessel's <paramref name="correction"/> (1 = unbiased): the divisor is max(0, n - correction).</summary>
@@ -145,7 +147,7 @@ public static partial class TensorMath
             foreach (var v in row)
                 if (all ? v == 0 : v != 0) return all ? 0 : 1;
             return all ? 1 : 0;
-        });
+        }, sums: false);
 
     public static Tensor CountNonzero(Tensor a, int[] dims) =>
         ReduceDims(a, dims, false, ElementKind.Int, row =>
@@ -153,7 +155,7 @@ public static partial class TensorMath
             int n = 0;
             foreach (var v in row) if (v != 0) n++;
             return n;
-        });
+        }, sums: false);
 
     /// <summary>Maximum (or minimum) and its first index along a dim, as torch.max(x, dim); a NaN wins at its first place.</summary>
     public static (Tensor Values, Tensor Indices) ExtremeAlong(Tensor a, int dim, bool keepdim, bool maximum)
@@ -183,6 +185,7 @@ public static partial class TensorMath
     {
         var result = Tensor.Allocate([.. a.Shape], kind ?? Accumulated(a));
         var (outer, size, inner) = Around(a, dim);
+        FoldLengths.Report(size);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {

@@ -362,7 +362,8 @@ public sealed class Tensor
         if (chunks <= 0) throw new TensorException("chunk expects a positive number of chunks");
         int d = NormalizeDim(dim);
         int size = Shape[d];
-        int each = (size + chunks - 1) / chunks;
+        // In long arithmetic: size + chunks - 1 wraps around for chunks near int.MaxValue.
+        int each = (int)Math.Max(1, ((long)size + chunks - 1) / chunks);
         var result = new List<Tensor>();
         for (int start = 0; start < size; start += each)
         {

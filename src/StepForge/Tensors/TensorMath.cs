@@ -243,6 +243,7 @@ public static partial class TensorMath
         if (a.Rank == 0) return Map(a, _ => 1f);
         int d = a.NormalizeDim(dim);
         var (outer, size, inner) = Around(a, d);
+        FoldLengths.Report(size);
         var result = Tensor.Allocate([.. a.Shape]);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
@@ -329,7 +330,9 @@ public static partial class TensorMath
         var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
         int batches = batch.Aggregate(1, (x, y) => x * y);
         var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
-        Tensor.Budget?.ChargeElements((long)batches * m * n * k / 8);
+        // A multiply-add per contracted element.
+        Tensor.Budget?.ChargeWork(checked((long)batches * m * n * k));
+        FoldLengths.Report(k);
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
@@ -397,7 +400,8 @@ public static partial class TensorMath
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
         long total = dims.Aggregate(1L, (x, y) => x * y);
-        Tensor.Budget?.ChargeElements(total / 4);
+        Tensor.Budget?.ChargeWork(total);
+        FoldLengths.Report(result.Count == 0 ? 0 : total / result.Count);
         var strides = operands.Select((t, o) =>
         {
             var st = Tensor.Strides(t.Shape);
@@ -450,6 +454,7 @@ public static partial class TensorMath
             throw new TensorException($"native_layer_norm: normalized shape ({string.Join(", ", normalizedShape)}) does not match the trailing dims of {x.Describe()}");
         int size = normalizedShape.Aggregate(1, (a, b) => a * b);
         int rows = size == 0 ? 0 : x.Count / size;
+        FoldLengths.Report(size);
         var output = Tensor.Allocate([.. x.Shape]);
         var statShape = x.Shape[..^n].Concat(Enumerable.Repeat(1, n)).ToArray();
         var mean = Tensor.Allocate(statShape);

@@ -49,7 +49,7 @@ public class TaskVerifierTests
     public void ATaskWhoseReferenceFails_IsAnInvalidVerdictForEveryCandidate()
     {
         var task = Project("norm/rmsnorm.yaml");
-        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransform = "return torch.no_such_function(input_data['x'])" })] };
+        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransforms = new(["return torch.no_such_function(input_data['x'])"]) })] };
         var session = new TaskVerifier(broken);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);
@@ -64,7 +64,7 @@ public class TaskVerifierTests
         var task = Project("norm/rmsnorm.yaml");
         task = where switch
         {
-            "reference" => task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransform = "x = input_data['x']\ntorch.fft.fft(x)" })] },
+            "reference" => task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransforms = new(["x = input_data['x']\ntorch.fft.fft(x)"]) })] },
             "global" => task with { Global = "W = torch.randn(4)" },
             _ => task with { Fns = [.. task.Fns.Select(f => f.FuncName == "fn_sqrt" ? f with { Apply = "y = input[0].unfold(0, 1, 1)\nreturn [torch.sqrt(input[0])]" } : f)] },
         };

@@ -52,13 +52,14 @@ public static class Batching
             throw new NotBatchableException($"{what} into an fn's input");
     }
 
-    public static bool Any(IEnumerable<object?> values) => values.Any(IsBatchedDeep);
+    public static bool Any(IEnumerable<object?> values) => values.Any(v => IsBatchedDeep(v, 0));
 
-    private static bool IsBatchedDeep(object? v) => v switch
+    private static bool IsBatchedDeep(object? v, int depth) => v switch
     {
+        _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(ExecutionBudget.DepthRule, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
         Batched => true,
-        PyList l => l.Items.Any(IsBatchedDeep),
-        PyTuple t => t.Items.Any(IsBatchedDeep),
+        PyList l => l.Items.Any(i => IsBatchedDeep(i, depth + 1)),
+        PyTuple t => t.Items.Any(i => IsBatchedDeep(i, depth + 1)),
         _ => false,
     };
 

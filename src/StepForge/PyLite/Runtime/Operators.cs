@@ -78,7 +78,9 @@ public static class Operators
         {
             case (BinaryOp.Add, PyList a, PyList b): return new PyList([.. a.Items, .. b.Items]);
             case (BinaryOp.Add, PyTuple a, PyTuple b): return new PyTuple([.. a.Items, .. b.Items]);
-            case (BinaryOp.Add, string a, string b): return a + b;
+            case (BinaryOp.Add, string a, string b):
+                Tensor.Budget?.ChargeChars((long)a.Length + b.Length);
+                return a + b;
             case (BinaryOp.Mul, PyList a, long n): return new PyList(Repeat(a.Items, n));
             case (BinaryOp.Mul, long n, PyList a): return new PyList(Repeat(a.Items, n));
         }
@@ -87,9 +89,26 @@ public static class Operators
 
     private static List<object?> Repeat(List<object?> items, long n)
     {
-        if (n * items.Count > 1_000_000) throw new LimitExceededException("list repetition too large");
-        var result = new List<object?>();
+        if (n <= 0 || items.Count == 0) return [];
+        // Checked before anything is built: n * count can be far beyond memory (or wrap around).
+        if (n > 1_000_000 || n * items.Count > 1_000_000) throw new LimitExceededException(ExecutionBudget.TensorRule, "list repetition too large");
+        var result = new List<object?>((int)(n * items.Count));
         for (long i = 0; i < n; i++) result.AddRange(items);
+        return result;
+    }
+
+    /// <summary>a ** b for b >= 0 by squaring: at most 63 multiplications, whatever b is.</summary>
+    private static long IntegerPower(long a, long b)
+    {
+        if (a is 0 or 1) return b == 0 ? 1 : a;
+        if (a == -1) return b % 2 == 0 ? 1 : -1;
+        if (b >= 64) throw new OverflowException();
+        long result = 1;
+        for (long factor = a; b > 0; b >>= 1)
+        {
+            if ((b & 1) != 0) result = checked(result * factor);
+            if (b > 1) factor = checked(factor * factor);
+        }
         return result;
     }
 
@@ -116,15 +135,7 @@ public static class Operators
                         if (b == 0) throw Error("integer modulo by zero", span);
                         return ((a % b) + b) % b;
                     case BinaryOp.Pow when b >= 0:
-                    {
-                        long result = 1;
-                        for (long i = 0; i < b; i++)
-                        {
-                            result = checked(result * a);
-                            if (result == 0 || result == 1 && a == 1) break;
-                        }
-                        return result;
-                    }
+                        return IntegerPower(a, b);
                 }
             }
             catch (OverflowException)

@@ -63,6 +63,7 @@ public static partial class TensorMath
     {
         var result = Tensor.Allocate([.. a.Shape]);
         var (outer, size, inner) = Around(a, dim);
+        FoldLengths.Report(size);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
@@ -107,6 +108,7 @@ public static partial class TensorMath
     {
         if (!x.IsFloat) throw new TensorException("rms_norm(): expected a floating point input");
         var (rows, size) = TrailingRows(x, normalizedShape, "rms_norm");
+        FoldLengths.Report(size);
         double e = eps ?? MathF.BitIncrement(1f) - 1f;
         var output = Tensor.Allocate([.. x.Shape]);
         for (int r = 0; r < rows; r++)

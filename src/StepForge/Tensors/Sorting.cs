@@ -3,6 +3,10 @@ namespace StepForge.Tensors;
 /// <summary>sort, argsort, median and kthvalue along a dim, with torch's CPU order among equal values.</summary>
 public static partial class TensorMath
 {
+    /// <summary>Charges the comparisons of sorting (or selecting in) every line of a tensor along a dim of <paramref name="size"/>.</summary>
+    private static void ChargeSorting(Tensor a, int size) =>
+        Tensor.Budget?.ChargeWork((long)a.Count * Math.Max(1, 64 - long.LeadingZeroCount(size)));
+
     /// <summary>Copies the line of <paramref name="a"/> along a dim at (o, i) into <paramref name="line"/>.</summary>
     private static void ReadLine(Tensor a, int o, int i, int size, int inner, float[] line)
     {
@@ -16,6 +20,7 @@ public static partial class TensorMath
     /// </summary>
     public static (Tensor Values, Tensor Indices) Sort(Tensor a, int dim, bool descending, bool stable)
     {
+        ChargeSorting(a, a.Shape[dim]);
         var values = Tensor.Allocate([.. a.Shape], a.Kind);
         var indices = Tensor.Allocate([.. a.Shape], ElementKind.Int);
         var (outer, size, inner) = Around(a, dim);
@@ -34,22 +39,13 @@ public static partial class TensorMath
         return (values, indices);
     }
 
-    /// <summary>torch.median(x): the lower median of all elements; NaN when any is NaN.</summary>
-    public static Tensor MedianAll(Tensor a)
-    {
-        if (a.Count == 0) throw new TensorException("median() of an empty tensor");
-        if (a.Data.Any(float.IsNaN)) return Tensor.Scalar(float.NaN, a.Kind);
-        var sorted = a.Data.ToArray();
-        Array.Sort(sorted);
-        return Tensor.Scalar(sorted[(sorted.Length - 1) / 2], a.Kind);
-    }
-
     /// <summary>
     /// torch.median(x, dim): the lower median and its index. torch orders (value, index) pairs, so among equal values
     /// the median's index is the one at its rank; a line holding NaN gives its first NaN.
     /// </summary>
     public static (Tensor Values, Tensor Indices) Median(Tensor a, int dim, bool keepdim)
     {
+        ChargeSorting(a, a.Shape[dim]);
         var (outer, size, inner) = Around(a, dim);
         if (size == 0) throw new TensorException("median() cannot compute the median of a dimension of size 0");
         var values = Tensor.Allocate(ReducedShape(a, [dim], keepdim), a.Kind);
@@ -70,6 +66,7 @@ public static partial class TensorMath
     /// <summary>torch.kthvalue: the k-th smallest (1-based) and its index, with the index torch's quickselect leaves among equal values.</summary>
     public static (Tensor Values, Tensor Indices) KthValue(Tensor a, int k, int dim, bool keepdim)
     {
+        ChargeSorting(a, a.Shape[dim]);
         var (outer, size, inner) = Around(a, dim);
         if (k < 1 || k > size) throw new TensorException($"kthvalue(): k = {k} is out of range for a dimension of size {size}");
         var values = Tensor.Allocate(ReducedShape(a, [dim], keepdim), a.Kind);

@@ -100,9 +100,15 @@ public class BatchedEvaluationTests
         }
     }
 
-    /// <summary>A task whose fn bodies use the catalogue's newer functions: reductions, sorting, activations, casts, indexing.</summary>
+    /// <summary>
+    /// A task whose global block, fn bodies and references use the catalogue's newer functions: reductions, sorting,
+    /// activations, casts, indexing, creation.
+    /// </summary>
     private const string CatalogueTask = """
         name: catalogue-functions
+        global: |
+          W = torch.tril(torch.linspace(-1, 1, D_value * D_value).reshape(D_value, D_value)).T.contiguous()
+          bias = torch.full((D_value,), 0.5).cumsum(0) + torch.eye(D_value).sum(dim=0)
         inputs:
           - name: x
             dtype: Buffer(fp32, [D])
@@ -121,6 +127,7 @@ public class BatchedEvaluationTests
               w = torch.cumsum(F.gelu(z, approximate='tanh'), dim=-1) / x.amax(dim=-1, keepdim=True).abs().clamp(min=1e-3)
               r = torch.roll(w.flip(-1), 1) + x.std() + x.logsumexp(0) + torch.kthvalue(x, 2).values
               r = r + F.one_hot(torch.argmin(x), num_classes=x.shape[0]).float() + torch.where(x > 0, F.softplus(x), F.elu(x))
+              r = r + torch.nn.functional.linear(x, W, bias)
               return [r.half().float() + torch.tril(torch.outer(x, x)).sum(dim=0) - x.median() + torch.gather(x, 0, torch.argsort(x, stable=True))]
           - name: SquareSum
             func_name: fn_square_sum
@@ -141,6 +148,7 @@ public class BatchedEvaluationTests
               w = torch.cumsum(F.gelu(z, approximate='tanh'), dim=-1) / x.amax(dim=-1, keepdim=True).abs().clamp(min=1e-3)
               r = torch.roll(w.flip(-1), 1, -1) + x.std(dim=-1, keepdim=True) + x.logsumexp(-1, keepdim=True) + torch.kthvalue(x, 2, keepdim=True).values
               r = r + F.one_hot(torch.argmin(x, dim=-1), num_classes=x.shape[-1]).float() + torch.where(x > 0, F.softplus(x), F.elu(x))
+              r = r + x @ W.T + bias
               outer = torch.tril(x.unsqueeze(-1) * x.unsqueeze(-2)).sum(dim=-2)
               r.half().float() + outer - x.median(dim=-1, keepdim=True).values + torch.gather(x, -1, torch.argsort(x, dim=-1, stable=True))
           - name: squares

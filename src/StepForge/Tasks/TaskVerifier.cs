@@ -136,7 +136,7 @@ public sealed class TaskVerifier
         for (Exception? x = e; x is not null; x = x.InnerException)
             if (x is UnsupportedFeatureException u)
                 return new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
-                    $"the task's own PyTorch code uses {u.What}, which StepForge's PyTorch subset does not support: {e.Message}",
+                    $"the task's own PyTorch code failed: {e.Message}",
                     Rule: "task.unsupported", Actual: u.What);
         return null;
     }

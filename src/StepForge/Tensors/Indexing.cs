@@ -182,7 +182,8 @@ public static partial class TensorMath
     {
         if (each <= 0) throw new TensorException($"split(): split_size must be positive, not {each}");
         if (total == 0) return [0];
-        return [.. Enumerable.Range(0, (total + each - 1) / each).Select(k => Math.Min(each, total - k * each))];
+        int pieces = (int)(((long)total + each - 1) / each);
+        return [.. Enumerable.Range(0, pieces).Select(k => (int)Math.Min(each, total - (long)k * each))];
     }
 
     /// <summary>torch.repeat_interleave along a dim: element k repeated repeats[k] times (one count for all, or one per element).</summary>

@@ -22,7 +22,7 @@ public class HostileArgumentTests
         "a, torch.float16", "a, torch.int64", "i, i, i", "torch.tensor(2**40), 1", "a, dim=i", "a, k=2**40", "a, 2**40, 2**40", "a, (), ()",
         "a, -1, -1", "a, 1, -2**40", "(2**40,)", "[[1], [2, 3]]", "a, 1, i, a", "a, 0, i, 2.0", "a, 1, i * 0 - 1, a", "x, x, y", "a, (0, 1), (1,)",
         "a, -2**40, 2**40", "i, 1, 1, 2**40", "a, [3, -4], 1", "a, [2**40, 2**40], 0", "i, num_classes=2**40", "i * -1", "a, p='nuc'", "a, p='x'",
-        "a, 5, i", "a, shifts=2**62, dims=0", "a, torch.tensor([2**40])", "a, 2**62", "0, 1e30", "0, float('nan')", "a, 1, (2**31 - 1, 2**31 - 1, 2**31 - 1, -1)",
+        "a, 5, i", "a, shifts=2**62, dims=0", "a, torch.tensor([2**40])", "a, 2**62", "a, 2**31 - 1", "a, 2**31 - 1, 2**31 - 1", "a, -(2**31)", "0, 1e30", "0, float('nan')", "a, 1, (2**31 - 1, 2**31 - 1, 2**31 - 1, -1)",
     ];
 
     public static TheoryData<string> Calls()

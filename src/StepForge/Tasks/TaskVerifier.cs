@@ -57,6 +57,7 @@ public sealed class TaskVerifier
             return Finish(Verdict.FromDiagnostic(problem, task.SourcePath, task.Name));
 
         var program = check.Program!.Program;
+        if (MemoryProblem(program) is { } memory) return Finish(memory);
         var ownProgramFolds = scaled ? ProgramFoldsAtOwnSizes(source) : null;
         int trialCount = Math.Max(1, options.Trials);
         var tolerance = Tolerance.Float32;
@@ -213,6 +214,30 @@ public sealed class TaskVerifier
             runtime.NewSimulator(First(data), options.Batching).Run(own.Program.Program, [.. task.Inputs.Select(i => data[i.Name])]);
         });
     }
+
+    /// <summary>
+    /// The data of one seed (inputs, parameters, reference outputs, and the copies a run makes of them) plus the most
+    /// bytes the program's streams hold at once, against the memory budget: a verdict when it does not fit.
+    /// </summary>
+    private Verdict? MemoryProblem(StepProgram program)
+    {
+        var sizes = environment.Sizes;
+        long data = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type))
+            .Aggregate(0L, (acc, t) => Saturating(acc, MemoryEstimate.StreamBytes(t, sizes)));
+        var (streams, largest) = MemoryEstimate.Peak(program, sizes);
+        long need = Saturating(Saturating(Saturating(data, data), data), streams);
+        if (need <= options.MaxMemoryBytes) return null;
+        var sizesText = string.Join(" ", sizes.Select(kv => $"{kv.Key}={kv.Value}"));
+        return new Verdict(VerdictKind.Limit, task.SourcePath, task.Name,
+            $"at {sizesText} this verification needs about {Gib(need)} ({Gib(data)} of data, used three times, and up to {Gib(streams)} of streams), more than its memory budget of {Gib(options.MaxMemoryBytes)}; use smaller sizes or a larger --max-memory",
+            Line: largest?.Span.Line, Column: largest?.Span.Column, Op: largest?.Op.Name,
+            Rule: ExecutionBudget.MemoryRule, Expected: $"at most {Gib(options.MaxMemoryBytes)}", Actual: Gib(need));
+    }
+
+    private static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    private static string Gib(long bytes) => bytes == long.MaxValue ? "more than can be counted"
+        : bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.0} GiB" : $"{bytes / (double)(1L << 20):0} MiB";
 
     /// <summary>The limit behind a failure, if a limit caused it.</summary>
     private static LimitExceededException? LimitIn(Exception e)

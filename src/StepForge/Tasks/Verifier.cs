@@ -7,6 +7,7 @@ namespace StepForge.Tasks;
 
 /// <param name="Seed">The first trial's data seed; trial t uses Seed + t.</param>
 /// <param name="Sizes">Symbol sizes that replace the task's (a program right only at the default sizes is wrong).</param>
+/// <param name="MaxMemoryBytes">A run whose estimated memory (<see cref="Simulation.MemoryEstimate"/>) exceeds this is refused with a limit.memory verdict.</param>
 /// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.ForSizes"/>).</param>
 public sealed record VerifyOptions(
     int Seed = 0,
@@ -16,7 +17,12 @@ public sealed record VerifyOptions(
     AffineMode AffineMode = AffineMode.Upstream,
     Func<ExecutionBudget>? Budget = null,
     bool Batching = true,
-    bool FixedTolerance = false);
+    bool FixedTolerance = false,
+    long MaxMemoryBytes = VerifyOptions.DefaultMaxMemoryBytes)
+{
+    /// <summary>The memory a verification may plan for (its data, the reference and the program's live streams).</summary>
+    public const long DefaultMaxMemoryBytes = 3L << 30;
+}
 
 /// <summary>
 /// The whole verification of a candidate: parse → types → affine (→ repair) → seeded data → the task's PyTorch

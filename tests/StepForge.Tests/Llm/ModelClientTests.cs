@@ -54,11 +54,43 @@ public class ModelClientTests
     [Fact]
     public async Task ASlowAnswer_TimesOut_AndIsAskedAgain()
     {
-        using var server = new FakeModelServer((_, n) => new FakeReply.Answer(n == 1 ? "late" : "on time", DelayMs: n == 1 ? 3000 : 0));
-        using var client = Client(server, "openai", Fast with { AttemptTimeout = TimeSpan.FromMilliseconds(500) });
+        using var server = new FakeModelServer((_, n) => new FakeReply.Answer(n == 1 ? "late" : "on time", DelayMs: n == 1 ? 30_000 : 0));
+        using var client = Client(server, "openai", Fast with { AttemptTimeout = TimeSpan.FromSeconds(2) });
         var answer = await client.AskAsync(Ask(), CancellationToken.None);
         Assert.Equal("on time", answer.Text);
         Assert.Equal(1, answer.Retries);
+    }
+
+    [Theory]
+    [InlineData("openai", false)]
+    [InlineData("openai", true)]
+    [InlineData("anthropic", false)]
+    [InlineData("anthropic", true)]
+    public async Task ATricklingBody_EndsAtTheTimeout(string dialect, bool chunked)
+    {
+        // Headers at once, then one byte a second: the timeout covers reading the body too.
+        using var server = new FakeModelServer((_, _) => new FakeReply.Trickle("a long answer", TickMs: 1000, chunked));
+        using var client = Client(server, dialect, Fast with { MaxAttempts = 2, AttemptTimeout = TimeSpan.FromSeconds(1) });
+        var e = await Assert.ThrowsAsync<ModelCallException>(() => client.AskAsync(Ask(), CancellationToken.None));
+        Assert.False(e.Fatal);
+        Assert.Contains("no answer within 1 s", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, server.Requests);
+    }
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    public async Task AnAnswerLongerThanTheLimit_IsAFailedCall_NotRetriedAndNotCached(string dialect)
+    {
+        using var server = new FakeModelServer((_, _) => new FakeReply.Answer(new string('x', 5000)));
+        var db = NewDb();
+        using var cache = new ResponseCache(db);
+        using var client = Client(server, dialect, Fast with { MaxAnswerBytes = 4096 }, cache);
+        var e = await Assert.ThrowsAsync<ModelCallException>(() => client.AskAsync(Ask(), CancellationToken.None));
+        Assert.False(e.Fatal);
+        Assert.Contains("longer than 4,096 bytes", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, server.Requests);
+        Assert.Null(cache.TryGet(ResponseCache.Key(client.Spec.Id, Ask())));
     }
 
     [Theory]

@@ -123,9 +123,23 @@ public sealed class TaskVerifier
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
-            return new Trial(null, null, new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+            return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
                 $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"));
         }
+    }
+
+    /// <summary>
+    /// The verdict when the task's own code (reference, global block, fn body) failed because it uses PyTorch that
+    /// StepForge does not support: the task cannot be verified here, whatever the candidate; null for other failures.
+    /// </summary>
+    private Verdict? UnsupportedVerdict(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is UnsupportedFeatureException u)
+                return new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+                    $"the task's own PyTorch code failed: {e.Message}",
+                    Rule: "task.unsupported", Actual: u.What);
+        return null;
     }
 
     private (Verdict? Failure, IReadOnlyList<Tensor[]>? Outputs) Simulate(StepProgram program, Trial trial, FoldLengths? folds)
@@ -142,6 +156,7 @@ public sealed class TaskVerifier
         }
         catch (SimulationException e)
         {
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported with { Line = e.Op.Span.Line, Column = e.Op.Span.Column, Op = e.Op.Op.Name }, null);
             var limit = LimitIn(e);
             return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
                 limit?.Rule ?? "runtime"), null);
@@ -152,6 +167,7 @@ public sealed class TaskVerifier
         }
         catch (Exception e) when (e is PyLiteRuntimeException or TensorException)
         {
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported, null);
             return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
         }
         catch (PyLite.PyLiteSyntaxException e)

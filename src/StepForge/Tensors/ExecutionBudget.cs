@@ -17,8 +17,19 @@ public sealed class LimitExceededException(string rule, string message) : Except
     public bool IsTimeGuard => Rule == ExecutionBudget.TimeRule;
 }
 
-/// <summary>A computation that cannot be done on these values (bad shapes, an unsupported function): a <c>runtime</c> verdict.</summary>
-public sealed class TensorException(string message) : Exception(message);
+/// <summary>A computation that cannot be done on these values (bad shapes, bad arguments): a <c>runtime</c> verdict.</summary>
+public class TensorException(string message) : Exception(message);
+
+/// <summary>
+/// Code used a function, module, method or argument that StepForge's PyTorch subset lacks. In a task's own code
+/// (reference, global block, fn body) this makes the task <c>invalid</c>, naming <see cref="What"/>.
+/// </summary>
+public sealed class UnsupportedFeatureException(string what, string? why = null)
+    : TensorException($"{what} is not supported by StepForge's PyTorch subset{(why is null ? "" : $" ({why})")}")
+{
+    /// <summary>The function or feature, as code names it (<c>torch.fft</c>, <c>Tensor.unfold</c>).</summary>
+    public string What { get; } = what;
+}
 
 /// <summary>
 /// What one verification may spend, counted in work so that the same input gets the same verdict on any machine at

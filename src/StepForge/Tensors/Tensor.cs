@@ -48,11 +48,13 @@ public sealed class Tensor
     public int Count => Data.Length;
     public bool IsFloat => Kind == ElementKind.Float;
 
+    /// <summary>The element count of a shape; saturates at long.MaxValue rather than wrapping (sizes come from user values).</summary>
     public static long Numel(IReadOnlyList<int> shape)
     {
-        // Checked: a shape from task code can multiply past 2^63 and wrap to a small count.
+        if (shape.Contains(0)) return 0;
         long n = 1;
-        foreach (var d in shape) n = checked(n * d);
+        foreach (var d in shape)
+            n = d > 0 && n > long.MaxValue / d ? long.MaxValue : n * d;
         return n;
     }
 
@@ -235,7 +237,8 @@ public sealed class Tensor
         if (repeats.Length < Rank) throw new TensorException("repeat() needs at least as many sizes as the tensor has dimensions");
         var src = this;
         while (src.Rank < repeats.Length) src = src.Unsqueeze(0);
-        var shape = src.Shape.Select((s, i) => s * repeats[i]).ToArray();
+        if (repeats.Any(r => r < 0)) throw new TensorException($"repeat(): repeats ({string.Join(", ", repeats)}) must be non-negative");
+        var shape = src.Shape.Select((s, i) => TensorMath.CheckedSize((long)s * repeats[i], "repeat")).ToArray();
         var result = Allocate(shape, Kind);
         var srcStrides = Strides(src.Shape);
         var index = new int[shape.Length];

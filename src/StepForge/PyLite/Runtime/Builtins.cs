@@ -60,6 +60,7 @@ public static class BuiltinFunctions
             long l => Math.Abs(l),
             double d => Math.Abs(d),
             Tensor t => TensorMath.Abs(t),
+            Batched b => new Batched(TensorMath.Abs(b.Value)),
             var o => throw new TensorException($"bad operand type for abs(): '{PyValue.TypeName(o)}'"),
         } : null),
         ["min"] = new PyFunction("min", (args, _) => Extreme(args, pickMax: false)),

@@ -76,7 +76,7 @@ public sealed class Interpreter(ExecutionBudget budget)
         }
         catch (TensorException e)
         {
-            throw new PyLiteRuntimeException(e.Message, expr.Span.Line, expr.Span.Column);
+            throw new PyLiteRuntimeException(e.Message, expr.Span.Line, expr.Span.Column, e);
         }
         catch (OverflowException)
         {
@@ -227,11 +227,13 @@ public sealed class Interpreter(ExecutionBudget budget)
         {
             case PyNamespace ns:
                 if (ns.TryGet(attr.Name, out var member)) return member;
-                throw Error($"{ns.Name}.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+                throw Unsupported($"{ns.Name}.{attr.Name}", attr);
             case Tensor t:
-                return TensorMethods.Get(t, attr.Name) ?? throw Error($"Tensor.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+                return TensorAttributes.Get(t, attr.Name) ?? throw Unsupported($"Tensor.{attr.Name}", attr);
             case Batched b:
-                return BatchedMethods.Get(b, attr.Name) ?? throw new NotBatchableException($"Tensor.{attr.Name}");
+                return TensorAttributes.Get(b, attr.Name) ?? throw new NotBatchableException($"Tensor.{attr.Name}");
+            case NnModule m:
+                return m.Get(attr.Name) ?? throw Unsupported($"{m.Name}.{attr.Name}", attr);
             case PyTuple { FieldNames: { } names } tuple when names.Contains(attr.Name):
                 return tuple.Items[names.ToList().IndexOf(attr.Name)];
             case PyDict d when attr.Name is "keys" or "values" or "items":
@@ -275,6 +277,8 @@ public sealed class Interpreter(ExecutionBudget budget)
                     case PyList l when key is long i && i >= -l.Items.Count && i < l.Items.Count:
                         l.Items[(int)(i < 0 ? i + l.Items.Count : i)] = value;
                         break;
+                    case Tensor or Batched:
+                        throw Unsupported("assignment into a tensor (x[...] = ...)", sub);
                     default:
                         throw Error($"cannot assign to an item of a {PyValue.TypeName(container)}", sub);
                 }
@@ -286,4 +290,10 @@ public sealed class Interpreter(ExecutionBudget budget)
     }
 
     private static PyLiteRuntimeException Error(string message, Node node) => new(message, node.Span.Line, node.Span.Column);
+
+    private static PyLiteRuntimeException Unsupported(string what, Node node)
+    {
+        var e = new UnsupportedFeatureException(what);
+        return new PyLiteRuntimeException(e.Message, node.Span.Line, node.Span.Column, e);
+    }
 }

@@ -48,6 +48,9 @@ public static class Operators
         BinaryOp.FloorDiv => BinaryKind.FloorDiv,
         BinaryOp.Mod => BinaryKind.Mod,
         BinaryOp.Pow => BinaryKind.Pow,
+        BinaryOp.BitAnd => BinaryKind.BitAnd,
+        BinaryOp.BitOr => BinaryKind.BitOr,
+        BinaryOp.BitXor => BinaryKind.BitXor,
         _ => null,
     };
 
@@ -122,6 +125,9 @@ public static class Operators
                     case BinaryOp.Add: return checked(a + b);
                     case BinaryOp.Sub: return checked(a - b);
                     case BinaryOp.Mul: return checked(a * b);
+                    case BinaryOp.BitAnd: return left is bool && right is bool ? (a & b) != 0 : a & b;
+                    case BinaryOp.BitOr: return left is bool && right is bool ? (a | b) != 0 : a | b;
+                    case BinaryOp.BitXor: return left is bool && right is bool ? (a ^ b) != 0 : a ^ b;
                     case BinaryOp.FloorDiv:
                         if (b == 0) throw Error("integer division by zero", span);
                         return (long)Math.Floor((double)a / b);
@@ -154,6 +160,10 @@ public static class Operators
     public static object? Unary(UnaryOp op, object? operand, SourceSpan span) => (op, operand) switch
     {
         (UnaryOp.Neg, Batched b) => Batching.Unary(b, TensorMath.Negate),
+        (UnaryOp.Invert, Batched b) => Batching.Unary(b, TensorMath.Invert),
+        (UnaryOp.Invert, Tensor t) => TensorMath.Invert(t),
+        (UnaryOp.Invert, long l) => ~l,
+        (UnaryOp.Invert, bool b) => b ? -2L : -1L,
         (UnaryOp.Pos, Batched b) => b,
         (UnaryOp.Not, _) => !Truth(operand, span),
         (UnaryOp.Neg, Tensor t) => TensorMath.Negate(t),
@@ -284,6 +294,8 @@ public static class Operators
             PySlice s => new Tensor.Range(s.Start is null ? null : ToLong(s.Start), s.Stop is null ? null : ToLong(s.Stop), s.Step is null ? null : ToLong(s.Step)),
             PyEllipsis => new Tensor.Ellipsis(),
             null => (Tensor.IndexItem)new Tensor.NewAxis(),
+            Tensor or PyList => throw new UnsupportedFeatureException("indexing a tensor with a tensor or list (advanced indexing)",
+                "torch.index_select, torch.gather, torch.take_along_dim or torch.where do the same"),
             _ => throw Error($"tensors cannot be indexed with a {PyValue.TypeName(p)}", span),
         })];
     }

@@ -5,10 +5,13 @@ using StepForge.Tensors;
 namespace StepForge.PyLite.Runtime;
 
 /// <summary>An error while running PyLite code (a Python exception): a <c>runtime</c> verdict with where it happened.</summary>
-public sealed class PyLiteRuntimeException(string message, int line, int column) : Exception(message)
+public sealed class PyLiteRuntimeException(string message, int line, int column, Exception? inner = null) : Exception(message, inner)
 {
     public int Line { get; } = line;
     public int Column { get; } = column;
+
+    /// <summary>What the code used that StepForge's PyTorch subset lacks, when that is why it failed; else null.</summary>
+    public string? Unsupported => (InnerException as UnsupportedFeatureException)?.What;
 }
 
 /// <summary>Something that can be called from PyLite code with positional and keyword arguments.</summary>
@@ -84,7 +87,7 @@ public sealed class PyEllipsis
 }
 
 /// <summary>torch.float32 and friends.</summary>
-public sealed record TorchDType(string Name, ElementKind Kind)
+public sealed record TorchDType(string Name, ElementKind Kind, FloatFormat Format = FloatFormat.Single)
 {
     public override string ToString() => $"torch.{Name}";
 }

@@ -58,7 +58,7 @@ public static class StepForgeCli
     }
 
     /// <summary>What was being written when the disk filled up (SQLite's SQLITE_FULL, or ENOSPC from a file), else null.</summary>
-    internal static string? DiskFull(Exception e)
+    public static string? DiskFull(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {

@@ -19,6 +19,7 @@ public sealed class TaskVerifier
     private readonly ProgramEnvironment environment;
     private readonly Tolerance tolerance;
     private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
+    private readonly TaskCost? cost;
 
     public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
     {
@@ -26,7 +27,11 @@ public sealed class TaskVerifier
         this.options = options ?? new VerifyOptions();
         environment = task.Environment(this.options.Sizes);
         tolerance = this.options.FixedTolerance ? Tolerance.Float32 : Tolerance.ForTask(task, this.options.Sizes);
+        if (this.options.Cost is { } costOptions) cost = new TaskCost(task, costOptions with { RepairAffine = false });
     }
+
+    /// <summary>The task's cost model when <see cref="VerifyOptions.Cost"/> is set (it also costs the task's own program, once).</summary>
+    public TaskCost? Cost => cost;
 
     public TaskSpec Task => task;
 
@@ -74,7 +79,9 @@ public sealed class TaskVerifier
         }
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
             + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance (sizes up to that many times the task's)" : "");
-        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
+        // The verified program (after any repair) is the one costed.
+        var costed = cost?.Estimate(check.Source).Cost;
+        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values], Cost: costed));
     }
 
     /// <summary>One seed's inputs and reference outputs, or the verdict that the task's own code failed.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StepForge.Cost;
 using StepForge.Step;
 
 namespace StepForge.Tasks;
@@ -7,6 +8,7 @@ namespace StepForge.Tasks;
 /// <summary>
 /// The result of checking one candidate for one task, as data: the kind (correct or the failing stage), where,
 /// the rule, the expected and actual things and a message. <see cref="ToJson"/> is the line an agent or script reads.
+/// A correct program verified with <see cref="VerifyOptions.Cost"/> also carries its cost at the task's own sizes.
 /// </summary>
 public sealed record Verdict(
     VerdictKind Kind,
@@ -22,7 +24,8 @@ public sealed record Verdict(
     string? RepairedImpl = null,
     int CopiesInserted = 0,
     IReadOnlyList<OutputCheck>? Outputs = null,
-    double Seconds = 0)
+    double Seconds = 0,
+    ProgramCost? Cost = null)
 {
     public bool IsCorrect => Kind == VerdictKind.Correct;
 
@@ -69,6 +72,11 @@ public sealed record Verdict(
             {
                 w.WriteNumber("copies_inserted", CopiesInserted);
                 w.WriteString("repaired_impl", RepairedImpl);
+            }
+            if (Cost is not null)
+            {
+                w.WritePropertyName("cost");
+                Cost.WriteJson(w, details: false);
             }
             w.WriteEndObject();
         }

@@ -8,6 +8,7 @@ namespace StepForge.Tasks;
 /// <param name="Seed">The first trial's data seed; trial t uses Seed + t.</param>
 /// <param name="Sizes">Symbol sizes that replace the task's (a program right only at the default sizes is wrong).</param>
 /// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.ForSizes"/>).</param>
+/// <param name="Cost">When set, a correct program's verdict carries its cost (cost-model.md), at the task's own sizes whatever <paramref name="Sizes"/> says.</param>
 public sealed record VerifyOptions(
     int Seed = 0,
     int Trials = 1,
@@ -16,7 +17,8 @@ public sealed record VerifyOptions(
     AffineMode AffineMode = AffineMode.Upstream,
     Func<ExecutionBudget>? Budget = null,
     bool Batching = true,
-    bool FixedTolerance = false);
+    bool FixedTolerance = false,
+    CostOptions? Cost = null);
 
 /// <summary>
 /// The whole verification of a candidate: parse → types → affine (→ repair) → seeded data → the task's PyTorch

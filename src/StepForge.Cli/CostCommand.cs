@@ -177,8 +177,9 @@ public static class CostCommand
                         line.Append(CultureInfo.InvariantCulture, $"  {(p.Role == "candidate" && Speedup(programs) is { } s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "x" : ""),8}");
                     line.Append("  ").Append(c.Bottleneck.Label);
                     if (c.FifoDeadlock is { } dead)
-                        notes.Add($"{task.Name} ({p.Role}): {dead.Message}" +
-                            (c.RequiredFifoDepth is long need ? $"; it runs through when every channel holds {need} elements" : ""));
+                        notes.Add($"{task.Name} ({p.Role}): {dead.Message}; it runs through with " +
+                            string.Join(", ", c.Channels.Where(ch => ch.RequiredDepth > machine.FifoDepth).Select(ch => $"{ch.Stream} {ch.RequiredDepth} deep")) +
+                            (c.RequiredFifoDepth is long need ? $" (or every channel {need} deep)" : ""));
                     if (c.UnboundedDeadlock is { } stuck) notes.Add($"{task.Name} ({p.Role}): deadlocks even with unbounded channels: {stuck.Message}");
                 }
                 else line.Append(p.Estimate.Problem is { } problem ? $"not costed: [{problem.Rule}] {problem.Message}" : "not costed");
@@ -208,10 +209,14 @@ public static class CostCommand
         foreach (var o in c.Ops)
             output.WriteLine($"  {(o.Bottleneck ? "*" : " ")} {o.Label.PadRight(width)}  {N(o.Elements),9}  {ProgramCost.ServiceText(o),8}  {N(o.Busy),9}  {N(o.Flops),10}  " +
                 $"{N(o.FlopsPerCall),10}  {N(o.StorageBytes),9}  {N(o.FirstStart),9}  {N(o.LastFinish),9}");
-        var full = c.Channels.Where(ch => ch.Peak > c.Machine.FifoDepth).ToList();
-        if (full.Count > 0)
-            output.WriteLine("    channels beyond fifo_depth: " + string.Join("; ", full.Select(ch =>
-                $"{ch.Stream} peaks at {N(ch.Peak)} element(s) of {N(ch.ElementBytes)} B ({N(ch.BytesBeyondDepth)} B beyond depth)")));
+        var deep = c.Channels.Where(ch => ch.RequiredDepth > c.Machine.FifoDepth).ToList();
+        if (deep.Count > 0)
+            output.WriteLine("    channels deeper than fifo_depth: " + string.Join("; ", deep.Select(ch =>
+                $"{ch.Stream} needs {N(ch.RequiredDepth)}, peaks at {N(ch.Peak)} element(s) of {N(ch.ElementBytes)} B ({N(ch.Bytes)} B on chip)")));
+        var ahead = c.Channels.Where(ch => ch.RequiredDepth <= c.Machine.FifoDepth && ch.Peak > c.Machine.FifoDepth).ToList();
+        if (ahead.Count > 0)
+            output.WriteLine("    fuller only because a producer runs ahead (not counted): " + string.Join("; ", ahead.Select(ch =>
+                $"{ch.Stream} peaks at {N(ch.Peak)} element(s) of {N(ch.ElementBytes)} B")));
     }
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

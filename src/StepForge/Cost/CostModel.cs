@@ -51,8 +51,10 @@ public static class CostModel
         var timed = TimedRun.Run(graph);
         var fifo = FifoCheck.Run(graph, machine.FifoDepth);
         var unbounded = fifo is null ? null : FifoCheck.Run(graph, FifoCheck.Unbounded);
-        long? required = fifo is not null && unbounded is null ? RequiredDepth(graph, machine.FifoDepth, timed.ChannelPeaks) : null;
-        return Summarize(graph, timed, machine, fifo, required, unbounded);
+        bool deepen = fifo is not null && unbounded is null;
+        long? required = deepen ? RequiredDepth(graph, machine.FifoDepth, timed.ChannelPeaks) : null;
+        var needs = deepen ? ChannelDepths(graph, machine.FifoDepth) : Enumerable.Repeat((long)machine.FifoDepth, graph.Channels.Count).ToArray();
+        return Summarize(graph, timed, machine, fifo, required, unbounded, needs);
     }
 
     /// <summary>The least depth (the same for every channel) at which the graph runs through, knowing fifo_depth does not.</summary>
@@ -75,6 +77,36 @@ public static class CostModel
             if (FifoCheck.Run(graph, mid) is null) hi = mid; else lo = mid;
         }
         return hi;
+    }
+
+    /// <summary>
+    /// A depth per channel at which the graph runs through, deepening only the channels it jams on: while the run
+    /// deadlocks, the channel whose writer cannot put (while its reader waits for something else) gets deeper
+    /// (doubling what it has beyond fifo_depth); then each deepened channel, in stream order, is bisected down to
+    /// the least depth that still runs through with the others as they are.
+    /// </summary>
+    private static long[] ChannelDepths(DataflowGraph graph, long fifoDepth)
+    {
+        var depths = Enumerable.Repeat(fifoDepth, graph.Channels.Count).ToArray();
+        while (FifoCheck.Run(graph, depths) is ({ } _, var c))
+        {
+            if (c < 0 || depths[c] > graph.Channels[c].Count)
+                throw new InvalidOperationException("the graph runs through with unbounded channels but deepening its jammed channels does not help");
+            depths[c] += Math.Max(1, depths[c] - fifoDepth);
+        }
+        for (int c = 0; c < depths.Length; c++)
+        {
+            if (depths[c] == fifoDepth) continue;
+            long lo = fifoDepth, hi = depths[c];
+            while (hi - lo > 1)
+            {
+                long mid = lo + (hi - lo) / 2;
+                depths[c] = mid;
+                if (FifoCheck.Run(graph, depths).Deadlock is null) hi = mid; else lo = mid;
+            }
+            depths[c] = hi;
+        }
+        return depths;
     }
 
     private static long CeilDiv(long a, long b) => (a + b - 1) / b;
@@ -216,7 +248,7 @@ public static class CostModel
     }
 
     private static ProgramCost Summarize(DataflowGraph graph, TimedResult timed, Machine machine,
-        Deadlock? fifo, long? required, Deadlock? unbounded)
+        Deadlock? fifo, long? required, Deadlock? unbounded, IReadOnlyList<long> needs)
     {
         var units = graph.Units;
         long offchip = 0;
@@ -231,11 +263,16 @@ public static class CostModel
             return new OpCost(unit.Kind, unit.Line, unit.Label, t.Elements, t.MinService, t.MaxService, t.Busy, t.Calls, unit.FlopsPerCall,
                 t.Calls * unit.FlopsPerCall, unit.StorageBytes, t.FirstStart, t.LastFinish, u == busiest);
         }).ToList();
-        var channels = graph.Channels.Select((c, id) => new ChannelCost(c.Name,
+        // A channel the program jams on at fifo_depth holds its timed-run peak (at least the depth it needs); any other
+        // channel needs no more than fifo_depth: back-pressure would hold its producer, as the deadlock check shows.
+        long Counted(int id) => needs[id] > machine.FifoDepth ? Math.Max(timed.ChannelPeaks[id], needs[id]) - machine.FifoDepth : 0;
+        var channels = graph.Channels.Select((c, id) => (Channel: new ChannelCost(c.Name,
             c.Producer >= 0 ? units[c.Producer].Label : "nothing",
             c.Readers.Count == 0 ? "nothing" : string.Join(", ", c.Readers.Select(r => units[r.Unit].Label)),
-            c.ElementBytes, c.Count, timed.ChannelPeaks[id], Math.Max(0, timed.ChannelPeaks[id] - machine.FifoDepth) * c.ElementBytes))
-            .Where((c, id) => graph.Channels[id].Producer >= 0 || graph.Channels[id].Readers.Count > 0)
+            c.ElementBytes, c.Count, timed.ChannelPeaks[id], needs[id], Counted(id) * c.ElementBytes,
+            Math.Max(0, timed.ChannelPeaks[id] - machine.FifoDepth) * c.ElementBytes), Id: id))
+            .Where(p => graph.Channels[p.Id].Producer >= 0 || graph.Channels[p.Id].Readers.Count > 0)
+            .Select(p => p.Channel)
             .ToList();
         long offchipTime = CeilDiv(offchip, machine.OffChipBytesPerCycle);
         long busy = timed.Units.Count == 0 ? 0 : timed.Units[busiest].Busy;
@@ -243,7 +280,7 @@ public static class CostModel
             offchipTime > busy ? "off-chip traffic" : units[busiest].Label,
             units.Where(u => u.Kind == "Bufferize").Sum(u => u.StorageBytes),
             units.Where(u => u.Kind is "Accum" or "Scan").Sum(u => u.StorageBytes),
-            channels.Sum(c => c.BytesBeyondDepth),
+            channels.Sum(c => c.Bytes),
             fifo, required, unbounded ?? (timed.Stall is { } stall ? new Deadlock("", 0, "", stall) : null), ops, channels);
     }
 }

@@ -12,8 +12,12 @@ internal static class FifoCheck
 {
     public const long Unbounded = long.MaxValue;
 
-    /// <returns>null when every unit finishes; else where the run is stuck.</returns>
-    public static Deadlock? Run(DataflowGraph graph, long depth)
+    /// <summary>The run with every channel <paramref name="depth"/> deep; null when every unit finishes, else where it is stuck.</summary>
+    public static Deadlock? Run(DataflowGraph graph, long depth) => Run(graph, Enumerable.Repeat(depth, graph.Channels.Count).ToArray()).Deadlock;
+
+    /// <summary>The run with a depth per channel.</summary>
+    /// <returns>No deadlock when every unit finishes; else where the run is stuck and, when a unit cannot put, the full channel.</returns>
+    public static (Deadlock? Deadlock, int Channel) Run(DataflowGraph graph, IReadOnlyList<long> depths)
     {
         var units = graph.Units;
         var channels = graph.Channels;
@@ -51,7 +55,7 @@ internal static class FifoCheck
                     {
                         if (pending[u][p] == 0) continue;
                         int c = unit.Outputs[p];
-                        long room = depth == Unbounded ? pending[u][p] : Math.Max(0, depth - Held(c));
+                        long room = depths[c] == Unbounded ? pending[u][p] : Math.Max(0, depths[c] - Held(c));
                         long put = Math.Min(room, pending[u][p]);
                         if (put > 0)
                         {
@@ -81,7 +85,7 @@ internal static class FifoCheck
         }
 
         bool Done(int u) => next[u] == units[u].Steps && !hasPending[u];
-        if (Enumerable.Range(0, units.Count).All(Done)) return null;
+        if (Enumerable.Range(0, units.Count).All(Done)) return (null, -1);
 
         // What a stuck unit waits for: the inputs of its next step that are empty.
         List<string> Empty(int u)
@@ -107,11 +111,11 @@ internal static class FifoCheck
             var why = readers.Count == 0
                 ? "nothing reads it"
                 : string.Join("; ", readers.Select(r => $"{units[r].Label} does not take them: it waits for {WaitsFor(r)}"));
-            return new Deadlock(units[u].Kind, units[u].Line, channels[c].Name,
-                $"{units[u].Label} cannot put into {channels[c].Name}, which holds {Held(c)} element(s) (fifo_depth {depth}); {why}");
+            return (new Deadlock(units[u].Kind, units[u].Line, channels[c].Name,
+                $"{units[u].Label} cannot put into {channels[c].Name}, full at {Held(c)} element(s); {why}"), c);
         }
         int stuck = Enumerable.Range(0, units.Count).First(u => !Done(u));
-        return new Deadlock(units[stuck].Kind, units[stuck].Line, Empty(stuck).FirstOrDefault() ?? "",
-            $"{units[stuck].Label} waits for {WaitsFor(stuck)}, which gets no more elements");
+        return (new Deadlock(units[stuck].Kind, units[stuck].Line, Empty(stuck).FirstOrDefault() ?? "",
+            $"{units[stuck].Label} waits for {WaitsFor(stuck)}, which gets no more elements"), -1);
     }
 }

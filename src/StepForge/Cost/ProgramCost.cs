@@ -30,9 +30,12 @@ public sealed record OpCost(
     long LastFinish,
     bool Bottleneck);
 
-/// <summary>One channel (stream) of the timed run: how full it got with unbounded depth.</summary>
-/// <param name="BytesBeyondDepth">Bytes of the peak beyond fifo_depth elements: the FIFO memory the program needs.</param>
-public sealed record ChannelCost(string Stream, string From, string To, long ElementBytes, long Elements, long Peak, long BytesBeyondDepth);
+/// <summary>One channel (stream): how full it got in the timed run, and how deep it must be for the program to run through.</summary>
+/// <param name="Peak">The most elements it held at once in the timed run (unbounded channels).</param>
+/// <param name="RequiredDepth">The depth it needs, the other channels as deep as they need (fifo_depth unless the program jams on it).</param>
+/// <param name="Bytes">On-chip bytes it counts: for a channel that must be deeper than fifo_depth, its peak (at least its required depth) beyond fifo_depth elements; else 0.</param>
+/// <param name="PeakBytesBeyondDepth">Bytes of the peak beyond fifo_depth, whether the program needs them or a producer merely ran ahead.</param>
+public sealed record ChannelCost(string Stream, string From, string To, long ElementBytes, long Elements, long Peak, long RequiredDepth, long Bytes, long PeakBytesBeyondDepth);
 
 /// <summary>The headline figures of a program's cost, as the experience store keeps them.</summary>
 /// <param name="RequiredFifoDepth">The least depth, for every channel, at which the program runs through; null when fifo_depth does.</param>
@@ -66,6 +69,9 @@ public sealed record ProgramCost(
 
     public OpCost Bottleneck => Ops.First(o => o.Bottleneck);
 
+    /// <summary>Channel bytes if every channel counted its whole timed-run peak beyond fifo_depth (a producer running ahead of a slow reader included).</summary>
+    public long ChannelPeakBytes => Channels.Sum(c => c.PeakBytesBeyondDepth);
+
     public CostSummary Summary => new(Cycles, OnChipBytes, OffChipBytes, Flops, LowerBound, FifoDeadlock is not null, RequiredFifoDepth);
 
     /// <summary>Writes the cost as one JSON object; <paramref name="details"/> adds the per-unit and per-channel breakdown.</summary>
@@ -79,6 +85,7 @@ public sealed record ProgramCost(
         w.WriteNumber("buffers", BufferBytes);
         w.WriteNumber("states", StateBytes);
         w.WriteNumber("channels", ChannelBytes);
+        w.WriteNumber("channel_peaks", ChannelPeakBytes);
         w.WriteEndObject();
         w.WriteNumber("offchip_bytes", OffChipBytes);
         w.WriteNumber("flops", Flops);
@@ -120,7 +127,9 @@ public sealed record ProgramCost(
                 w.WriteNumber("element_bytes", c.ElementBytes);
                 w.WriteNumber("elements", c.Elements);
                 w.WriteNumber("peak", c.Peak);
-                w.WriteNumber("bytes_beyond_depth", c.BytesBeyondDepth);
+                w.WriteNumber("required_depth", c.RequiredDepth);
+                w.WriteNumber("bytes", c.Bytes);
+                w.WriteNumber("peak_bytes_beyond_depth", c.PeakBytesBeyondDepth);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -99,10 +99,10 @@ internal static class FifoCheck
         string WaitsFor(int u) => Empty(u) is { Count: > 0 } empty ? string.Join(" and ", empty) : "room in its own outputs";
 
         // The jam starts at a unit whose full channel is not drained because its reader waits for something else
-        // (not because the reader is itself stuck putting): report that one, else the first that cannot put.
+        // (not because the reader is itself stuck putting), or that nothing reads: report that one, else the first that cannot put.
         int Full(int u) => units[u].Outputs[Array.FindIndex(pending[u], r => r > 0)];
         var putting = Enumerable.Range(0, units.Count).Where(u => hasPending[u]).ToList();
-        var root = putting.Where(u => channels[Full(u)].Readers.Any(r => !hasPending[r.Unit])).DefaultIfEmpty(putting.FirstOrDefault(-1)).First();
+        var root = putting.Where(u => channels[Full(u)].Readers is var readers && (readers.Count == 0 || readers.Any(r => !hasPending[r.Unit]))).DefaultIfEmpty(putting.FirstOrDefault(-1)).First();
         if (root >= 0)
         {
             int u = root;

@@ -38,7 +38,7 @@ public sealed record OpCost(
 public sealed record ChannelCost(string Stream, string From, string To, long ElementBytes, long Elements, long Peak, long RequiredDepth, long Bytes, long PeakBytesBeyondDepth);
 
 /// <summary>The headline figures of a program's cost, as the experience store keeps them.</summary>
-/// <param name="RequiredFifoDepth">The least depth, for every channel, at which the program runs through; null when fifo_depth does.</param>
+/// <param name="RequiredFifoDepth">The least depth, for every channel, at which the program runs through; null when fifo_depth does (or none does).</param>
 public sealed record CostSummary(long Cycles, long OnChipBytes, long OffChipBytes, long Flops, long LowerBound, bool FifoDeadlock, long? RequiredFifoDepth);
 
 /// <summary>
@@ -46,6 +46,12 @@ public sealed record CostSummary(long Cycles, long OnChipBytes, long OffChipByte
 /// Buffer-typed states and channel occupancy beyond fifo_depth), off-chip bytes, flops, the lower bound, whether it
 /// deadlocks with fifo_depth channels (and where, and how deep they must be), and the per-unit breakdown.
 /// </summary>
+/// <param name="Cycles">When the last output element is written off chip in the timed run.</param>
+/// <param name="BoundBy">"off-chip traffic" or the busiest unit's label.</param>
+/// <param name="ChannelBytes">Bytes of the channels the program jams on at fifo_depth (see <see cref="ChannelCost.Bytes"/>).</param>
+/// <param name="FifoDeadlock">Where the run with fifo_depth channels gets stuck; null when it runs through.</param>
+/// <param name="RequiredFifoDepth">With a deadlock at fifo_depth: the least depth, for every channel, at which it runs through.</param>
+/// <param name="UnboundedDeadlock">Where the run gets stuck even with unbounded channels (an element that never comes); null normally.</param>
 public sealed record ProgramCost(
     Machine Machine,
     long Cycles,

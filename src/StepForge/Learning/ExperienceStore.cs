@@ -212,7 +212,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 catch (TaskFileException) { return; }
             }
             if (task is null) return;
-            var coster = new TaskCost(task);
+            // A reference program that consumes a stream twice (12 of upstream's) is costed with its Copy ops inserted, as it must run.
+            var coster = new TaskCost(task, new CostOptions(RepairAffine: true));
             if (stored.TryGetValue(name, out var entry) && entry.Uncosted)
             {
                 var estimate = coster.Reference;

@@ -86,15 +86,17 @@ public static class SvgChart
     {
         var runs = tasks.Select(t => (t.Model, t.Setting)).Distinct().ToList();
         var names = tasks.Where(t => t.Reference is not null).Select(t => t.Name).Distinct().Order(StringComparer.Ordinal).ToList();
-        int width = Math.Max(Width, Left + Right + 34 * Math.Max(1, names.Count)), height = Height + 80;
+        // Task names are written at 45 degrees under the bars: room below, and on the left for the first one.
+        const int left = Left + 100;
+        int width = Math.Max(Width, left + Right + 34 * Math.Max(1, names.Count)), height = Height + 80;
         int bottom = Bottom + 80;
         double most = Math.Max(2, Math.Ceiling(tasks.Select(t => t.Speedup ?? 0).DefaultIfEmpty(0).Max()));
         double Y(double v) => height - bottom - (height - Top - bottom) * v / most;
         var s = new StringBuilder();
         s.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\">");
         s.AppendLine(CultureInfo.InvariantCulture, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
-        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Speedup of the cheapest correct program over the reference, per task</text>");
-        int x0 = Left, x1 = width - Right, y0 = height - bottom;
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Speedup of the cheapest correct program over the reference, per task</text>");
+        int x0 = left, x1 = width - Right, y0 = height - bottom;
         s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#333\"/>");
         s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{Top}\" stroke=\"#333\"/>");
         for (int t = 0; t <= 4; t++)
@@ -104,21 +106,21 @@ public static class SvgChart
             s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{x0 - 8}\" y=\"{N(Y(v) + 4)}\" font-size=\"11\" text-anchor=\"end\">{N(v)}x</text>");
         }
         s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{N(Y(1))}\" x2=\"{x1}\" y2=\"{N(Y(1))}\" stroke=\"#333\" stroke-dasharray=\"6 4\"><title>the reference program (1x)</title></line>");
-        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{(y0 + Top) / 2}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 16 {(y0 + Top) / 2})\">reference cycles / cycles</text>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left - 54}\" y=\"{(y0 + Top) / 2}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 {left - 54} {(y0 + Top) / 2})\">reference cycles / cycles</text>");
         double slot = (x1 - x0) / (double)Math.Max(1, names.Count);
         double bar = slot * 0.8 / Math.Max(1, runs.Count);
         for (int i = 0; i < names.Count; i++)
         {
-            double left = x0 + i * slot + slot * 0.1;
+            double start = x0 + i * slot + slot * 0.1;
             for (int r = 0; r < runs.Count; r++)
             {
                 var row = tasks.FirstOrDefault(t => t.Name == names[i] && t.Model == runs[r].Model && t.Setting == runs[r].Setting);
                 if (row?.Speedup is not { } speedup) continue;
                 s.AppendLine(CultureInfo.InvariantCulture,
-                    $"<rect x=\"{N(left + r * bar)}\" y=\"{N(Y(speedup))}\" width=\"{N(bar)}\" height=\"{N(y0 - Y(speedup))}\" fill=\"{Palette[r % Palette.Length]}\">" +
+                    $"<rect x=\"{N(start + r * bar)}\" y=\"{N(Y(speedup))}\" width=\"{N(bar)}\" height=\"{N(y0 - Y(speedup))}\" fill=\"{Palette[r % Palette.Length]}\">" +
                     $"<title>{E(names[i])}, {E(runs[r].Model)} ({E(runs[r].Setting)}): {speedup.ToString("0.00", CultureInfo.InvariantCulture)}x ({row.Best!.Cycles:N0} against {row.Reference!.Cycles:N0} cycles)</title></rect>");
             }
-            double cx = left + slot * 0.4;
+            double cx = start + slot * 0.4;
             s.AppendLine(CultureInfo.InvariantCulture,
                 $"<text x=\"{N(cx)}\" y=\"{y0 + 12}\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-45 {N(cx)} {y0 + 12})\">{E(names[i].Length > 30 ? names[i][..29] + "…" : names[i])}</text>");
         }

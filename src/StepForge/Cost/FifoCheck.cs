@@ -71,7 +71,9 @@ internal static class FifoCheck
                 if (next[u] == unit.Steps) break;
                 step.Clear();
                 unit.Describe(next[u], step);
-                if (step.Takes.Any(p => written[unit.Inputs[p]] - read[unit.Inputs[p]][readerOf[u][p]] < 1)) break;
+                bool ready = true;
+                foreach (var p in step.Takes) ready &= written[unit.Inputs[p]] - read[unit.Inputs[p]][readerOf[u][p]] >= 1;
+                if (!ready) break;
                 foreach (var p in step.Takes)
                 {
                     int c = unit.Inputs[p];

@@ -39,14 +39,23 @@ internal static class TimedRun
                 step.Clear();
                 unit.Describe(k, step);
                 long ready = 0;
-                int missing = step.Takes.FindIndex(p => taken[p] >= written[unit.Inputs[p]]);
+                int missing = -1;
+                // Plain loops: this runs once per element of every unit.
+                foreach (var p in step.Takes)
+                {
+                    if (taken[p] >= written[unit.Inputs[p]])
+                    {
+                        missing = p;
+                        break;
+                    }
+                    ready = Math.Max(ready, arrive[unit.Inputs[p]][taken[p]]);
+                }
                 if (missing >= 0)
                 {
-                    int c = unit.Inputs[step.Takes[missing]];
-                    stall ??= $"{unit.Label} waits for element {taken[step.Takes[missing]] + 1} of {channels[c].Name}, which gets only {written[c]}";
+                    int c = unit.Inputs[missing];
+                    stall ??= $"{unit.Label} waits for element {taken[missing] + 1} of {channels[c].Name}, which gets only {written[c]}";
                     break;
                 }
-                foreach (var p in step.Takes) ready = Math.Max(ready, arrive[unit.Inputs[p]][taken[p]]);
                 long start = Math.Max(free, ready);
                 foreach (var p in step.Takes)
                 {

@@ -7,6 +7,7 @@ using StepForge.Tests.Support;
 namespace StepForge.Tests.Cost;
 
 /// <summary><c>stepforge cost</c>, with the habits of check and verify: folders, JSON lines, one-line errors, exit codes.</summary>
+[Collection(CostCollection.Name)]
 public class CostCommandTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);

@@ -8,6 +8,7 @@ namespace StepForge.Tests.Cost;
 /// shallow channels, and at which op. A unit takes a step's inputs together, and starts its next step once every
 /// output of this one is in its channel (each output waits for room in its own channel).
 /// </summary>
+[Collection(CostCollection.Name)]
 public class DeadlockTests
 {
     [Fact]

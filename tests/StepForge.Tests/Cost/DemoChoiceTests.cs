@@ -11,6 +11,7 @@ namespace StepForge.Tests.Cost;
 /// improve --demos: a solved task is shown with its shortest verified program (the default) or its cheapest by the
 /// cost model (fewest cycles, then fewest on-chip bytes).
 /// </summary>
+[Collection(CostCollection.Name)]
 public class DemoChoiceTests
 {
     /// <summary>

@@ -9,6 +9,7 @@ namespace StepForge.Tests.Cost;
 /// cost-model.md, "Work of an fn call": one case per row of the flop table (<see cref="FlopRules.Table"/>), each an
 /// fn body on small inputs whose flops follow from the row's rule.
 /// </summary>
+[Collection(CostCollection.Name)]
 public class FlopRuleTests
 {
     private static long Flops(string body, int[][] shapes, int[][]? state = null)

@@ -3,6 +3,7 @@ using StepForge.Cost;
 namespace StepForge.Tests.Cost;
 
 /// <summary>cost-model.md, "The machine": the defaults are the doc's, and a YAML file can override every number.</summary>
+[Collection(CostCollection.Name)]
 public class MachineTests
 {
     [Fact]

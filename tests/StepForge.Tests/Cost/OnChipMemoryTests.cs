@@ -7,6 +7,7 @@ namespace StepForge.Tests.Cost;
 /// cost-model.md, "On-chip memory" and "Off-chip traffic": buffers, Buffer-typed states and channel occupancy
 /// beyond fifo_depth; every input and output stream's bytes.
 /// </summary>
+[Collection(CostCollection.Name)]
 public class OnChipMemoryTests
 {
     private const string Rows = "rows = step.Bufferize(a=1).apply(x)\nout = step.Streamify().apply(rows)\nreturn out";

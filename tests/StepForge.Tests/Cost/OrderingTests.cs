@@ -5,6 +5,7 @@ using static StepForge.Tests.Cost.CostFixture;
 namespace StepForge.Tests.Cost;
 
 /// <summary>cost-model.md, "How to keep it honest": the orderings a reader can check, on correct programs only.</summary>
+[Collection(CostCollection.Name)]
 public class OrderingTests
 {
     private static TaskSpec Bench(string relative) => TaskReader.ReadFile(Path.Combine(TestPaths.ProjectBenchmark, relative));

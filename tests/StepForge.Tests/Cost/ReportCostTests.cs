@@ -9,6 +9,7 @@ namespace StepForge.Tests.Cost;
 /// A run against the fake provider where the model answers two different correct programs for one task: run and
 /// report show both programs' cycles, the cheapest one against the reference program's, the speedup and fast_p.
 /// </summary>
+[Collection(CostCollection.Name)]
 public class ReportCostTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);

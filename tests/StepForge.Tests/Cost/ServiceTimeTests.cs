@@ -8,6 +8,7 @@ namespace StepForge.Tests.Cost;
 /// counted by hand on the default machine (16 lanes, 64 bytes per cycle on and off chip) and sizes (N = 7, M = 5,
 /// K = 9, D = 16).
 /// </summary>
+[Collection(CostCollection.Name)]
 public class ServiceTimeTests
 {
     /// <summary>x: Buffer(fp32, [D]) rows (64 bytes each) with dims [N, M]: 35 elements.</summary>

@@ -11,6 +11,7 @@ namespace StepForge.Tests.Cost;
 /// The experience store keeps each correct sample's cost and each task's reference cost, computed once per task; a
 /// store made before the cost model is migrated with ALTER TABLE and keeps everything it had.
 /// </summary>
+[Collection(CostCollection.Name)]
 public class StoreCostTests
 {
     /// <summary>

@@ -11,6 +11,7 @@ namespace StepForge.Tests.Cost;
 /// one per cycle from the end of the first cycle; the cycles are when the last output element is written off chip.
 /// Every expected number is counted by hand in the comments, on the default machine and sizes (N = 7, M = 5).
 /// </summary>
+[Collection(CostCollection.Name)]
 public class TimingTests
 {
     [Fact]

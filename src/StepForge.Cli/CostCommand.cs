@@ -34,7 +34,7 @@ public static class CostCommand
         var repair = new Option<bool>("--repair-affine") { Description = "Insert step.Copy where a stream is consumed twice, then cost the repaired program." };
         var command = new Command("cost",
             "Estimate what programs would cost on a dataflow accelerator (../shared/docs/cost-model.md): cycles of a timed run of the dataflow graph " +
-            "at the task's sizes, on-chip bytes (buffers, Buffer states, channel occupancy beyond fifo_depth), off-chip bytes, flops, the lower bound, " +
+            "at the task's sizes, on-chip bytes (buffers, Buffer states, channels the program jams on at fifo_depth), off-chip bytes, flops, the lower bound, " +
             "whether the program deadlocks with fifo_depth channels (where, and how deep they must be), and the busiest op. With --impl, the candidate " +
             "beside the task's reference program and the speedup (reference cycles / candidate cycles).\n" +
             "Flops of an fn call, counted over its apply body:\n" + RulesText() +
@@ -281,13 +281,13 @@ public static class CostCommand
         output.WriteLine("  (arithmetic on plain Python numbers is configuration and costs nothing)");
         output.WriteLine();
         output.WriteLine("Cycles per element consumed:");
-        output.WriteLine("  Map, Accum, Scan, Merge (per folded element)  max(1, ceil(flops / lanes), ceil(buffer_bytes / onchip_bytes_per_cycle))");
-        output.WriteLine("  Bufferize                                     max(1, ceil(element_bytes / onchip_bytes_per_cycle))");
-        output.WriteLine("  Streamify, Repeat, RepeatRef                  1 per element emitted");
+        output.WriteLine("  Map, Accum, Scan, Merge (per folded element)     max(1, ceil(flops / lanes), ceil(buffer_bytes / onchip_bytes_per_cycle))");
+        output.WriteLine("  Bufferize                                        max(1, ceil(element_bytes / onchip_bytes_per_cycle))");
+        output.WriteLine("  Streamify, Repeat, RepeatRef                     1 per element emitted");
         output.WriteLine("  Zip, Copy, Promote, Flatten, Reshape, Partition  1");
-        output.WriteLine("  program inputs and outputs                    ceil(element_bytes * S / offchip_bytes_per_cycle), S = input and output streams");
+        output.WriteLine("  program inputs and outputs                       ceil(element_bytes * S / offchip_bytes_per_cycle), S = input and output streams");
         output.WriteLine();
         output.WriteLine("Machine (a --machine YAML file overrides any of these):");
-        foreach (var (key, meaning) in Machine.Keys) output.WriteLine($"  {key}: {machine.Value(key),-6}  {meaning}");
+        foreach (var (key, meaning) in Machine.Keys) output.WriteLine($"  {key + ": " + machine.Value(key),-30}  {meaning}");
     }
 }

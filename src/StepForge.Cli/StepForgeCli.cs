@@ -21,6 +21,7 @@ public static class StepForgeCli
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));
         root.Add(VerifyCommand.Create(io));
+        root.Add(CostCommand.Create(io));
         root.Add(RunCommand.Create(io));
         root.Add(ImproveCommand.Create(io));
         root.Add(ReportCommand.Create(io));

@@ -55,14 +55,15 @@ public sealed class SamplingArguments
     public Option<int> Concurrency { get; } = new("--concurrency") { Description = "Model calls in flight at once.", DefaultValueFactory = _ => 8 };
     public Option<int> Feedback { get; } = new("--feedback") { Description = "Feedback rounds: a rejected program goes back to the proposer with its verdict, up to this many times.", DefaultValueFactory = _ => 0 };
     public Option<int> MaxTokens { get; } = new("--max-tokens") { Description = "Output token limit per call.", DefaultValueFactory = _ => 4096 };
-    public Option<double> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for one answer before retrying.", DefaultValueFactory = _ => 300 };
+    public Option<double> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for one answer, headers and body, before retrying.", DefaultValueFactory = _ => 300 };
+    public Option<long> MaxAnswerBytes { get; } = new("--max-answer-bytes") { Description = "Longest answer read; a longer one is a failed sample, not stored.", DefaultValueFactory = _ => RetryPolicy.DefaultMaxAnswerBytes };
     public Option<int> Retries { get; } = new("--retries") { Description = "Retries of a call on rate limits, server errors and timeouts (honouring Retry-After).", DefaultValueFactory = _ => 5 };
     public Option<string?> Price { get; } = new("--price") { Description = "Dollars per million input and output tokens, e.g. 3,15 (known models are priced already).", HelpName = "IN,OUT" };
     public Option<int> Trials { get; } = new("--trials") { Description = "Seeds each candidate is verified on.", DefaultValueFactory = _ => 2 };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, Retries, Price, Trials })
+        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials })
             command.Add(option);
         Search.AddTo(command);
     }
@@ -94,6 +95,7 @@ public sealed class SamplingArguments
         if (parsed.GetValue(Feedback) < 0) return Bad("--feedback must be 0 or more");
         if (parsed.GetValue(Trials) < 1) return Bad("--trials must be at least 1");
         if (parsed.GetValue(Timeout) <= 0) return Bad("--timeout must be positive");
+        if (parsed.GetValue(MaxAnswerBytes) < 1024) return Bad("--max-answer-bytes must be at least 1024");
         if (parsed.GetValue(Retries) < 0) return Bad("--retries must be 0 or more");
         if (Search.Problem(parsed) is { } searchProblem) return Bad(searchProblem);
         bool builtin = spec.Dialect == ModelDialect.Builtin;
@@ -134,7 +136,7 @@ public sealed class SamplingArguments
             return Bad(e.Message);
         }
         var cache = new ResponseCache(dbPath);
-        var retry = new RetryPolicy(parsed.GetValue(Retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(Timeout)));
+        var retry = new RetryPolicy(parsed.GetValue(Retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(Timeout)), MaxAnswerBytes: parsed.GetValue(MaxAnswerBytes));
         // The search is one core's work per task: more searches than cores only share the cores' time.
         int concurrency = builtin ? Math.Min(parsed.GetValue(Concurrency), Environment.ProcessorCount) : parsed.GetValue(Concurrency);
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian.Value, parsed.GetValue(Feedback),

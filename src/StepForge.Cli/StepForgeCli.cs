@@ -21,6 +21,7 @@ public static class StepForgeCli
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));
         root.Add(VerifyCommand.Create(io));
+        root.Add(CostCommand.Create(io));
         root.Add(RunCommand.Create(io));
         root.Add(ImproveCommand.Create(io));
         root.Add(ReportCommand.Create(io));
@@ -44,11 +45,29 @@ public static class StepForgeCli
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
+        catch (Exception e) when (DiskFull(e) is { } where)
+        {
+            // Every sample is stored in its own transaction: what was stored stays, and the same command continues.
+            stderr.WriteLine($"stepforge: error: the disk is full ({where}); what was stored is kept: free some space and run the same command again to continue");
+            return ExitBadInput;
+        }
         catch (Exception e)
         {
             stderr.WriteLine($"stepforge: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug in StepForge; please report it)");
             return ExitInternal;
         }
+    }
+
+    /// <summary>What was being written when the disk filled up (SQLite's SQLITE_FULL, or ENOSPC from a file), else null.</summary>
+    public static string? DiskFull(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } sqlite) return $"SQLite: {sqlite.Message.Split('\n')[0]}";
+            // ENOSPC is 28 on Linux; .NET reports it in the low bits of HResult.
+            if (inner is IOException io && (io.HResult & 0xFFFF) == 28) return io.Message.Split('\n')[0];
+        }
+        return null;
     }
 }
 

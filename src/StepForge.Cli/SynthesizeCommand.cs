@@ -73,6 +73,11 @@ public static class SynthesizeCommand
                 io.Error.WriteLine($"stepforge: error: {e.Message}");
                 return StepForgeCli.ExitBadInput;
             }
+            if (tasks.Count == 0)
+            {
+                io.Error.WriteLine($"stepforge: error: no task files found under {string.Join(", ", parsed.GetValue(paths) ?? [])}");
+                return StepForgeCli.ExitBadInput;
+            }
             var options = search.Options(parsed);
             bool asJson = parsed.GetValue(json);
             if (!asJson) io.Out.WriteLine($"{"result",-9} {"cpu",7} {"tried",9} {"kept",7} {"ops",4}  task");

@@ -81,13 +81,11 @@ public static partial class AnswerExtractor
     {
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode map
+            if (Tasks.YamlText.LoadRoot(text) is YamlMappingNode map
                 && map.Children.TryGetValue(new YamlScalarNode("impl"), out var node) && node is YamlScalarNode { Value: { Length: > 0 } impl })
                 return impl;
         }
-        catch (YamlDotNet.Core.YamlException)
+        catch (Tasks.YamlTextException)
         {
             // Not YAML after all: try the next place.
         }

@@ -36,9 +36,13 @@ public static class PythonSource
         }
         foreach (var output in task.Outputs)
         {
-            s.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"# Output {output.Name}: dtype {output.Type.DType}, dims {Dims(output.Type)}; its value is the last line:");
-            s.AppendLine(CultureInfo.InvariantCulture, $"def reference_{output.Name}(input_data):");
-            Indent(s, output.DataTransform);
+            for (int c = 0; c < output.DataTransforms.Count; c++)
+            {
+                bool tuple = output.DataTransforms.Count > 1;
+                s.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"# Output {output.Name}{(tuple ? $", component {c}" : "")}: dtype {output.Type.DType}, dims {Dims(output.Type)}; its value is the last line:");
+                s.AppendLine(CultureInfo.InvariantCulture, $"def reference_{output.Name}{(tuple ? $"_{c}" : "")}(input_data):");
+                Indent(s, output.DataTransforms[c]);
+            }
         }
         s.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"# Returns {string.Join(", ", task.Outputs.Select(o => o.Name))}, in this order.");
         s.AppendLine(CultureInfo.InvariantCulture, $"def body({string.Join(", ", task.Inputs.Select(i => i.Name))}):");

@@ -41,7 +41,9 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
             throw new ArgumentException($"two tasks are named {duplicate.Key} ({string.Join(", ", duplicate.Select(t => t.SourcePath))}); samples are stored by task name");
         if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Model && proposer is not IGuardian)
             throw new ArgumentException($"{proposer.Id} cannot be the model guardian: use --guardian repair");
+        // The store keeps every correct program's cost (at the task's own sizes, on the default machine).
         var verifyOptions = options.Verify ?? new VerifyOptions(Trials: 2);
+        verifyOptions = verifyOptions with { Cost = verifyOptions.Cost ?? new CostOptions() };
         // StepForge's own guardian is AffineRepair inside the verifier; every other setting verifies the program as it is.
         bool repair = options.Setting == Setting.Agent && options.Guardian == GuardianKind.Repair;
         var verifiers = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = repair }));
@@ -73,7 +75,7 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
                         Interlocked.Add(ref retried, record.Retries);
                         progress?.Report(new SampleProgress(item.Task.Name, Interlocked.Increment(ref done), work.Count, record.Verdict, null, Skipped: false));
                     }
-                    catch (ModelCallException e) when (!e.Fatal)
+                    catch (Exception e) when (e is ModelCallException { Fatal: false } or SampleNotCheckedException)
                     {
                         log.RecordError(item.Key, e.Message);
                         Interlocked.Increment(ref failed);
@@ -148,7 +150,8 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
                     // A guardian that answers nothing usable leaves the proposer's program as it was.
                     finalImpl = guarded.Impl ?? impl;
                 }
-                verdict = await Task.Run(() => verifier.Verify(finalImpl), ct).ConfigureAwait(false);
+                verdict = await Task.Run(() => VerifySafely(verifier, task, finalImpl ?? impl), ct).ConfigureAwait(false);
+                if (verdict.IsRetryable) throw new SampleNotCheckedException($"{task.Name}: {verdict.Message}");
                 finalImpl = verdict.RepairedImpl ?? finalImpl;
             }
             verifySeconds += watch.Elapsed.TotalSeconds;
@@ -159,6 +162,23 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
         return new SampleRecord(key, task.Group, prompt, response, guardianResponse, impl, finalImpl, verdict,
             impl is null ? null : ProgramFingerprint.Of(finalImpl ?? impl), input, output, estimated, cost, modelSeconds, verifySeconds,
             calls, retries, Math.Min(round, options.FeedbackRounds) + 1, cached);
+    }
+
+    /// <summary>
+    /// The verdict of one answer, whatever happens while checking it: an answer is untrusted input, and a failure of
+    /// the checker on it must stop neither the run nor a rerun (which checks the cached answer again).
+    /// </summary>
+    internal static Verdict VerifySafely(TaskVerifier verifier, TaskSpec task, string impl)
+    {
+        try
+        {
+            return verifier.Verify(impl);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            return new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name,
+                $"the checker failed on this answer ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: "internal");
+        }
     }
 
     /// <summary>What the proposer is told about its last answer: the program and the verdict as data.</summary>
@@ -174,3 +194,6 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
         return string.Join("\n", lines);
     }
 }
+
+/// <summary>A sample whose answer could not be checked this time (the wall-clock safety net): recorded as failed and retried.</summary>
+public sealed class SampleNotCheckedException(string message) : Exception(message);

@@ -3,14 +3,24 @@ using StepForge.Tasks;
 
 namespace StepForge.Learning;
 
-/// <summary>A solved training task: how hard it was earned and its shortest verified program.</summary>
+/// <summary>Which of a solved task's verified programs is shown as its demonstration.</summary>
+public enum DemoChoice
+{
+    /// <summary>The shortest program text.</summary>
+    Shortest,
+
+    /// <summary>The cheapest by the cost model: fewest cycles, then fewest on-chip bytes (then the shortest).</summary>
+    Cheapest,
+}
+
+/// <summary>A solved training task: how hard it was earned and the verified program it is shown with.</summary>
 /// <param name="Correct">Correct samples out of <paramref name="Samples"/> in the iteration that solved it.</param>
 public sealed record Experience(TaskSpec Task, int Correct, int Samples, string Program, int Iteration);
 
 /// <summary>
 /// Stratifies experiences by how hard they were earned and picks demonstrations hardest first. Stratum s holds the
 /// tasks whose correct count c lies in (s*m, (s+1)*m] for granularity m: stratum 0 is the hardest (fewest correct).
-/// Level L shows the L hardest non-empty strata, one demonstration (the shortest verified program) per task.
+/// Level L shows the L hardest non-empty strata, one demonstration (a verified program, by <see cref="DemoChoice"/>) per task.
 /// </summary>
 public static class DemoSelector
 {
@@ -26,18 +36,29 @@ public static class DemoSelector
     public static IReadOnlyList<Demonstration> Select(IReadOnlyList<IReadOnlyList<Experience>> strata, int level) =>
         [.. strata.Take(level).SelectMany(s => s).Select(e => new Demonstration(e.Task, e.Program))];
 
+    /// <summary>The program a solved task is shown with, among its correct samples.</summary>
+    public static string Choose(IReadOnlyList<StoredSample> correct, DemoChoice choice)
+    {
+        var programs = correct.Where(s => s.FinalImpl is not null);
+        // A correct sample stored without a cost (by an older StepForge) sorts after every costed one.
+        var ordered = choice == DemoChoice.Cheapest
+            ? programs.OrderBy(s => s.Performance?.Cycles ?? long.MaxValue).ThenBy(s => s.Performance?.OnChipBytes ?? long.MaxValue).ThenBy(s => s.FinalImpl!.Length)
+            : programs.OrderBy(s => s.FinalImpl!.Length);
+        return ordered.ThenBy(s => s.FinalImpl, StringComparer.Ordinal).First().FinalImpl!;
+    }
+
     /// <summary>
-    /// Every task the store holds a verified program for, with its shortest one (ties broken by the text), in task-name
+    /// Every task the store holds a verified program for, with the one <paramref name="choice"/> picks, in task-name
     /// order: what a learner that was not part of the run can learn from.
     /// </summary>
-    public static IReadOnlyList<Demonstration> FromStore(ExperienceStore store)
+    public static IReadOnlyList<Demonstration> FromStore(ExperienceStore store, DemoChoice choice = DemoChoice.Shortest)
     {
         var tasks = store.Tasks();
         return
         [
             .. store.Samples().Where(s => s.IsCorrect && s.FinalImpl is not null && tasks.ContainsKey(s.Key.Task))
                 .GroupBy(s => s.Key.Task).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new Demonstration(tasks[g.Key], g.Select(s => s.FinalImpl!).OrderBy(p => p.Length).ThenBy(p => p, StringComparer.Ordinal).First())),
+                .Select(g => new Demonstration(tasks[g.Key], Choose([.. g], choice))),
         ];
     }
 }

@@ -2,9 +2,13 @@ using System.Globalization;
 
 namespace StepForge.Llm;
 
-/// <summary>How hard to try one call: attempts, backoff, per-attempt timeout.</summary>
-public sealed record RetryPolicy(int MaxAttempts = 6, TimeSpan? BaseDelay = null, TimeSpan? MaxDelay = null, TimeSpan? AttemptTimeout = null)
+/// <summary>How hard to try one call: attempts, backoff, per-attempt timeout (headers and body), largest answer read.</summary>
+public sealed record RetryPolicy(int MaxAttempts = 6, TimeSpan? BaseDelay = null, TimeSpan? MaxDelay = null, TimeSpan? AttemptTimeout = null,
+    long MaxAnswerBytes = RetryPolicy.DefaultMaxAnswerBytes)
 {
+    /// <summary>Far above any real answer (a program is a few kilobytes, a long reasoning answer some hundreds).</summary>
+    public const long DefaultMaxAnswerBytes = 1 << 20;
+
     public TimeSpan Base => BaseDelay ?? TimeSpan.FromSeconds(1);
 
     public TimeSpan Max => MaxDelay ?? TimeSpan.FromSeconds(60);
@@ -58,7 +62,23 @@ public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = n
             {
                 response = await base.SendAsync(copy, timeout.Token).ConfigureAwait(false);
                 if (trace is not null) trace.LastStatus = (int)response.StatusCode;
-                if (!Retryable.Contains((int)response.StatusCode)) return response;
+                if (!Retryable.Contains((int)response.StatusCode))
+                {
+                    // The body is read here, within the attempt's timeout and up to the size bound: a server that sends
+                    // its headers and then trickles must not hold the run.
+                    try
+                    {
+                        await ReadBody(response, policy.MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // A half-read body is no answer: never handed on, even after the last attempt.
+                        response.Dispose();
+                        response = null;
+                        throw;
+                    }
+                    return response;
+                }
                 problem = $"HTTP {(int)response.StatusCode}";
                 serverDelay = RetryAfter(response);
             }
@@ -66,6 +86,10 @@ public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = n
                                                  && e.StatusCode is null && attempt == 1)
             {
                 if (trace is not null) trace.Unreachable = true;
+                throw;
+            }
+            catch (AnswerTooLongException)
+            {
                 throw;
             }
             catch (HttpRequestException e)
@@ -89,6 +113,27 @@ public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = n
             onRetry?.Invoke($"{problem}; retrying in {delay.TotalSeconds:0.#} s (attempt {attempt + 1} of {policy.MaxAttempts})");
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private static async Task ReadBody(HttpResponseMessage response, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength is long declared && declared > maxBytes) throw new AnswerTooLongException(maxBytes);
+        var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        using (var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
+        {
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > maxBytes) throw new AnswerTooLongException(maxBytes);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        var content = new ByteArrayContent(buffer.ToArray());
+        foreach (var header in response.Content.Headers)
+            if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        response.Content.Dispose();
+        response.Content = content;
     }
 
     private TimeSpan Backoff(int attempt)
@@ -126,3 +171,7 @@ public sealed class RetryHandler(RetryPolicy policy, Action<string>? onRetry = n
         return copy;
     }
 }
+
+/// <summary>An answer longer than the client reads: not retried (the model would say the same), recorded as a failed sample.</summary>
+public sealed class AnswerTooLongException(long maxBytes)
+    : HttpRequestException($"the answer is longer than {maxBytes:N0} bytes, the most StepForge reads (--max-answer-bytes); it was not stored");

@@ -97,7 +97,8 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
             }
             return output;
         }
-        catch (Exception e) when (e is NotBatchableException or PyLiteRuntimeException or TensorException or LimitExceededException)
+        // The wall-clock guard is not the body's fault: it ends the run rather than switching to per-element evaluation.
+        catch (Exception e) when (e is NotBatchableException or PyLiteRuntimeException or TensorException or LimitExceededException { IsTimeGuard: false })
         {
             _unbatchable.Add(fn);
             Fallbacks++;

@@ -30,7 +30,7 @@ public sealed class Simulator(FnRunner fns)
     public IReadOnlyList<Tensor[]> Run(StepProgram program, IReadOnlyList<Tensor[]> inputs)
     {
         if (program.Ops.Count > fns.Interpreter.Budget.MaxOps)
-            throw new LimitExceededException($"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
+            throw new LimitExceededException(ExecutionBudget.OpsRule, $"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
         var streams = new StreamData?[program.Streams.Count];
         for (int i = 0; i < program.InputStreams.Count; i++)
             streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], inputs[i]);
@@ -47,6 +47,7 @@ public sealed class Simulator(FnRunner fns)
         {
             var op = program.Ops[o];
             var args = op.Inputs.Select(id => streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op)).ToList();
+            using var site = FoldLengths.Active ? FoldLengths.At($"op {o} {op.Op.Name}") : default;
             IReadOnlyList<Tensor[]> outputs;
             try
             {
@@ -63,6 +64,10 @@ public sealed class Simulator(FnRunner fns)
             catch (LimitExceededException e)
             {
                 throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
+            }
+            catch (OverflowException e)
+            {
+                throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException("limit.integer", $"{op.Op.Name}: a size overflows: {e.Message}"));
             }
             foreach (var id in op.Inputs)
                 if (lastReader[id] == o) streams[id] = null;
@@ -219,6 +224,7 @@ public sealed class Simulator(FnRunner fns)
         int outer = shape[..outerAxes].Aggregate(1, (a, c) => a * c);
         int inner = shape[outerAxes..].Aggregate(1, (a, c) => a * c);
         var output = Allocate(emitEveryStep ? shape : shape[..outerAxes], outType.DType);
+        FoldLengths.Report(inner);
         if (FoldBatched(fn, x, outer, inner, output, emitEveryStep)) return output;
         for (int o = 0; o < outer; o++)
         {

@@ -23,7 +23,8 @@ public sealed class ProgramBinder
     private sealed record FnVal(FnDecl Fn) : Value;
     private sealed record IntVal(long Value) : Value;
     private sealed record FloatVal(double Value) : Value;
-    private sealed record DimVal(Dim Dim) : Value;
+    /// <param name="IsInteger">Written as the integer that holds the size (<c>E_value</c>), not as the symbol <c>E</c>.</param>
+    private sealed record DimVal(Dim Dim, bool IsInteger = false) : Value;
     private sealed record StrVal(string Value) : Value;
     private sealed record NoneVal : Value;
     private sealed record StepModuleVal : Value;
@@ -75,6 +76,19 @@ public sealed class ProgramBinder
         {
             return (null, e.Diagnostic);
         }
+        catch (OverflowException)
+        {
+            // A size such as M*2147483647*2147483647 is checked where it is evaluated, deep in the typing rules.
+            return (null, new Diagnostic(VerdictKind.Limit, "limit.integer", "a dimension's size overflows a 64-bit integer"));
+        }
+    }
+
+    /// <summary>Charges the values a builtin builds (zip and enumerate lists) to the binding's step budget.</summary>
+    private void ChargeItems(long count, SourceSpan span)
+    {
+        if (count > MaxSteps - _steps)
+            throw new BindException(new Diagnostic(VerdictKind.Limit, "limit.steps", $"binding the program took more than {MaxSteps} steps", span.Line, span.Column));
+        _steps += (int)count;
     }
 
     private BoundProgram Run()
@@ -288,7 +302,7 @@ public sealed class ProgramBinder
         if (name.Name == "step") return new StepModuleVal();
         if (_env.DimSymbols.Contains(name.Name)) return new DimVal(Dim.Symbol(name.Name));
         if (name.Name.EndsWith("_value", StringComparison.Ordinal) && _env.DimSymbols.Contains(name.Name[..^6]))
-            return new DimVal(Dim.Symbol(name.Name[..^6]));
+            return new DimVal(Dim.Symbol(name.Name[..^6]), IsInteger: true);
         if (_env.GlobalInts.TryGetValue(name.Name, out var number)) return new IntVal(number);
         if (name.Name is "zip" or "range" or "len" or "enumerate" or "list" or "tuple") return new BuiltinVal(name.Name);
         if (_env.GlobalNames.Contains(name.Name))
@@ -345,9 +359,11 @@ public sealed class ProgramBinder
             {
                 var lists = args.Select(a => a as ListVal ?? throw Error(VerdictKind.Type, "program.expression", $"zip() needs lists, not {Describe(a)}", call.Span)).ToList();
                 int n = lists.Count == 0 ? 0 : lists.Min(l => l.Items.Length);
+                ChargeItems((long)n * (lists.Count + 1), call.Span);
                 return new ListVal([.. Enumerable.Range(0, n).Select(i => (Value)new ListVal([.. lists.Select(l => l.Items[i])]))]);
             }
             case "enumerate" when args.Count == 1 && args[0] is ListVal list:
+                ChargeItems(3L * list.Items.Length, call.Span);
                 return new ListVal([.. list.Items.Select((v, i) => (Value)new ListVal([new IntVal(i), v]))]);
             case "list" or "tuple" when args.Count == 1 && args[0] is ListVal list:
                 return list;
@@ -360,9 +376,12 @@ public sealed class ProgramBinder
                     throw Error(VerdictKind.Type, "program.expression", "range() takes one to three integers", call.Span);
                 long start = bounds.Count > 1 ? bounds[0] : 0, stop = bounds.Count > 1 ? bounds[1] : bounds[0], step = bounds.Count > 2 ? bounds[2] : 1;
                 if (step == 0) throw Error(VerdictKind.Type, "program.expression", "range() step must not be zero", call.Span);
-                long count = step > 0 ? Math.Max(0, (stop - start + step - 1) / step) : Math.Max(0, (start - stop - step - 1) / -step);
-                if (count > MaxListLength)
-                    throw Error(VerdictKind.Limit, "limit.list", $"range() of {count} items exceeds the limit of {MaxListLength}", call.Span);
+                var span128 = step > 0 ? (Int128)stop - start + step - 1 : (Int128)start - stop - step - 1;
+                var count128 = span128 <= 0 ? 0 : span128 / (step > 0 ? step : -(Int128)step);
+                if (count128 > MaxListLength)
+                    throw Error(VerdictKind.Limit, "limit.list", $"range() of {count128} items exceeds the limit of {MaxListLength}", call.Span);
+                long count = (long)count128;
+                ChargeItems(count, call.Span);
                 return new ListVal([.. Enumerable.Range(0, (int)count).Select(i => (Value)new IntVal(start + i * step))]);
             }
             default:
@@ -542,6 +561,18 @@ public sealed class ProgramBinder
             : throw Error(VerdictKind.Type, $"{opName}.config", $"{name} must be a dimension symbol or an integer", given[name].Span, op: opName,
                 expected: "a dimension symbol or an integer", actual: Describe(given[name].Value)));
 
+        // Upstream's Partition makes N streams with range(N), so N must be an int: E_value or a literal, never the symbol E.
+        Dim PartitionCount() => given["N"].Value switch
+        {
+            DimVal { IsInteger: false, Dim: SymbolDim symbol } => throw Error(VerdictKind.Type, "Partition.integer-count",
+                $"Partition's N must be an integer, as upstream's Partition needs: write N={symbol.Name}_value (the size of {symbol.Name}), not the dimension symbol {symbol.Name}",
+                given["N"].Span, op: opName, expected: $"an integer such as {symbol.Name}_value", actual: $"the dimension symbol {symbol.Name}"),
+            DimVal { IsInteger: false } d => throw Error(VerdictKind.Type, "Partition.integer-count",
+                "Partition's N must be an integer (a literal or a global such as E_value), as upstream's Partition needs",
+                given["N"].Span, op: opName, expected: "an integer such as E_value", actual: Describe(d)),
+            _ => DimOf("N"),
+        };
+
         return opName switch
         {
             "Map" => new MapOp(Fn()),
@@ -556,7 +587,7 @@ public sealed class ProgramBinder
             "Repeat" => new RepeatOp(DimOf("n")),
             "RepeatRef" => new RepeatRefOp(),
             "Copy" => new CopyOp(),
-            "Partition" => new PartitionOp(DimOf("N")),
+            "Partition" => new PartitionOp(PartitionCount()),
             "Merge" => new MergeOp(Fn()),
             _ => throw new InvalidOperationException(opName),
         };

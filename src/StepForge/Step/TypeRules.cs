@@ -27,8 +27,9 @@ public static class TypeRules
                 return [new StreamType(map.Fn.Output, x.Shape)];
             }
             case ZipOp:
-                if (inputs.Count < 2)
-                    throw new TypeRuleException("Zip.arity", "Zip needs a tuple of at least two streams", "(x, y)", $"{inputs.Count} stream(s)");
+                // Exactly two, as upstream's Zip (which silently drops a third): zip more with nested Zips.
+                if (inputs.Count != 2)
+                    throw new TypeRuleException("Zip.arity", "Zip takes exactly two streams (x, y); zip a third one with another Zip", "(x, y)", $"{inputs.Count} stream(s)");
                 return [ZipType(inputs, "Zip.same-shape")];
             case AccumOp accum:
                 return [Fold("Accum", accum.Fn, accum.B, Single(inputs, "Accum"), keepShape: false)];

@@ -91,7 +91,9 @@ public sealed partial class ProgramSearch
         this.knowledge = knowledge;
         this.cancellation = cancellation;
         ranking = (options.Ranking ?? ProgramRanking.FewestOps).For(this.task);
-        budget = WorkBudget(task.Sizes.Values);
+        // Budgets count work (elements, steps), so no candidate's fate, and so no answer, depends on the machine's load;
+        // their wall-clock guard stops the whole search as a safety net (see Evaluate).
+        budget = ExecutionBudget.ForSizes(task.Sizes.Values);
         using var _ = Tensor.Use(budget);
         var runtime = new TaskRuntime(this.task, null, budget);
         sizes = runtime.Sizes;
@@ -103,11 +105,10 @@ public sealed partial class ProgramSearch
         grammar = new Grammar(this.task, sizes);
         model = new SearchModel(knowledge, this.task);
 
-        var verifierSizes = task.Sizes.Values.Concat(OtherSizes.Values);
-        verifier = new TaskVerifier(this.task, new VerifyOptions(Seed: 2, Trials: 2, RepairAffine: true, Budget: () => WorkBudget(verifierSizes)));
+        verifier = new TaskVerifier(this.task, new VerifyOptions(Seed: 2, Trials: 2, RepairAffine: true));
         var other = OtherSizes.Where(kv => task.Sizes.ContainsKey(kv.Key) && !task.SizeSetByGlobal(kv.Key)).ToDictionary();
         if (other.Count > 0)
-            otherSizes = new TaskVerifier(this.task, new VerifyOptions(Seed: 5, Trials: 1, RepairAffine: true, Sizes: other, Budget: () => WorkBudget(verifierSizes)));
+            otherSizes = new TaskVerifier(this.task, new VerifyOptions(Seed: 5, Trials: 1, RepairAffine: true, Sizes: other));
 
         // Element types worth keeping: those of the task's streams and fns, and tuples some fn takes a run of. A value
         // of any other type (a buffer no fn reads, say) can only be viewed back the way it was.
@@ -125,23 +126,6 @@ public sealed partial class ProgramSearch
 
         foreach (var input in task.Inputs) AddValue(input.Type, data[input.Name], null, input.Name, cost: 0, layout: 0);
         StartGoals();
-    }
-
-    /// <summary>
-    /// Limits on one evaluation by work alone (elements, steps), never by time, so that no candidate's fate, and so no
-    /// answer, depends on the machine's load.
-    /// </summary>
-    private static ExecutionBudget WorkBudget(IEnumerable<long> sizes)
-    {
-        var limits = ExecutionBudget.ForSizes(sizes);
-        return new ExecutionBudget
-        {
-            MaxTensorElements = limits.MaxTensorElements,
-            MaxTotalElements = limits.MaxTotalElements,
-            MaxSteps = limits.MaxSteps,
-            MaxOps = limits.MaxOps,
-            MaxTime = TimeSpan.MaxValue,
-        };
     }
 
     /// <summary>Searches for a program for the task, learning from the demonstrations' programs when given.</summary>
@@ -299,11 +283,14 @@ public sealed partial class ProgramSearch
         }
         catch (Exception e) when (e is TensorException or FnFailedException or LimitExceededException or PyLiteRuntimeException)
         {
+            // The evaluation's wall-clock guard is no verdict on the candidate: the search stops, with no answer.
+            for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+                if (inner is LimitExceededException { IsTimeGuard: true }) stop = SafetyNet;
             return null;
         }
         finally
         {
-            work += budget.ElementsUsed + StepWork * budget.StepsUsed;
+            work += budget.WorkUsed + StepWork * budget.StepsUsed;
         }
     }
 
@@ -374,7 +361,14 @@ public sealed partial class ProgramSearch
             var program = Emit(combination);
             if (!triedPrograms.Add(program)) continue;
             var verdict = verifier.Verify(program);
-            if (!verdict.IsCorrect || (otherSizes is not null && !otherSizes.Verify(program).IsCorrect))
+            var atOtherSizes = verdict.IsCorrect ? otherSizes?.Verify(program) : null;
+            if (verdict.IsRetryable || atOtherSizes?.IsRetryable == true)
+            {
+                // Stopped by the verifier's wall-clock guard: no verdict, so no answer from this search.
+                stop = SafetyNet;
+                return;
+            }
+            if (!verdict.IsCorrect || atOtherSizes is { IsCorrect: false })
             {
                 rejected++;
                 continue;

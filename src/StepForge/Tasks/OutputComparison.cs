@@ -4,7 +4,8 @@ using StepForge.Tensors;
 namespace StepForge.Tasks;
 
 /// <summary>How one output component compared with the reference.</summary>
-public sealed record OutputCheck(string Name, int Component, double MaxAbsError, bool Close, string? Detail);
+/// <param name="Rule">Which comparison rule failed (<c>compare.allclose</c> or <c>compare.nonfinite</c>), null when close.</param>
+public sealed record OutputCheck(string Name, int Component, double MaxAbsError, bool Close, string? Detail, string? Rule = null);
 
 /// <summary>
 /// When an actual value is close to an expected one: |actual - expected| &lt;= Absolute + Relative * |expected|.
@@ -15,30 +16,17 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
     /// <summary>torch.testing.assert_close's float32 tolerance, which step-semantics.md prescribes.</summary>
     public static readonly Tolerance Float32 = new(1.3e-6, 1e-5, 1);
 
-    /// <summary>
-    /// The tolerance for a run at other sizes. The spec's tolerance is calibrated at the task's own sizes; a run that
-    /// makes dimensions s times larger makes the sums behind each output up to s times longer (and their terms
-    /// larger), and the worst-case rounding error of a float32 sum grows linearly with its length (Higham's
-    /// γ_n = n·u). So both tolerances are multiplied by s, the largest ratio of a run size to the task's size,
-    /// never by less than 1: at the task's sizes, or smaller ones, this is exactly <see cref="Float32"/>.
-    /// </summary>
-    public static Tolerance ForSizes(IReadOnlyDictionary<string, long> taskSizes, IReadOnlyDictionary<string, long>? runSizes)
-    {
-        double scale = 1;
-        if (runSizes is not null)
-            foreach (var (symbol, size) in runSizes)
-                if (taskSizes.TryGetValue(symbol, out var own) && own > 0)
-                    scale = Math.Max(scale, (double)size / own);
-        return scale == 1 ? Float32 : new Tolerance(Float32.Relative * scale, Float32.Absolute * scale, scale);
-    }
+    /// <summary>Above this factor a verdict warns that differences near float32 precision go unseen.</summary>
+    public const double WideFactor = 16;
 
-    /// <summary><see cref="ForSizes"/> over the symbols the task's streams and fns use: a size it does not use changes nothing.</summary>
-    public static Tolerance ForTask(TaskSpec task, IReadOnlyDictionary<string, long>? runSizes)
-    {
-        if (runSizes is not { Count: > 0 }) return Float32;
-        var used = task.DimensionSymbols();
-        return ForSizes(task.Sizes.Where(kv => used.Contains(kv.Key)).ToDictionary(), runSizes);
-    }
+    /// <summary>
+    /// The tolerance for a run at other sizes whose sums are <paramref name="growth"/> times longer than at the task's
+    /// own sizes (the largest such ratio over the sums the program and the reference compute). The worst-case rounding
+    /// error of a float32 sum grows linearly with its length (Higham's γ_n = n·u), so both tolerances grow by that
+    /// ratio; a dimension nothing sums over widens nothing, and at the task's own sizes this is <see cref="Float32"/>.
+    /// </summary>
+    public static Tolerance Widened(double growth) =>
+        growth <= 1 ? Float32 : new Tolerance(Float32.Relative * growth, Float32.Absolute * growth, growth);
 
     /// <summary>The largest difference allowed from <paramref name="expected"/>.</summary>
     public double Bound(double expected) => Absolute + Relative * Math.Abs(expected);
@@ -48,50 +36,74 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
     /// <summary><see cref="Scale"/> as verdicts print it.</summary>
     public string ScaleText => Scale.ToString("0.##", CultureInfo.InvariantCulture);
 
+    /// <summary>Why the tolerance is wider than float32's, for verdict texts.</summary>
+    public string Why => Scale <= 1 ? "" :
+        "the longest sums of the program or the reference are that many times longer than at the task's sizes" +
+        (Scale > WideFactor ? $"; above {WideFactor:0}x, differences near float32 precision go unseen: verify at the task's sizes to see them" : "");
+
     public override string ToString()
     {
         var rule = $"|actual - expected| <= {G(Absolute)} + {G(Relative)} * |expected|";
-        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {ScaleText}, the largest size ratio to the task's sizes)";
+        return Scale == 1 ? rule : $"{rule} (torch.testing's float32 tolerance x {ScaleText}: {Why})";
     }
 
     private static string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
 }
 
 /// <summary>
-/// torch.testing.assert_close: every element within the <see cref="Tolerance"/>; NaN is never close unless
-/// <c>equalNan</c> (as assert_close's equal_nan).
+/// torch.testing.assert_close for float32, element by element: an element is close when it equals the reference
+/// (so an infinity is matched only by the same infinity), or when both are NaN and NaNs are declared equal (the
+/// task's <c>equal_nan</c>, false by default as in assert_close), or when the difference is finite and within the
+/// <see cref="Tolerance"/>. So a NaN or infinity on either side is never close to a finite value.
 /// </summary>
 public static class OutputComparison
 {
+    public const string AllCloseRule = "compare.allclose";
+    public const string NonFiniteRule = "compare.nonfinite";
+
     public static OutputCheck Compare(string name, int component, Tensor expected, Tensor actual, bool equalNan = false, Tolerance? tolerance = null)
     {
         var tol = tolerance ?? Tolerance.Float32;
         if (!expected.Shape.SequenceEqual(actual.Shape))
             return new OutputCheck(name, component, double.PositiveInfinity, false,
-                $"shape ({string.Join(", ", actual.Shape)}) differs from the reference's ({string.Join(", ", expected.Shape)})");
+                $"shape ({string.Join(", ", actual.Shape)}) differs from the reference's ({string.Join(", ", expected.Shape)})", AllCloseRule);
         double maxAbs = 0, worstExcess = double.NegativeInfinity;
-        int worst = -1;
-        double Difference(int i)
+        int worst = -1, firstNonFinite = -1, mismatched = 0;
+        var e = expected.Data;
+        var a = actual.Data;
+        for (int i = 0; i < e.Length; i++)
         {
-            double e = expected.Data[i], a = actual.Data[i];
-            if (e == a || equalNan && double.IsNaN(e) && double.IsNaN(a)) return 0;
-            double d = Math.Abs(a - e);
-            return double.IsNaN(d) ? double.PositiveInfinity : d;
-        }
-        for (int i = 0; i < expected.Count; i++)
-        {
-            double e = expected.Data[i];
-            double diff = Difference(i);
+            float ei = e[i], ai = a[i];
+            if (ei == ai || equalNan && float.IsNaN(ei) && float.IsNaN(ai)) continue;
+            double diff = Math.Abs((double)ai - ei);
+            if (!double.IsFinite(diff))
+            {
+                // Infinite or NaN: never within a tolerance (isclose keeps only finite differences).
+                maxAbs = double.PositiveInfinity;
+                mismatched++;
+                if (firstNonFinite < 0) firstNonFinite = i;
+                continue;
+            }
             maxAbs = Math.Max(maxAbs, diff);
-            double excess = diff - tol.Bound(e);
+            double excess = diff - tol.Bound(ei);
+            if (excess > 0) mismatched++;
             if (excess > worstExcess) { worstExcess = excess; worst = i; }
         }
-        if (worst < 0 || worstExcess <= 0) return new OutputCheck(name, component, maxAbs, true, null);
-        var index = Unravel(worst, expected.Shape);
-        int mismatched = Enumerable.Range(0, expected.Count).Count(i => !tol.Allows(Difference(i), expected.Data[i]));
+        if (mismatched == 0) return new OutputCheck(name, component, maxAbs, true, null, null);
+        if (firstNonFinite >= 0)
+        {
+            float ef = e[firstNonFinite], af = a[firstNonFinite];
+            var why = float.IsNaN(ef) && float.IsNaN(af)
+                ? " (NaN equals NaN only when the task sets equal_nan: true, as assert_close's equal_nan)"
+                : float.IsFinite(ef) ? " (a non-finite value where the reference is finite)"
+                : " (a NaN or infinity in the reference must be matched exactly)";
+            return new OutputCheck(name, component, maxAbs, false,
+                $"{mismatched} of {e.Length} elements differ; first non-finite mismatch at index ({string.Join(", ", Unravel(firstNonFinite, expected.Shape))}): " +
+                $"expected {F(ef)}, actual {F(af)}{why}", NonFiniteRule);
+        }
         return new OutputCheck(name, component, maxAbs, false,
-            $"{mismatched} of {expected.Count} elements differ; worst at index ({string.Join(", ", index)}): " +
-            $"expected {F(expected.Data[worst])}, actual {F(actual.Data[worst])}");
+            $"{mismatched} of {e.Length} elements differ; worst at index ({string.Join(", ", Unravel(worst, expected.Shape))}): " +
+            $"expected {F(e[worst])}, actual {F(a[worst])}", AllCloseRule);
     }
 
     private static int[] Unravel(int flat, int[] shape)
@@ -105,5 +117,6 @@ public static class OutputComparison
         return index;
     }
 
-    private static string F(float v) => v.ToString("G9", CultureInfo.InvariantCulture);
+    private static string F(float v) => float.IsNaN(v) ? "nan" : float.IsPositiveInfinity(v) ? "inf" : float.IsNegativeInfinity(v) ? "-inf"
+        : v.ToString("G9", CultureInfo.InvariantCulture);
 }

@@ -14,7 +14,7 @@ namespace StepForge.Tasks;
 public static class TaskReader
 {
     private static readonly HashSet<string> TopKeys =
-        ["test_name", "name", "group", "upstream", "description", "constraints", "sizes", "global", "inputs", "parameters", "fns", "outputs", "impl"];
+        ["test_name", "name", "group", "upstream", "description", "constraints", "sizes", "equal_nan", "global", "inputs", "parameters", "fns", "outputs", "impl"];
 
     private static readonly HashSet<string> DataGens = ["torch.rand", "torch.randn", "torch.ones", "torch.zeros", "binary"];
 
@@ -23,6 +23,8 @@ public static class TaskReader
         string text;
         try
         {
+            if (new FileInfo(path).Length > YamlText.MaxLength)
+                throw new TaskFileException(path, null, $"the file is larger than {YamlText.MaxLength >> 20} MB; a task file is a few kilobytes");
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -34,29 +36,20 @@ public static class TaskReader
 
     public static TaskSpec Read(string yaml, string path)
     {
-        YamlMappingNode root;
+        YamlNode? document;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count == 0)
-                throw new TaskFileException(path, null, "the file is empty; a task file is a YAML mapping with inputs, fns and outputs");
-            root = stream.Documents[0].RootNode as YamlMappingNode
-                ?? throw new TaskFileException(path, null, "not a task file: the top level must be a YAML mapping with inputs, fns and outputs",
-                    Line(stream.Documents[0].RootNode));
+            document = YamlText.LoadRoot(yaml);
         }
-        catch (YamlException e)
+        catch (YamlTextException e)
         {
-            throw new TaskFileException(path, null, $"not valid YAML: {FirstLine(e.Message)}", (int)e.Start.Line);
+            throw new TaskFileException(path, null, $"not valid YAML: {e.Message}", e.Line);
         }
+        if (document is null)
+            throw new TaskFileException(path, null, "the file is empty; a task file is a YAML mapping with inputs, fns and outputs");
+        var root = document as YamlMappingNode
+            ?? throw new TaskFileException(path, null, "not a task file: the top level must be a YAML mapping with inputs, fns and outputs", Line(document));
         return new Reader(path, root).Read();
-    }
-
-    private static string FirstLine(string message)
-    {
-        var trimmed = message.Split('\n')[0].Trim();
-        int paren = trimmed.IndexOf("): ", StringComparison.Ordinal);
-        return paren >= 0 && trimmed.StartsWith('(') ? trimmed[(paren + 3)..] : trimmed;
     }
 
     private static int? Line(YamlNode node) => node.Start.Line > 0 ? (int)node.Start.Line : null;
@@ -134,8 +127,18 @@ public static class TaskReader
             }
 
             string? impl = OptionalString(root, "impl", "impl");
+            bool equalNan = OptionalString(root, "equal_nan", "equal_nan") switch
+            {
+                null or "false" or "False" => false,
+                "true" or "True" => true,
+                var other => throw Fail("equal_nan", $"must be true or false, not '{other}'", Get(root, "equal_nan")),
+            };
             return new TaskSpec(name, path, group, upstream, description, constraints, _sizes, global, block.Ints, block.Names,
-                inputs, parameters, fns, outputs, impl);
+                inputs, parameters, fns, outputs, impl)
+            {
+                EqualNan = equalNan,
+                ImplLineOffset = Get(root, "impl") is YamlScalarNode implNode ? CandidateText.ProgramLineOffset(implNode) : 0,
+            };
         }
 
         private TaskFileException Fail(string? key, string problem, YamlNode? node) =>
@@ -321,7 +324,8 @@ public static class TaskReader
             }
             catch (PyLiteSyntaxException e)
             {
-                throw Fail(key, $"line {e.Line}, column {e.Column} of the snippet: {e.Message}", node);
+                int? fileLine = node is YamlScalarNode scalar ? CandidateText.ProgramLineOffset(scalar) + e.Line : null;
+                throw new TaskFileException(path, key, $"line {e.Line}, column {e.Column} of the snippet: {e.Message}", fileLine ?? Line(node));
             }
         }
 
@@ -336,12 +340,21 @@ public static class TaskReader
                 var name = RequireIdentifier(map, "name", key);
                 var type = new StreamType(ReadDType(map, "dtype", key), ReadDims(map, key));
                 var node = Get(map, "data_transform") ?? throw Fail($"{key}.data_transform", "missing", map);
-                string transform = node is YamlSequenceNode s
-                    ? string.Join("\n", s.Children.Select((c, j) => Scalar(c, $"{key}.data_transform[{j}]")))
-                    : Scalar(node, $"{key}.data_transform");
-                if (string.IsNullOrWhiteSpace(transform)) throw Fail($"{key}.data_transform", "must not be empty", node);
-                CheckPython(transform, $"{key}.data_transform", node);
-                result.Add(new OutputSpec(name, type, transform));
+                // One entry per component, as upstream's generator reads it; a single string is a list of one.
+                var entries = node is YamlSequenceNode s ? [.. s.Children.Select((c, j) => (Node: c, Key: $"{key}.data_transform[{j}]"))] : new[] { (Node: node, Key: $"{key}.data_transform") };
+                int components = type.DType.Components.Count;
+                if (entries.Length != components)
+                    throw Fail($"{key}.data_transform", $"has {entries.Length} entr{(entries.Length == 1 ? "y" : "ies")} for {components} output component(s) of dtype {type.DType}: " +
+                        "it needs one entry per component, in order (entry i computes component i)", node);
+                var transforms = new List<string>();
+                foreach (var (entryNode, entryKey) in entries)
+                {
+                    var transform = Scalar(entryNode, entryKey);
+                    if (string.IsNullOrWhiteSpace(transform)) throw Fail(entryKey, "must not be empty", entryNode);
+                    CheckPython(transform, entryKey, entryNode);
+                    transforms.Add(transform);
+                }
+                result.Add(new OutputSpec(name, type, new ValueList<string>(transforms)));
             }
             return result;
         }

@@ -6,8 +6,19 @@ namespace StepForge.Tasks;
 /// <param name="DataGen">torch.rand, torch.randn, torch.ones or binary; null for a Multihot (which uses Min and Max).</param>
 public sealed record InputSpec(string Name, StreamType Type, string? DataGen, int? MinOnes, int? MaxOnes);
 
-/// <summary>An expected output: its type and the PyTorch reference that computes it.</summary>
-public sealed record OutputSpec(string Name, StreamType Type, string DataTransform);
+/// <summary>
+/// An expected output: its type and the PyTorch reference that computes it, one snippet per component (entry i computes
+/// component i, as upstream's generator reads <c>data_transform</c>).
+/// </summary>
+public sealed record OutputSpec(string Name, StreamType Type, ValueList<string> DataTransforms)
+{
+    public OutputSpec(string name, StreamType type, string dataTransform) : this(name, type, new ValueList<string>([dataTransform]))
+    {
+    }
+
+    /// <summary>The entries as one text (what a golden file fingerprints and a prompt shows for a one-component output).</summary>
+    public string DataTransform => string.Join("\n", DataTransforms);
+}
 
 /// <summary>
 /// One operator to implement: inputs, parameters, functions, outputs with PyTorch references, and optionally a
@@ -31,6 +42,12 @@ public sealed record TaskSpec(
     IReadOnlyList<OutputSpec> Outputs,
     string? Impl)
 {
+    /// <summary>Add to a line of <see cref="Impl"/> to get its line in the task file.</summary>
+    public int ImplLineOffset { get; init; }
+
+    /// <summary>NaN in an output equals NaN in its reference (the task's <c>equal_nan: true</c>, as assert_close's equal_nan).</summary>
+    public bool EqualNan { get; init; }
+
     /// <summary>The upstream harness's sizes, used when a task does not set its own.</summary>
     public static readonly IReadOnlyDictionary<string, long> DefaultSizes = new Dictionary<string, long>
     {

@@ -17,16 +17,28 @@ public sealed class TaskVerifier
     private readonly TaskSpec task;
     private readonly VerifyOptions options;
     private readonly ProgramEnvironment environment;
-    private readonly Tolerance tolerance;
     private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
+    private readonly TaskCost? cost;
+
+    /// <summary>Whether the tolerance may widen: the run is at other sizes than the task's own.</summary>
+    private readonly bool scaled;
+
+    /// <summary>The reference's sums at the task's own sizes, the baseline of the tolerance at other sizes.</summary>
+    private readonly Lazy<FoldLengths> ownReferenceFolds;
 
     public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
     {
         this.task = task;
         this.options = options ?? new VerifyOptions();
         environment = task.Environment(this.options.Sizes);
-        tolerance = this.options.FixedTolerance ? Tolerance.Float32 : Tolerance.ForTask(task, this.options.Sizes);
+        scaled = !this.options.FixedTolerance && this.options.Sizes is { Count: > 0 } sizes
+            && sizes.Any(kv => !task.Sizes.TryGetValue(kv.Key, out var own) || own != kv.Value);
+        ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(this.options.Seed)))));
+        if (this.options.Cost is { } costOptions) cost = new TaskCost(task, costOptions with { RepairAffine = false });
     }
+
+    /// <summary>The task's cost model when <see cref="VerifyOptions.Cost"/> is set (it also costs the task's own program, once).</summary>
+    public TaskCost? Cost => cost;
 
     public TaskSpec Task => task;
 
@@ -50,15 +62,28 @@ public sealed class TaskVerifier
             return Finish(Verdict.FromDiagnostic(problem, task.SourcePath, task.Name));
 
         var program = check.Program!.Program;
+        if (MemoryProblem(program) is { } memory) return Finish(memory);
+        var ownProgramFolds = scaled ? ProgramFoldsAtOwnSizes(source) : null;
         int trialCount = Math.Max(1, options.Trials);
+        var tolerance = Tolerance.Float32;
         var worst = new Dictionary<(string, int), OutputCheck>();
         for (int t = 0; t < trialCount; t++)
         {
             int seed = options.Seed + t;
             var trial = trials.GetOrAdd(seed, s => new Lazy<Trial>(() => Prepare(s))).Value;
-            if (trial.Failure is not null) return Finish(trial.Failure);
-            var (failure, checks) = Simulate(program, trial);
+            if (trial.Failure is not null)
+            {
+                // The time guard says nothing about the task: the next call computes this seed again.
+                if (trial.Failure.Rule == ExecutionBudget.TimeRule) trials.TryRemove(seed, out _);
+                return Finish(trial.Failure);
+            }
+            var programFolds = scaled ? new FoldLengths() : null;
+            var (failure, outputs) = Simulate(program, trial, programFolds);
             if (failure is not null) return Finish(failure);
+            if (scaled)
+                tolerance = Tolerance.Widened(Math.Max(tolerance.Scale, Math.Max(
+                    trial.ReferenceFolds!.GrowthOver(ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
+            var checks = Compare(outputs!, trial, tolerance);
             foreach (var c in checks!)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
             var bad = checks!.FirstOrDefault(c => !c.Close);
@@ -67,18 +92,20 @@ public sealed class TaskVerifier
                 var sizes = options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";
                 return Finish(new Verdict(VerdictKind.Wrong, task.SourcePath, task.Name,
                     $"output {bad.Name} (component {bad.Component}) differs from the reference with seed {seed}{sizes}: {bad.Detail}",
-                    Op: "compare", Rule: "compare.allclose",
+                    Op: "compare", Rule: bad.Rule ?? OutputComparison.AllCloseRule,
                     Expected: tolerance.ToString(),
                     Actual: bad.Detail, Outputs: [.. worst.Values]));
             }
         }
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
-            + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance (sizes up to that many times the task's)" : "");
-        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
+            + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance ({tolerance.Why})" : "");
+        // The verified program (after any repair) is the one costed.
+        var costed = cost?.Estimate(check.Source).Cost;
+        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values], Cost: costed));
     }
 
-    /// <summary>One seed's inputs and reference outputs, or the verdict that the task's own code failed.</summary>
-    private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure);
+    /// <summary>One seed's inputs and reference outputs (and the sums the reference computed), or the verdict that the task's own code failed.</summary>
+    private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure, FoldLengths? ReferenceFolds = null);
 
     private ExecutionBudget NewBudget() => options.Budget?.Invoke() ?? DefaultBudget(environment);
 
@@ -93,19 +120,40 @@ public sealed class TaskVerifier
         {
             var runtime = new TaskRuntime(task, options.Sizes, budget);
             var data = runtime.SeededData(seed);
-            return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null);
+            var folds = scaled ? new FoldLengths() : null;
+            using (folds is null ? default : FoldLengths.Track(folds))
+                return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null, folds);
+        }
+        catch (LimitExceededException e) when (e.IsTimeGuard)
+        {
+            return new Trial(null, null, new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule));
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
-            return new Trial(null, null, new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+            return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
                 $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"));
         }
     }
 
-    private (Verdict? Failure, List<OutputCheck>? Checks) Simulate(StepProgram program, Trial trial)
+    /// <summary>
+    /// The verdict when the task's own code (reference, global block, fn body) failed because it uses PyTorch that
+    /// StepForge does not support: the task cannot be verified here, whatever the candidate; null for other failures.
+    /// </summary>
+    private Verdict? UnsupportedVerdict(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is UnsupportedFeatureException u)
+                return new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+                    $"the task's own PyTorch code failed: {e.Message}",
+                    Rule: "task.unsupported", Actual: u.What);
+        return null;
+    }
+
+    private (Verdict? Failure, IReadOnlyList<Tensor[]>? Outputs) Simulate(StepProgram program, Trial trial, FoldLengths? folds)
     {
         var budget = NewBudget();
         using var _ = Tensor.Use(budget);
+        using var tracking = folds is null ? default : FoldLengths.Track(folds);
         IReadOnlyList<Tensor[]> outputs;
         try
         {
@@ -115,22 +163,100 @@ public sealed class TaskVerifier
         }
         catch (SimulationException e)
         {
-            var kind = e.InnerException is LimitExceededException or FnFailedException { InnerException: LimitExceededException } ? VerdictKind.Limit : VerdictKind.Runtime;
-            return (new Verdict(kind, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
-                kind == VerdictKind.Limit ? "limit" : "runtime"), null);
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported with { Line = e.Op.Span.Line, Column = e.Op.Span.Column, Op = e.Op.Op.Name }, null);
+            var limit = LimitIn(e);
+            return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
+                limit?.Rule ?? "runtime"), null);
         }
-        catch (Exception e) when (e is LimitExceededException or PyLiteRuntimeException or TensorException)
+        catch (LimitExceededException e)
         {
-            var kind = e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Runtime;
-            return (new Verdict(kind, task.SourcePath, task.Name, e.Message, Rule: kind == VerdictKind.Limit ? "limit" : "runtime"), null);
+            return (new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule), null);
+        }
+        catch (Exception e) when (e is PyLiteRuntimeException or TensorException)
+        {
+            if (UnsupportedVerdict(e) is { } unsupported) return (unsupported, null);
+            return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
+        }
+        catch (PyLite.PyLiteSyntaxException e)
+        {
+            // Only a task built in code can get here: a task file's snippets are parsed when it is read.
+            return (new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: "task-reference"), null);
         }
 
+        return (null, outputs);
+    }
+
+    private List<OutputCheck> Compare(IReadOnlyList<Tensor[]> outputs, Trial trial, Tolerance tolerance)
+    {
         var checks = new List<OutputCheck>();
         var references = trial.References!;
         for (int o = 0; o < task.Outputs.Count; o++)
             for (int c = 0; c < references[o].Count; c++)
-                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], tolerance: tolerance));
-        return (null, checks);
+                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], task.EqualNan, tolerance));
+        return checks;
+    }
+
+    /// <summary>The sums a computation performs at the task's own sizes; empty when it fails there.</summary>
+    private FoldLengths OwnSizeFolds(Action<TaskRuntime> compute)
+    {
+        var folds = new FoldLengths();
+        var budget = ExecutionBudget.ForSizes(task.Sizes.Values);
+        using var _ = Tensor.Use(budget);
+        using var tracking = FoldLengths.Track(folds);
+        try
+        {
+            compute(new TaskRuntime(task, null, budget));
+        }
+        catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException or SimulationException)
+        {
+            // Nothing to compare with: the run's sums then widen nothing.
+            return new FoldLengths();
+        }
+        return folds;
+    }
+
+    /// <summary>The candidate's sums at the task's own sizes (a small run), the baseline for its sums at this run's sizes.</summary>
+    private FoldLengths ProgramFoldsAtOwnSizes(string source)
+    {
+        var own = StaticChecker.Check(source, task.Environment(), new StaticCheckOptions(options.RepairAffine, options.AffineMode));
+        if (own.Program is null) return new FoldLengths();
+        return OwnSizeFolds(runtime =>
+        {
+            var data = runtime.SeededData(options.Seed);
+            runtime.NewSimulator(First(data), options.Batching).Run(own.Program.Program, [.. task.Inputs.Select(i => data[i.Name])]);
+        });
+    }
+
+    /// <summary>
+    /// The data of one seed (inputs, parameters, reference outputs, and the copies a run makes of them) plus the most
+    /// bytes the program's streams hold at once, against the memory budget: a verdict when it does not fit.
+    /// </summary>
+    private Verdict? MemoryProblem(StepProgram program)
+    {
+        var sizes = environment.Sizes;
+        long data = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type))
+            .Aggregate(0L, (acc, t) => Saturating(acc, MemoryEstimate.StreamBytes(t, sizes)));
+        var (streams, largest) = MemoryEstimate.Peak(program, sizes);
+        long need = Saturating(Saturating(Saturating(data, data), data), streams);
+        if (need <= options.MaxMemoryBytes) return null;
+        var sizesText = string.Join(" ", sizes.Select(kv => $"{kv.Key}={kv.Value}"));
+        return new Verdict(VerdictKind.Limit, task.SourcePath, task.Name,
+            $"at {sizesText} this verification needs about {Gib(need)} ({Gib(data)} of data, used three times, and up to {Gib(streams)} of streams), more than its memory budget of {Gib(options.MaxMemoryBytes)}; use smaller sizes or a larger --max-memory",
+            Line: largest?.Span.Line, Column: largest?.Span.Column, Op: largest?.Op.Name,
+            Rule: ExecutionBudget.MemoryRule, Expected: $"at most {Gib(options.MaxMemoryBytes)}", Actual: Gib(need));
+    }
+
+    private static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    private static string Gib(long bytes) => bytes == long.MaxValue ? "more than can be counted"
+        : bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.0} GiB" : $"{bytes / (double)(1L << 20):0} MiB";
+
+    /// <summary>The limit behind a failure, if a limit caused it.</summary>
+    private static LimitExceededException? LimitIn(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is LimitExceededException limit) return limit;
+        return null;
     }
 
     private static Dictionary<string, Tensor> First(Dictionary<string, Tensor[]> data) =>

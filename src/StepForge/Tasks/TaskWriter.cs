@@ -24,6 +24,7 @@ public static class TaskWriter
             foreach (var (k, v) in customSizes) sizes.Add(k, v.ToString(CultureInfo.InvariantCulture));
             root.Add("sizes", sizes);
         }
+        if (task.EqualNan) root.Add("equal_nan", "true");
         if (task.Global is not null) root.Add("global", Text(task.Global));
         root.Add("inputs", Streams(task.Inputs));
         if (task.Parameters.Count > 0) root.Add("parameters", Streams(task.Parameters));
@@ -50,7 +51,7 @@ public static class TaskWriter
                 { "name", o.Name },
                 { "dtype", DTypeNode(o.Type.DType) },
                 { "dims", Flow(o.Type.Shape.Select(d => d.ToString())) },
-                { "data_transform", Text(o.DataTransform) },
+                { "data_transform", o.DataTransforms.Count == 1 ? Text(o.DataTransforms[0]) : new YamlSequenceNode(o.DataTransforms.Select(Text)) },
             });
         root.Add("outputs", outputs);
         if (task.Impl is not null) root.Add("impl", Text(task.Impl));

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StepForge.Cost;
 using StepForge.Step;
 
 namespace StepForge.Tasks;
@@ -7,6 +8,7 @@ namespace StepForge.Tasks;
 /// <summary>
 /// The result of checking one candidate for one task, as data: the kind (correct or the failing stage), where,
 /// the rule, the expected and actual things and a message. <see cref="ToJson"/> is the line an agent or script reads.
+/// A correct program verified with <see cref="VerifyOptions.Cost"/> also carries its cost at the task's own sizes.
 /// </summary>
 public sealed record Verdict(
     VerdictKind Kind,
@@ -22,9 +24,23 @@ public sealed record Verdict(
     string? RepairedImpl = null,
     int CopiesInserted = 0,
     IReadOnlyList<OutputCheck>? Outputs = null,
-    double Seconds = 0)
+    double Seconds = 0,
+    string? File = null,
+    ProgramCost? Cost = null)
 {
+    /// <summary>The file <see cref="Line"/> points into: <see cref="File"/> (an <c>--impl</c> file) or else the task file.</summary>
+    public string Where => File ?? Task;
+
+    /// <summary>The verdict with its line moved into the file that holds the program.</summary>
+    public Verdict InFile(string? file, int lineOffset) =>
+        this with { File = file, Line = Line is int line ? line + lineOffset : null };
+
     public bool IsCorrect => Kind == VerdictKind.Correct;
+
+    /// <summary>
+    /// Stopped by the wall-clock safety net: says nothing about the candidate, so it is retried, never stored as its verdict.
+    /// </summary>
+    public bool IsRetryable => Kind == VerdictKind.Limit && Rule == Tensors.ExecutionBudget.TimeRule;
 
     public static Verdict FromDiagnostic(Diagnostic d, string task, string? name) =>
         new(d.Kind, task, name, d.Message, d.Line, d.Column, d.Op, d.Rule, d.Expected, d.Actual);
@@ -44,6 +60,7 @@ public sealed record Verdict(
             w.WriteString("verdict", KindName(Kind));
             w.WriteString("task", Task);
             WriteOrNull(w, "name", Name);
+            if (File is not null) w.WriteString("file", File);
             if (Line is int line) w.WriteNumber("line", line); else w.WriteNull("line");
             if (Column is int column) w.WriteNumber("column", column); else w.WriteNull("column");
             WriteOrNull(w, "op", Op);
@@ -69,6 +86,11 @@ public sealed record Verdict(
             {
                 w.WriteNumber("copies_inserted", CopiesInserted);
                 w.WriteString("repaired_impl", RepairedImpl);
+            }
+            if (Cost is not null)
+            {
+                w.WritePropertyName("cost");
+                Cost.WriteJson(w, details: false);
             }
             w.WriteEndObject();
         }

@@ -7,7 +7,9 @@ namespace StepForge.Tasks;
 
 /// <param name="Seed">The first trial's data seed; trial t uses Seed + t.</param>
 /// <param name="Sizes">Symbol sizes that replace the task's (a program right only at the default sizes is wrong).</param>
+/// <param name="MaxMemoryBytes">A run whose estimated memory (<see cref="Simulation.MemoryEstimate"/>) exceeds this is refused with a limit.memory verdict.</param>
 /// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.ForSizes"/>).</param>
+/// <param name="Cost">When set, a correct program's verdict carries its cost (cost-model.md), at the task's own sizes whatever <paramref name="Sizes"/> says.</param>
 public sealed record VerifyOptions(
     int Seed = 0,
     int Trials = 1,
@@ -16,7 +18,13 @@ public sealed record VerifyOptions(
     AffineMode AffineMode = AffineMode.Upstream,
     Func<ExecutionBudget>? Budget = null,
     bool Batching = true,
-    bool FixedTolerance = false);
+    bool FixedTolerance = false,
+    long MaxMemoryBytes = VerifyOptions.DefaultMaxMemoryBytes,
+    CostOptions? Cost = null)
+{
+    /// <summary>The memory a verification may plan for (its data, the reference and the program's live streams).</summary>
+    public const long DefaultMaxMemoryBytes = 3L << 30;
+}
 
 /// <summary>
 /// The whole verification of a candidate: parse → types → affine (→ repair) → seeded data → the task's PyTorch
@@ -30,8 +38,9 @@ public static class Verifier
         new TaskVerifier(task, options).Verify(impl);
 
     /// <summary>
-    /// The reference tensors of every output (one per component) from the given input_data; the data transforms run
-    /// in order in one scope, so a later one may use an earlier one's names.
+    /// The reference tensors of every output (one per component) from the given input_data: entry i of an output's
+    /// data_transform computes component i. The entries run in order in one scope, so a later one may use an earlier
+    /// one's names.
     /// </summary>
     internal static List<List<Tensor>> ComputeReference(TaskSpec task, TaskRuntime runtime, IReadOnlyDictionary<string, Tensor> inputData)
     {
@@ -40,21 +49,26 @@ public static class Verifier
         var results = new List<List<Tensor>>();
         foreach (var output in task.Outputs)
         {
-            var value = runtime.Interpreter.Run(ParsedSnippets.Get(output.DataTransform), scope);
-            var tensors = value switch
-            {
-                Tensor t => [t],
-                PyList or PyTuple => Torch.Tensors(value),
-                _ => throw new TensorException($"the data_transform of {output.Name} gives {PyValue.TypeName(value)}, not a tensor"),
-            };
             var components = output.Type.DType.Components;
-            if (tensors.Count != components.Count)
-                throw new TensorException($"the data_transform of {output.Name} gives {tensors.Count} tensor(s) for {components.Count} component(s)");
+            if (output.DataTransforms.Count != components.Count)
+                throw new TensorException($"the data_transform of {output.Name} has {output.DataTransforms.Count} entries for {components.Count} component(s)");
+            var tensors = new List<Tensor>();
             for (int c = 0; c < components.Count; c++)
             {
+                var what = components.Count == 1 ? $"the data_transform of {output.Name}" : $"entry {c} of the data_transform of {output.Name}";
+                var value = runtime.Interpreter.Run(ParsedSnippets.Get(output.DataTransforms[c]), scope);
+                var tensor = value switch
+                {
+                    Tensor t => t,
+                    // A list or tuple of one tensor is that tensor (upstream's generator accepts either).
+                    PyList { Items: [Tensor t] } => t,
+                    PyTuple { Items: [Tensor t] } => t,
+                    _ => throw new TensorException($"{what} gives {PyValue.TypeName(value)}, not a tensor"),
+                };
                 var declared = DataGenerator.TensorShape(output.Type, components[c], runtime.Sizes);
-                if (!tensors[c].Shape.SequenceEqual(declared))
-                    throw new TensorException($"the data_transform of {output.Name} gives shape ({string.Join(", ", tensors[c].Shape)}) but its dtype and dims need ({string.Join(", ", declared)})");
+                if (!tensor.Shape.SequenceEqual(declared))
+                    throw new TensorException($"{what} gives shape ({string.Join(", ", tensor.Shape)}) but its dtype and dims need ({string.Join(", ", declared)})");
+                tensors.Add(tensor);
             }
             results.Add(tensors);
         }

@@ -48,10 +48,13 @@ public sealed class Tensor
     public int Count => Data.Length;
     public bool IsFloat => Kind == ElementKind.Float;
 
+    /// <summary>The element count of a shape; saturates at long.MaxValue rather than wrapping (sizes come from user values).</summary>
     public static long Numel(IReadOnlyList<int> shape)
     {
+        if (shape.Contains(0)) return 0;
         long n = 1;
-        foreach (var d in shape) n *= d;
+        foreach (var d in shape)
+            n = d > 0 && n > long.MaxValue / d ? long.MaxValue : n * d;
         return n;
     }
 
@@ -234,7 +237,8 @@ public sealed class Tensor
         if (repeats.Length < Rank) throw new TensorException("repeat() needs at least as many sizes as the tensor has dimensions");
         var src = this;
         while (src.Rank < repeats.Length) src = src.Unsqueeze(0);
-        var shape = src.Shape.Select((s, i) => s * repeats[i]).ToArray();
+        if (repeats.Any(r => r < 0)) throw new TensorException($"repeat(): repeats ({string.Join(", ", repeats)}) must be non-negative");
+        var shape = src.Shape.Select((s, i) => TensorMath.CheckedSize((long)s * repeats[i], "repeat")).ToArray();
         var result = Allocate(shape, Kind);
         var srcStrides = Strides(src.Shape);
         var index = new int[shape.Length];
@@ -321,6 +325,7 @@ public sealed class Tensor
     {
         if (tensors.Count == 0) throw new TensorException("torch.cat() needs a non-empty list of tensors");
         var first = tensors[0];
+        if (tensors.Any(t => t.Rank == 0)) throw new TensorException("torch.cat(): zero-dimensional tensors cannot be concatenated");
         int d = first.NormalizeDim(dim);
         foreach (var t in tensors)
             if (t.Rank != first.Rank || t.Shape.Where((s, i) => i != d && s != first.Shape[i]).Any())
@@ -358,7 +363,8 @@ public sealed class Tensor
         if (chunks <= 0) throw new TensorException("chunk expects a positive number of chunks");
         int d = NormalizeDim(dim);
         int size = Shape[d];
-        int each = (size + chunks - 1) / chunks;
+        // In long arithmetic: size + chunks - 1 wraps around for chunks near int.MaxValue.
+        int each = (int)Math.Max(1, ((long)size + chunks - 1) / chunks);
         var result = new List<Tensor>();
         for (int start = 0; start < size; start += each)
         {

@@ -2,10 +2,11 @@ using System.Numerics.Tensors;
 
 namespace StepForge.Tensors;
 
-public enum BinaryKind { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Max, Min, Lt, Le, Gt, Ge, Eq, Ne }
+/// <summary>Elementwise binary functions; Mod is torch.remainder (Python's %), Fmod C's fmod.</summary>
+public enum BinaryKind { Add, Sub, Mul, Div, FloorDiv, Mod, Fmod, Pow, Max, Min, Lt, Le, Gt, Ge, Eq, Ne, LogicalAnd, LogicalOr, LogicalXor, BitAnd, BitOr, BitXor }
 
 /// <summary>The PyTorch functions the tasks use, on <see cref="Tensor"/>, with torch's broadcasting and type promotion.</summary>
-public static class TensorMath
+public static partial class TensorMath
 {
     public static int[] BroadcastShapes(int[] a, int[] b)
     {
@@ -22,14 +23,16 @@ public static class TensorMath
         return shape;
     }
 
-    private static bool IsComparison(BinaryKind op) => op is BinaryKind.Lt or BinaryKind.Le or BinaryKind.Gt or BinaryKind.Ge or BinaryKind.Eq or BinaryKind.Ne;
+    private static bool IsComparison(BinaryKind op) => op is BinaryKind.Lt or BinaryKind.Le or BinaryKind.Gt or BinaryKind.Ge or BinaryKind.Eq or BinaryKind.Ne
+        or BinaryKind.LogicalAnd or BinaryKind.LogicalOr or BinaryKind.LogicalXor;
 
     public static ElementKind ResultKind(BinaryKind op, ElementKind a, ElementKind b)
     {
         if (IsComparison(op)) return ElementKind.Bool;
         if (op == BinaryKind.Div) return ElementKind.Float;
         if (a == ElementKind.Float || b == ElementKind.Float) return ElementKind.Float;
-        if (a == ElementKind.Bool && b == ElementKind.Bool) return op is BinaryKind.Max or BinaryKind.Min ? ElementKind.Bool : ElementKind.Int;
+        if (a == ElementKind.Bool && b == ElementKind.Bool)
+            return op is BinaryKind.Max or BinaryKind.Min or BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor ? ElementKind.Bool : ElementKind.Int;
         return ElementKind.Int;
     }
 
@@ -40,7 +43,8 @@ public static class TensorMath
         BinaryKind.Mul => x * y,
         BinaryKind.Div => x / y,
         BinaryKind.FloorDiv => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer division by zero") : MathF.Floor(x / y),
-        BinaryKind.Mod => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer modulo by zero") : x - MathF.Floor(x / y) * y,
+        BinaryKind.Mod => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer modulo by zero") : Remainder(x, y),
+        BinaryKind.Fmod => kind == ElementKind.Int && y == 0 ? throw new TensorException("integer modulo by zero") : x % y,
         BinaryKind.Pow => MathF.Pow(x, y),
         BinaryKind.Max => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Max(x, y),
         BinaryKind.Min => float.IsNaN(x) || float.IsNaN(y) ? float.NaN : Math.Min(x, y),
@@ -49,12 +53,27 @@ public static class TensorMath
         BinaryKind.Gt => x > y ? 1 : 0,
         BinaryKind.Ge => x >= y ? 1 : 0,
         BinaryKind.Eq => x == y ? 1 : 0,
+        BinaryKind.LogicalAnd => x != 0 && y != 0 ? 1 : 0,
+        BinaryKind.LogicalOr => x != 0 || y != 0 ? 1 : 0,
+        BinaryKind.LogicalXor => (x != 0) != (y != 0) ? 1 : 0,
+        BinaryKind.BitAnd => (long)x & (long)y,
+        BinaryKind.BitOr => (long)x | (long)y,
+        BinaryKind.BitXor => (long)x ^ (long)y,
         _ => x != y ? 1 : 0,
     };
+
+    /// <summary>torch.remainder on floats: fmod, moved into the divisor's sign as torch's kernel does.</summary>
+    private static float Remainder(float x, float y)
+    {
+        float mod = x % y;
+        return mod != 0 && (y < 0) != (mod < 0) ? mod + y : mod;
+    }
 
     public static Tensor Binary(BinaryKind op, Tensor a, Tensor b)
     {
         var kind = ResultKind(op, a.Kind, b.Kind);
+        if (op is BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor && kind == ElementKind.Float)
+            throw new TensorException("bitwise operators (&, |, ^) work on integer and bool tensors, not float");
         var shape = a.Shape.SequenceEqual(b.Shape) ? a.Shape : BroadcastShapes(a.Shape, b.Shape);
         var result = Tensor.Allocate([.. shape], kind);
         var r = result.Data;
@@ -137,8 +156,13 @@ public static class TensorMath
         return result;
     }
 
-    public static Tensor Clamp(Tensor a, double? min, double? max) =>
-        Map(a, x => (float)Math.Min(Math.Max(x, min ?? double.NegativeInfinity), max ?? double.PositiveInfinity), a.Kind);
+    /// <summary>torch.bitwise_not (Python's ~): logical not for bool, -x - 1 for integers.</summary>
+    public static Tensor Invert(Tensor a) => a.Kind switch
+    {
+        ElementKind.Bool => Map(a, x => x == 0 ? 1 : 0, ElementKind.Bool),
+        ElementKind.Int => Map(a, x => -x - 1, ElementKind.Int),
+        _ => throw new TensorException("~ (bitwise_not) works on integer and bool tensors, not float"),
+    };
 
     public static Tensor Negate(Tensor a) => Map(a, x => -x, a.Kind == ElementKind.Bool ? ElementKind.Int : a.Kind);
 
@@ -155,7 +179,6 @@ public static class TensorMath
     public static Tensor Abs(Tensor a) => Map(a, MathF.Abs, a.Kind);
     public static Tensor Log(Tensor a) => Map(a, MathF.Log);
     public static Tensor Tanh(Tensor a) => Map(a, MathF.Tanh);
-    public static Tensor Relu(Tensor a) => Map(a, x => x > 0 ? x : 0, a.Kind);
     public static Tensor Sigmoid(Tensor a) => Map(a, x => (float)(1.0 / (1.0 + Math.Exp(-x))));
     public static Tensor Silu(Tensor a) => Map(a, x => (float)(x / (1.0 + Math.Exp(-x))));
 
@@ -166,7 +189,6 @@ public static class TensorMath
     public static double Erf(double x)
     {
         double ax = Math.Abs(x);
-        double result;
         if (ax < 0.5)
         {
             double t = x * x;
@@ -174,24 +196,35 @@ public static class TensorMath
             double bottom = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
             return x * top / bottom;
         }
+        double result = 1.0 - ErfcAbove(ax);
+        return x < 0 ? -result : result;
+    }
+
+    /// <summary>The complementary error function 1 - erf(x), accurate where it is tiny (large x).</summary>
+    public static double Erfc(double x)
+    {
+        if (Math.Abs(x) < 0.5) return 1.0 - Erf(x);
+        double c = ErfcAbove(Math.Abs(x));
+        return x < 0 ? 2.0 - c : c;
+    }
+
+    /// <summary>erfc(ax) for ax &gt;= 0.5 (Cody).</summary>
+    private static double ErfcAbove(double ax)
+    {
         if (ax < 4.0)
         {
             double top = (((((((5.64188496988670089e-1 * ax + 8.88314979438837594) * ax + 66.1191906371416295) * ax + 298.635138197400131) * ax
                 + 881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) * ax + 1230.33935479799725);
             double bottom = (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax + 537.181101862009858) * ax
                 + 1621.38957456669019) * ax + 3290.79923573345963) * ax + 4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
-            result = 1.0 - Math.Exp(-ax * ax) * top / bottom;
+            return Math.Exp(-ax * ax) * top / bottom;
         }
-        else
-        {
-            double z = 1.0 / (ax * ax);
-            double top = ((((1.63153871373020978e-2 * z + 3.05326634961232344e-1) * z + 3.60344899949804439e-1) * z + 1.25781726111229246e-1) * z + 1.60837851487422766e-2) * z + 6.58749161529837803e-4;
-            double bottom = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 5.27905102951428412e-1) * z + 6.05183413124413191e-2) * z + 2.33520497626869185e-3;
-            double r = z * top / bottom;
-            r = (1.0 / Math.Sqrt(Math.PI) - r) / ax;
-            result = 1.0 - Math.Exp(-ax * ax) * r;
-        }
-        return x < 0 ? -result : result;
+        double z = 1.0 / (ax * ax);
+        double top2 = ((((1.63153871373020978e-2 * z + 3.05326634961232344e-1) * z + 3.60344899949804439e-1) * z + 1.25781726111229246e-1) * z + 1.60837851487422766e-2) * z + 6.58749161529837803e-4;
+        double bottom2 = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 5.27905102951428412e-1) * z + 6.05183413124413191e-2) * z + 2.33520497626869185e-3;
+        double r = z * top2 / bottom2;
+        r = (1.0 / Math.Sqrt(Math.PI) - r) / ax;
+        return Math.Exp(-ax * ax) * r;
     }
 
     // ---- reductions ----
@@ -205,86 +238,12 @@ public static class TensorMath
         return (outer, a.Shape[dim], inner);
     }
 
-    private static int[] ReducedShape(Tensor a, int dim, bool keepdim) =>
-        keepdim ? [.. a.Shape.Select((s, i) => i == dim ? 1 : s)] : [.. a.Shape.Where((_, i) => i != dim)];
-
-    /// <summary>Reduces along one dim with a fold over doubles; <paramref name="finish"/> maps (accumulator, count) to the value.</summary>
-    private static Tensor Reduce(Tensor a, int? dim, bool keepdim, Func<double, double, double> fold, double seed,
-        Func<double, int, double> finish, ElementKind kind)
-    {
-        if (dim is null)
-        {
-            double acc = seed;
-            foreach (var v in a.Data) acc = fold(acc, v);
-            var all = Tensor.Allocate(keepdim ? [.. a.Shape.Select(_ => 1)] : [], kind);
-            all.Data[0] = (float)finish(acc, a.Count);
-            return all;
-        }
-        if (a.Rank == 0) return Reduce(a, null, false, fold, seed, finish, kind);
-        int d = a.NormalizeDim(dim.Value);
-        var (outer, size, inner) = Around(a, d);
-        var result = Tensor.Allocate(ReducedShape(a, d, keepdim), kind);
-        for (int o = 0; o < outer; o++)
-            for (int i = 0; i < inner; i++)
-            {
-                double acc = seed;
-                for (int k = 0; k < size; k++) acc = fold(acc, a.Data[(o * size + k) * inner + i]);
-                result.Data[o * inner + i] = (float)finish(acc, size);
-            }
-        return result;
-    }
-
-    public static Tensor Sum(Tensor a, int? dim = null, bool keepdim = false) =>
-        Reduce(a, dim, keepdim, (acc, v) => acc + v, 0, (acc, _) => acc, a.IsFloat ? ElementKind.Float : ElementKind.Int);
-
-    public static Tensor Mean(Tensor a, int? dim = null, bool keepdim = false)
-    {
-        if (!a.IsFloat) throw new TensorException("mean(): input dtype should be floating point");
-        return Reduce(a, dim, keepdim, (acc, v) => acc + v, 0, (acc, n) => acc / n, ElementKind.Float);
-    }
-
-    public static Tensor Var(Tensor a, int? dim = null, bool keepdim = false, bool unbiased = true)
-    {
-        var mean = Reduce(a, dim, true, (acc, v) => acc + v, 0, (acc, n) => acc / n, ElementKind.Float);
-        var centered = Binary(BinaryKind.Sub, a, mean);
-        return Reduce(centered, dim, keepdim, (acc, v) => acc + v * v, 0, (acc, n) => acc / (unbiased ? n - 1 : n), ElementKind.Float);
-    }
-
-    /// <summary>Maximum and its (first) index along a dim, as torch.max(x, dim).</summary>
-    public static (Tensor Values, Tensor Indices) MaxAlong(Tensor a, int dim, bool keepdim = false)
-    {
-        int d = a.NormalizeDim(dim);
-        if (a.Rank == 0) return (a, Tensor.Scalar(0, ElementKind.Int));
-        var (outer, size, inner) = Around(a, d);
-        var values = Tensor.Allocate(ReducedShape(a, d, keepdim), a.Kind);
-        var indices = Tensor.Allocate(ReducedShape(a, d, keepdim), ElementKind.Int);
-        for (int o = 0; o < outer; o++)
-            for (int i = 0; i < inner; i++)
-            {
-                int best = 0;
-                float bestValue = a.Data[o * size * inner + i];
-                for (int k = 1; k < size; k++)
-                {
-                    float v = a.Data[(o * size + k) * inner + i];
-                    if (v > bestValue || float.IsNaN(v) && !float.IsNaN(bestValue)) { best = k; bestValue = v; }
-                }
-                values.Data[o * inner + i] = bestValue;
-                indices.Data[o * inner + i] = best;
-            }
-        return (values, indices);
-    }
-
-    public static Tensor MaxAll(Tensor a)
-    {
-        if (a.Count == 0) throw new TensorException("max(): expected a non-empty tensor");
-        return Tensor.Scalar(a.Data.Max(), a.Kind);
-    }
-
     public static Tensor Softmax(Tensor a, int dim)
     {
         if (a.Rank == 0) return Map(a, _ => 1f);
         int d = a.NormalizeDim(dim);
         var (outer, size, inner) = Around(a, d);
+        FoldLengths.Report(size);
         var result = Tensor.Allocate([.. a.Shape]);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
@@ -330,10 +289,10 @@ public static class TensorMath
         return (values, indices);
     }
 
-    /// <summary>torch.scatter with a scalar value; <paramref name="inPlace"/> writes into <paramref name="a"/> (scatter_).</summary>
-    public static Tensor Scatter(Tensor a, int dim, Tensor index, float value, bool inPlace)
+    /// <summary>torch.scatter with a scalar value (a copy; scatter_ writes the result back).</summary>
+    public static Tensor Scatter(Tensor a, int dim, Tensor index, float value)
     {
-        var target = inPlace ? a : a.Copy();
+        var target = a.Copy();
         int d = target.Rank == 0 ? 0 : target.NormalizeDim(dim);
         if (index.Rank != Math.Max(target.Rank, 1) && !(target.Rank == 0 && index.Rank <= 1))
             throw new TensorException($"scatter(): index has {index.Rank} dimension(s) but self has {target.Rank}");
@@ -371,7 +330,9 @@ public static class TensorMath
         var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
         int batches = batch.Aggregate(1, (x, y) => x * y);
         var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
-        Tensor.Budget?.ChargeElements((long)batches * m * n * k / 8);
+        // A multiply-add per contracted element.
+        Tensor.Budget?.ChargeWork(checked((long)batches * m * n * k));
+        FoldLengths.Report(k);
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
@@ -435,11 +396,17 @@ public static class TensorMath
         }
         string output = parts.Length == 2 ? parts[1]
             : new string([.. sizes.Keys.Where(c => inputs.Sum(s => s.Count(x => x == c)) == 1).Order()]);
+        foreach (char c in output)
+        {
+            if (!sizes.ContainsKey(c)) throw new TensorException($"einsum(): output subscript '{c}' does not appear in the inputs of '{equation}'");
+            if (output.Count(x => x == c) > 1) throw new TensorException($"einsum(): output subscript '{c}' appears more than once in '{equation}'");
+        }
         var letters = output.Concat(sizes.Keys.Where(c => !output.Contains(c))).ToArray();
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
         long total = dims.Aggregate(1L, (x, y) => x * y);
-        Tensor.Budget?.ChargeElements(total / 4);
+        Tensor.Budget?.ChargeWork(total);
+        FoldLengths.Report(result.Count == 0 ? 0 : total / result.Count);
         var strides = operands.Select((t, o) =>
         {
             var st = Tensor.Strides(t.Shape);
@@ -473,7 +440,10 @@ public static class TensorMath
     public static Tensor Arange(double start, double end, double step, ElementKind kind)
     {
         if (step == 0) throw new TensorException("arange(): step must be nonzero");
-        long count = (long)Math.Ceiling((end - start) / step);
+        double steps = Math.Ceiling((end - start) / step);
+        if (double.IsNaN(steps)) throw new TensorException("arange(): start, end and step must be finite");
+        if (steps > int.MaxValue) throw new LimitExceededException($"arange() of {steps:G3} elements is too large");
+        long count = (long)steps;
         if (count < 0) count = 0;
         if (count > int.MaxValue) throw new LimitExceededException($"arange() of {count:N0} elements is too large");
         var result = Tensor.Allocate([(int)count], kind);
@@ -489,6 +459,7 @@ public static class TensorMath
             throw new TensorException($"native_layer_norm: normalized shape ({string.Join(", ", normalizedShape)}) does not match the trailing dims of {x.Describe()}");
         int size = normalizedShape.Aggregate(1, (a, b) => a * b);
         int rows = size == 0 ? 0 : x.Count / size;
+        FoldLengths.Report(size);
         var output = Tensor.Allocate([.. x.Shape]);
         var statShape = x.Shape[..^n].Concat(Enumerable.Repeat(1, n)).ToArray();
         var mean = Tensor.Allocate(statShape);

@@ -34,6 +34,84 @@ public static class TopKOrder
         return items[..k];
     }
 
+    /// <summary>
+    /// The permutation torch's CPU sort gives with stable=False: libstdc++'s std::sort (introsort, then insertion
+    /// sort) on (value, index) pairs, NaN counted largest.
+    /// </summary>
+    public static int[] Sort(ReadOnlySpan<float> values, bool descending)
+    {
+        int n = values.Length;
+        var items = new int[n];
+        for (int i = 0; i < n; i++) items[i] = i;
+        var v = values.ToArray();
+        bool Comp(int a, int b) => descending
+            ? (float.IsNaN(v[a]) && !float.IsNaN(v[b])) || v[a] > v[b]
+            : (!float.IsNaN(v[a]) && float.IsNaN(v[b])) || v[a] < v[b];
+        new Selection(items, Comp).Sort(0, n);
+        return items;
+    }
+
+    /// <summary>The permutation of a stable sort (std::stable_sort): equal values keep their input order, NaN counted largest.</summary>
+    public static int[] StableSort(ReadOnlySpan<float> values, bool descending)
+    {
+        var v = values.ToArray();
+        var items = new int[v.Length];
+        for (int i = 0; i < items.Length; i++) items[i] = i;
+        Array.Sort(items, (a, b) =>
+        {
+            float x = v[a], y = v[b];
+            bool nx = float.IsNaN(x), ny = float.IsNaN(y);
+            int c = nx || ny ? nx.CompareTo(ny) : x < y ? -1 : x > y ? 1 : 0;
+            if (descending) c = -c;
+            return c != 0 ? c : a.CompareTo(b);
+        });
+        return items;
+    }
+
+    /// <summary>
+    /// The position of the k-th smallest value (0-based) as torch's CPU kthvalue finds it: Sedgewick's quickselect
+    /// with a median-of-three pivot, moving (value, index) pairs, NaN counted largest. Among equal values the index
+    /// it returns is the one this sequence of swaps leaves at k.
+    /// </summary>
+    public static int QuickSelect(ReadOnlySpan<float> values, int k)
+    {
+        var arr = values.ToArray();
+        var idx = new int[arr.Length];
+        for (int i = 0; i < idx.Length; i++) idx[i] = i;
+        static bool Greater(float x, float y) => (float.IsNaN(x) && !float.IsNaN(y)) || x > y;
+        void Swap(int i, int j)
+        {
+            (arr[i], arr[j]) = (arr[j], arr[i]);
+            (idx[i], idx[j]) = (idx[j], idx[i]);
+        }
+        int left = 0, right = arr.Length - 1;
+        while (right > left)
+        {
+            if (right == left + 1)
+            {
+                if (Greater(arr[left], arr[right])) Swap(left, right);
+                break;
+            }
+            Swap((left + right) >> 1, left + 1);
+            if (Greater(arr[left + 1], arr[right])) Swap(left + 1, right);
+            if (Greater(arr[left], arr[right])) Swap(left, right);
+            if (Greater(arr[left + 1], arr[left])) Swap(left + 1, left);
+            int a = left + 1, b = right;
+            float pivot = arr[left];
+            while (true)
+            {
+                do a++; while (Greater(pivot, arr[a]));
+                do b--; while (Greater(arr[b], pivot));
+                if (b < a) break;
+                Swap(a, b);
+            }
+            Swap(left, b);
+            if (b <= k) left = a;
+            if (b >= k) right = b - 1;
+        }
+        return idx[k];
+    }
+
     private sealed class Selection(int[] a, Func<int, int, bool> less)
     {
         private const int Threshold = 16;

@@ -71,6 +71,32 @@ public class SamplerTests
         // A model guardian is a second call for every sample with a program.
         Assert.Equal(guardian == GuardianKind.Model ? 2 : 1, repaired.Calls);
     }
+
+    [Fact]
+    public async Task AnAnswerStoppedByTheWallClockGuard_IsAFailedSampleToRetry_NotAVerdict()
+    {
+        using var server = new FakeModelServer((r, _) => new FakeReply.Answer(AgentScenario.Answer(r)));
+        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["correct"])]);
+        // A safety net already passed: the guard fires at its first look at the clock.
+        var expired = new VerifyOptions(Trials: 1, Budget: () => new StepForge.Tensors.ExecutionBudget { SafetyNet = TimeSpan.FromTicks(-1) });
+        using (var store = new ExperienceStore(db))
+        using (var client = Client(server, "openai", db))
+        {
+            var summary = await new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Single, 1, [0.5], Verify: expired)).RunAsync(tasks);
+            Assert.Equal(1, summary.Failed);
+            Assert.Empty(store.Samples());
+        }
+        using (var store = new ExperienceStore(db))
+        using (var client = Client(server, "openai", db))
+        {
+            // The rerun checks the cached answer again and stores its verdict.
+            var summary = await new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Single, 1, [0.5])).RunAsync(tasks);
+            Assert.Equal(1, summary.Finished);
+            Assert.Equal(0, summary.ModelCalls);
+            Assert.True(Assert.Single(store.Samples()).IsCorrect);
+        }
+    }
 }
 
 /// <summary>Feedback rounds: a rejected program goes back to the proposer with its verdict.</summary>

@@ -82,7 +82,9 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Equal(bad, lines[0].GetProperty("task").GetString());
         Assert.Equal("Accum.b-range", lines[0].GetProperty("rule").GetString());
         Assert.Equal("Accum", lines[0].GetProperty("op").GetString());
-        Assert.Equal(1, lines[0].GetProperty("line").GetInt32());
+        // The line in the task file, where the program's first line sits after "impl: |".
+        int expectedLine = File.ReadAllLines(bad).ToList().FindIndex(l => l.Contains("b=2", StringComparison.Ordinal)) + 1;
+        Assert.Equal(expectedLine, lines[0].GetProperty("line").GetInt32());
         Assert.Contains("b = 2", lines[0].GetProperty("actual").GetString(), StringComparison.Ordinal);
         foreach (var key in new[] { "message", "expected" }) Assert.True(lines[0].TryGetProperty(key, out _));
         Assert.Equal("correct", lines[1].GetProperty("verdict").GetString());

@@ -92,4 +92,79 @@ public class VerifyCommandTests
         Assert.Equal(0, exit);
         Assert.Equal(27, output.Trim().Split('\n').Count(l => l.Contains("\"verdict\":\"correct\"", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void ASyntaxErrorInAnImplFile_NamesThatFileAndItsLine()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var bare = Path.Combine(dir, "candidate.py");
+        File.WriteAllText(bare, "squares = step.Map(fn=fn_square).apply(x)\nbroken = step.Accum(fn=fn_add b=1).apply(squares)\nreturn broken\n");
+        var (exit, output, _) = Run("verify", Bench("norm/rmsnorm.yaml"), "--impl", bare);
+        Assert.Equal(1, exit);
+        Assert.Contains($"{bare}:2", output, StringComparison.Ordinal);
+
+        var yaml = Path.Combine(dir, "candidate.yaml");
+        File.WriteAllText(yaml, "# a candidate\nimpl: |\n  squares = step.Map(fn=fn_square).apply(x)\n  broken = step.Accum(fn=fn_add b=1).apply(squares)\n  return broken\n");
+        (exit, output, _) = Run("verify", Bench("norm/rmsnorm.yaml"), "--impl", yaml, "--json");
+        Assert.Equal(1, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(yaml, json.GetProperty("file").GetString());
+        Assert.Equal(4, json.GetProperty("line").GetInt32());
+    }
+
+    [Fact]
+    public void ASyntaxErrorInATasksOwnImpl_NamesItsLineInTheTaskFile()
+    {
+        var text = File.ReadAllText(Bench("norm/rmsnorm.yaml"));
+        var lines = text.Split('\n').ToList();
+        int broken = lines.FindIndex(l => l.Contains("total = step.Accum", StringComparison.Ordinal));
+        lines[broken] += ")";
+        var path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "rmsnorm.yaml");
+        File.WriteAllText(path, string.Join('\n', lines));
+        var (exit, output, _) = Run("verify", path, "--json");
+        Assert.Equal(1, exit);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("parse", json.GetProperty("verdict").GetString());
+        Assert.Equal(broken + 1, json.GetProperty("line").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("check")]
+    [InlineData("synthesize")]
+    public void AFolderWithNoTaskFiles_ExitsTwoWithOneLine(string command)
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        File.WriteAllText(Path.Combine(dir, "notes.yaml"), "just: notes\n");
+        var (exit, output, err) = Run(command, dir);
+        Assert.Equal(2, exit);
+        Assert.Equal($"stepforge: error: no task files found under {dir}", err.Trim());
+        Assert.DoesNotContain("verdict", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OneBadFileInAFolder_GetsItsVerdict_AndEveryOtherFileGetsItsOwn()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        foreach (var name in new[] { "softmax-top1", "score-threshold", "sigmoid-top3-tokens", "expert-choice-top3" })
+            File.Copy(Bench($"index/{name}.yaml"), Path.Combine(dir, $"{name}.yaml"));
+        var rms = File.ReadAllText(Bench("norm/rmsnorm.yaml"));
+        File.WriteAllText(Path.Combine(dir, "a-int.yaml"), rms.Replace("fns:", "global: |\n  y = abs()\nfns:", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(dir, "b-nested.yaml"), "inputs: " + new string('[', 50_000));
+        File.WriteAllText(Path.Combine(dir, "c-separator.yaml"), "outputs: {\u0085p");
+        var (exit, output, err) = Run("verify", dir, "--json");
+        Assert.Equal(2, exit);
+        var verdicts = output.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement.GetProperty("verdict").GetString()).ToList();
+        Assert.Equal(["invalid", "invalid", "invalid", "correct", "correct", "correct", "correct"], verdicts);
+        Assert.DoesNotContain("internal error", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFullDisk_IsRecognised_InSQLitesAndTheFileSystemsWords()
+    {
+        Assert.NotNull(StepForgeCli.DiskFull(new InvalidOperationException("wrapped", new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13))));
+        Assert.NotNull(StepForgeCli.DiskFull(new IOException("No space left on device", 28)));
+        Assert.Null(StepForgeCli.DiskFull(new Microsoft.Data.Sqlite.SqliteException("constraint failed", 19)));
+        Assert.Null(StepForgeCli.DiskFull(new IOException("other")));
+    }
 }

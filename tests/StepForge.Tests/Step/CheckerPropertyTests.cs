@@ -176,10 +176,8 @@ public class CheckerPropertyTests
         ];
         foreach (var program in hostile)
         {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
             var result = StaticChecker.Check(program, env);
-            Assert.True(result.Problem is not null || result.Program is not null);
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed} for {program[..Math.Min(40, program.Length)]}");
+            Assert.True(result.Problem is not null || result.Program is not null, program[..Math.Min(40, program.Length)]);
         }
     }
 

@@ -57,6 +57,15 @@ public class OperatorRuleTests
     }
 
     [Fact]
+    public void Zip_TakesExactlyTwoStreams_AsUpstreamsZip()
+    {
+        var env = Env.With("x: fp32 [M]", "y: fp32 [M]", "z: fp32 [M]");
+        Assert.Equal(T("[fp32, fp32] [M]"), env.TypeOf("r = step.Zip().apply((x, y))", "r"));
+        var p = Rejects(env, "r = step.Zip().apply((x, y, z))\nreturn r", "Zip.arity", "Zip");
+        Assert.Equal("3 stream(s)", p.Actual);
+    }
+
+    [Fact]
     public void Zip_DtypeIsTheFlattenedTupleOfBoth()
     {
         var env = Env.With("x: fp32 [M]", "y: fp32 [M]", "z: Buffer(fp32, [D]) [M]");
@@ -264,6 +273,17 @@ public class OperatorRuleTests
     {
         var env = Moe();
         Rejects(env, "p = step.Partition(N=2).apply((x, idx))\nreturn p[0]", "Partition.count", "Partition");
+    }
+
+    [Fact]
+    public void Partition_NIsAnInteger_AGlobalSuchAsEValueOrALiteral_NotTheSymbolE()
+    {
+        var env = Moe();
+        Assert.IsType<DynamicDim>(env.TypeOf("p = step.Partition(N=E_value).apply((x, idx))\ny = p[0]", "y").Shape[0]);
+        Assert.IsType<DynamicDim>(env.TypeOf("p = step.Partition(N=3).apply((x, idx))\ny = p[0]", "y").Shape[0]);
+        var p = Rejects(env, "p = step.Partition(N=E).apply((x, idx))\nreturn p[0]", "Partition.integer-count", "Partition");
+        Assert.Contains("N=E_value", p.Message, StringComparison.Ordinal);
+        Assert.Equal("the dimension symbol E", p.Actual);
     }
 
     // ---- Merge ----

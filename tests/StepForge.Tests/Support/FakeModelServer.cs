@@ -24,6 +24,9 @@ public abstract record FakeReply
 
     /// <summary>A 200 with a body that is not the API's JSON.</summary>
     public sealed record Malformed : FakeReply;
+
+    /// <summary>A correct answer whose body is sent one byte every <paramref name="TickMs"/> after the headers.</summary>
+    public sealed record Trickle(string Text, int TickMs, bool Chunked) : FakeReply;
 }
 
 /// <summary>
@@ -122,6 +125,28 @@ public sealed class FakeModelServer : IDisposable
                 case FakeReply.Malformed:
                     await Write(response, "application/json", "{\"choices\": [{\"oops\"").ConfigureAwait(false);
                     break;
+                case FakeReply.Trickle trickle:
+                {
+                    var bytes = Encoding.UTF8.GetBytes(dialect == "anthropic" ? AnthropicBody(request, new FakeReply.Answer(trickle.Text)) : OpenAIBody(request, new FakeReply.Answer(trickle.Text)));
+                    response.ContentType = "application/json";
+                    if (trickle.Chunked) response.SendChunked = true;
+                    else response.ContentLength64 = bytes.Length;
+                    try
+                    {
+                        foreach (var b in bytes)
+                        {
+                            await response.OutputStream.WriteAsync(new[] { b }).ConfigureAwait(false);
+                            await response.OutputStream.FlushAsync().ConfigureAwait(false);
+                            await Task.Delay(trickle.TickMs).ConfigureAwait(false);
+                        }
+                        response.Close();
+                    }
+                    catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+                    {
+                        // The client gave up, as it should.
+                    }
+                    break;
+                }
                 case FakeReply.Answer answer:
                     if (answer.DelayMs > 0) await Task.Delay(answer.DelayMs).ConfigureAwait(false);
                     await Write(response, "application/json", dialect == "anthropic" ? AnthropicBody(request, answer) : OpenAIBody(request, answer)).ConfigureAwait(false);

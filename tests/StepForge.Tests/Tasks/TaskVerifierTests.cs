@@ -49,9 +49,43 @@ public class TaskVerifierTests
     public void ATaskWhoseReferenceFails_IsAnInvalidVerdictForEveryCandidate()
     {
         var task = Project("norm/rmsnorm.yaml");
-        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransform = "return torch.no_such_function(input_data['x'])" })] };
+        var broken = task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransforms = new(["return torch.no_such_function(input_data['x'])"]) })] };
         var session = new TaskVerifier(broken);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);
         Assert.Equal(VerdictKind.Invalid, session.Verify().Kind);
+    }
+
+    [Theory]
+    [InlineData("reference", "torch.fft")]
+    [InlineData("global", "torch.randn")]
+    [InlineData("fn", "Tensor.unfold")]
+    public void TaskCodeUsingUnsupportedPyTorch_IsInvalidNamingTheFunction(string where, string function)
+    {
+        var task = Project("norm/rmsnorm.yaml");
+        task = where switch
+        {
+            "reference" => task with { Outputs = [.. task.Outputs.Select(o => o with { DataTransforms = new(["x = input_data['x']\ntorch.fft.fft(x)"]) })] },
+            "global" => task with { Global = "W = torch.randn(4)" },
+            _ => task with { Fns = [.. task.Fns.Select(f => f.FuncName == "fn_sqrt" ? f with { Apply = "y = input[0].unfold(0, 1, 1)\nreturn [torch.sqrt(input[0])]" } : f)] },
+        };
+        foreach (var batching in new[] { true, false })
+        {
+            var verdict = Verifier.Verify(task, options: new VerifyOptions(Batching: batching));
+            Assert.Equal(VerdictKind.Invalid, verdict.Kind);
+            Assert.Equal("task.unsupported", verdict.Rule);
+            Assert.Equal(function, verdict.Actual);
+            Assert.Contains(function, verdict.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void AFnBodyFailingOnSupportedPyTorch_StaysARuntimeVerdict()
+    {
+        // The failing case beside the rule above: a supported function used wrongly is the program's runtime error.
+        var task = Project("norm/rmsnorm.yaml");
+        task = task with { Fns = [.. task.Fns.Select(f => f.FuncName == "fn_sqrt" ? f with { Apply = "return [torch.sqrt(input[0]).reshape(7)]" } : f)] };
+        var verdict = Verifier.Verify(task);
+        Assert.Equal(VerdictKind.Runtime, verdict.Kind);
+        Assert.Contains("reshape", verdict.Message, StringComparison.Ordinal);
     }
 }

@@ -77,4 +77,29 @@ public class TensorEngineTests
         Assert.Equal([4, 3], ((Tensor)Eval("torch.ones(4, 1) + torch.ones(3)")!).Shape);
         Assert.Equal(9f, ((Tensor)Eval("torch.ones(9) @ torch.ones(9)")!).Item());
     }
+
+    [Theory]
+    [InlineData("torch.fft.fft(torch.ones(4))", "torch.fft")]
+    [InlineData("torch.randn(3)", "torch.randn")]
+    [InlineData("torch.ones(4).unfold(0, 2, 1)", "Tensor.unfold")]
+    [InlineData("torch.nn.functional.scaled_dot_product_attention", "torch.nn.functional.scaled_dot_product_attention")]
+    [InlineData("torch.nn.Linear(3, 4)", "torch.nn.Linear")]
+    [InlineData("torch.nn.functional.dropout(torch.ones(3), 0.5)", "dropout in training mode")]
+    [InlineData("torch.nn.Dropout(0.1)(torch.ones(3))", "dropout in training mode")]
+    [InlineData("torch.norm(torch.ones(2, 2), p='nuc')", "torch.norm with p='nuc'")]
+    [InlineData("torch.ones(3)[torch.tensor([0, 2])]", "indexing a tensor with a tensor or list (advanced indexing)")]
+    [InlineData("x = torch.ones(3)\nx[0] = 2.0", "assignment into a tensor (x[...] = ...)")]
+    public void PyTorchOutsideTheSubset_IsUnsupportedNamingIt(string code, string what)
+    {
+        var e = Assert.Throws<PyLiteRuntimeException>(() => Eval(code));
+        Assert.Equal(what, e.Unsupported);
+        Assert.Contains("is not supported by StepForge's PyTorch subset", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASupportedFunctionUsedWrongly_IsNotUnsupported()
+    {
+        var e = Assert.Throws<PyLiteRuntimeException>(() => Eval("torch.ones(3).reshape(4)"));
+        Assert.Null(e.Unsupported);
+    }
 }

@@ -18,18 +18,10 @@ public sealed class Batched(Tensor value)
     public int LogicalRank => Value.Rank - 1;
     public int[] LogicalShape => Value.Shape[1..];
 
-    /// <summary>A logical dim as a dim of the stacked tensor.</summary>
-    public int Dim(int dim)
-    {
-        if (dim < -LogicalRank - (LogicalRank == 0 ? 1 : 0) || dim >= Math.Max(LogicalRank, 1))
-            throw new TensorException($"dimension {dim} is out of range for a tensor with {LogicalRank} dimension(s)");
-        return dim >= 0 ? dim + 1 : dim;
-    }
-
     public override string ToString() => $"batched {Value.Describe()}";
 }
 
-/// <summary>The batching rules: how each supported operation runs on batched values.</summary>
+/// <summary>Batching helpers for the operators and indexing; the torch functions batch through <see cref="Catalogue"/>.</summary>
 public static class Batching
 {
     [ThreadStatic] private static float[][]? _borrowed;
@@ -60,13 +52,14 @@ public static class Batching
             throw new NotBatchableException($"{what} into an fn's input");
     }
 
-    public static bool Any(IEnumerable<object?> values) => values.Any(IsBatchedDeep);
+    public static bool Any(IEnumerable<object?> values) => values.Any(v => IsBatchedDeep(v, 0));
 
-    private static bool IsBatchedDeep(object? v) => v switch
+    private static bool IsBatchedDeep(object? v, int depth) => v switch
     {
+        _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(ExecutionBudget.DepthRule, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
         Batched => true,
-        PyList l => l.Items.Any(IsBatchedDeep),
-        PyTuple t => t.Items.Any(IsBatchedDeep),
+        PyList l => l.Items.Any(i => IsBatchedDeep(i, depth + 1)),
+        PyTuple t => t.Items.Any(i => IsBatchedDeep(i, depth + 1)),
         _ => false,
     };
 
@@ -92,29 +85,30 @@ public static class Batching
 
     public static Batched Unary(object? v, Func<Tensor, Tensor> f) => new(f(((Batched)v!).Value));
 
-    public static Batched Matmul(object? a, object? b)
+    /// <summary>
+    /// torch.matmul where either operand may be batched: vectors become matrices, a batched operand is lifted to the
+    /// common per-element rank so that its batch dim leads the broadcast batch dims, and the vector dims are dropped
+    /// again. A plain tensor when neither is batched.
+    /// </summary>
+    public static object Matmul(object? a, object? b)
     {
-        switch (a, b)
-        {
-            case (Batched x, Tensor y) when x.LogicalRank >= 1:
-                return new Batched(TensorMath.Matmul(x.Value, y));
-            case (Tensor x, Batched y) when y.LogicalRank >= 2:
-                return new Batched(TensorMath.Matmul(x, y.Value));
-            case (Batched x, Batched y) when x.LogicalRank >= 2 && y.LogicalRank >= 2:
-                return new Batched(TensorMath.Matmul(x.Value, y.Value));
-            case (Batched x, Batched y) when x.LogicalRank == 1 && y.LogicalRank == 1:
-                return new Batched(TensorMath.Sum(TensorMath.Binary(BinaryKind.Mul, x.Value, y.Value), 1));
-            default:
-                throw new NotBatchableException("this matmul");
-        }
-    }
-
-    /// <summary>A reduction over one logical dim, or over all of them when dim is null.</summary>
-    public static Batched Reduce(Batched x, int? dim, Func<Tensor, int, Tensor> reduce)
-    {
-        if (dim is int d) return new Batched(reduce(x.Value, x.Dim(d)));
-        var flat = x.Value.Reshape([x.Size, -1]);
-        return new Batched(reduce(flat, 1));
+        if (a is not Batched && b is not Batched) return TensorMath.Matmul(Operators.ToTensor(a), Operators.ToTensor(b));
+        var x = a is Batched ba ? ba.Value : Operators.ToTensor(a);
+        var y = b is Batched bb ? bb.Value : Operators.ToTensor(b);
+        int lx = a is Batched p ? p.LogicalRank : x.Rank, ly = b is Batched q ? q.LogicalRank : y.Rank;
+        if (lx == 0 || ly == 0) throw new TensorException("matmul: both arguments need at least one dimension");
+        bool xVector = lx == 1, yVector = ly == 1;
+        if (xVector) (x, lx) = (x.Unsqueeze(x.Rank - 1), 2);
+        if (yVector) (y, ly) = (y.Unsqueeze(y.Rank), 2);
+        int logical = Math.Max(lx, ly);
+        Tensor Lift(Tensor t, int rank) => t.Reshape([t.Shape[0], .. Enumerable.Repeat(1, logical - rank), .. t.Shape[1..]]);
+        if (a is Batched) x = Lift(x, lx);
+        if (b is Batched) y = Lift(y, ly);
+        var result = TensorMath.Matmul(x, y);
+        var shape = result.Shape.ToList();
+        if (yVector) shape.RemoveAt(shape.Count - 1);
+        if (xVector) shape.RemoveAt(shape.Count - (yVector ? 1 : 2));
+        return new Batched(result.Reshape([.. shape]));
     }
 
     public static Batched Index(Batched x, object? index)
@@ -124,15 +118,6 @@ public static class Batching
         var items = new List<object?> { new PySlice(null, null, null) };
         items.AddRange(parts);
         return new Batched((Tensor)Operators.Subscript(x.Value, new PyTuple(items), default)!);
-    }
-
-    /// <summary>Stacks unbatched items to the batch size so that a list mixing both can be concatenated.</summary>
-    public static List<Tensor> Broadcast(IEnumerable<object?> items, out int size)
-    {
-        var list = items.ToList();
-        size = list.OfType<Batched>().First().Size;
-        int n = size;
-        return [.. list.Select(v => v is Batched b ? b.Value : Operators.ToTensor(v).Unsqueeze(0).BroadcastTo([n, .. Operators.ToTensor(v).Shape]))];
     }
 
     public static Batched Einsum(string equation, IReadOnlyList<object?> operands)

@@ -33,6 +33,9 @@ public sealed class Interpreter(ExecutionBudget budget)
 {
     private static readonly Dictionary<string, object?> Builtins = BuiltinFunctions.Create();
 
+    /// <summary>Marks a failure the torch subset did not foresee in its message (a bug to fix, reported as a verdict meanwhile).</summary>
+    public const string UnforeseenMarker = "unforeseen";
+
     public ExecutionBudget Budget { get; } = budget;
 
     /// <summary>Runs the statements. The result is the value of a <c>return</c>, else of the last expression or assignment.</summary>
@@ -73,7 +76,16 @@ public sealed class Interpreter(ExecutionBudget budget)
         }
         catch (TensorException e)
         {
-            throw new PyLiteRuntimeException(e.Message, expr.Span.Line, expr.Span.Column);
+            throw new PyLiteRuntimeException(e.Message, expr.Span.Line, expr.Span.Column, e);
+        }
+        catch (OverflowException)
+        {
+            throw new LimitExceededException("a size or an integer overflows");
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or KeyNotFoundException
+                                   or InvalidCastException or NullReferenceException or FormatException or DivideByZeroException or RankException)
+        {
+            throw new PyLiteRuntimeException($"this expression failed ({UnforeseenMarker}: {e.GetType().Name}: {e.Message})", expr.Span.Line, expr.Span.Column);
         }
     }
 
@@ -97,10 +109,17 @@ public sealed class Interpreter(ExecutionBudget budget)
             {
                 var sb = new StringBuilder();
                 foreach (var part in f.Parts) sb.Append(part is StringLiteral lit ? lit.Value : PyValue.Str(Eval(part, scope)));
+                Budget.ChargeChars(sb.Length);
                 return sb.ToString();
             }
             case BinaryExpr bin:
-                return Operators.Binary(bin.Op, Eval(bin.Left, scope), Eval(bin.Right, scope), bin.Span);
+            {
+                var left = Eval(bin.Left, scope);
+                var right = Eval(bin.Right, scope);
+                if (bin.Op != BinaryOp.MatMul || !FoldLengths.Active) return Operators.Binary(bin.Op, left, right, bin.Span);
+                using (FoldLengths.At($"@@{bin.Span.Line}:{bin.Span.Column}"))
+                    return Operators.Binary(bin.Op, left, right, bin.Span);
+            }
             case UnaryExpr un:
                 return Operators.Unary(un.Op, Eval(un.Operand, scope), un.Span);
             case BoolOpExpr bo:
@@ -131,6 +150,7 @@ public sealed class Interpreter(ExecutionBudget budget)
             case DictExpr d:
             {
                 var dict = new PyDict();
+                Budget.ChargeItems(d.Keys.Length);
                 for (int k = 0; k < d.Keys.Length; k++)
                     dict.Items[Eval(d.Keys[k], scope) ?? throw Error("None cannot be a dict key here", d)] = Eval(d.Values[k], scope);
                 return dict;
@@ -156,7 +176,25 @@ public sealed class Interpreter(ExecutionBudget budget)
                 var args = call.Args.Select(a => Eval(a, scope)).ToList();
                 var kwargs = new Dictionary<string, object?>();
                 foreach (var kw in call.Keywords) kwargs[kw.Name] = Eval(kw.Value, scope);
-                return callable.Call(args, kwargs);
+                try
+                {
+                    if (!FoldLengths.Active) return callable.Call(args, kwargs);
+                    // The sums this call computes are known by where it is written (the tolerance at other sizes compares them).
+                    using (FoldLengths.At($"{callable.Name}@{call.Span.Line}:{call.Span.Column}"))
+                        return callable.Call(args, kwargs);
+                }
+                catch (OverflowException)
+                {
+                    throw new LimitExceededException($"{callable.Name}: a size or an integer overflows");
+                }
+                catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or KeyNotFoundException
+                                           or InvalidCastException or NullReferenceException or FormatException or DivideByZeroException or RankException)
+                {
+                    // Untrusted code reached a case the torch subset did not foresee: a verdict for this input, not a crash of
+                    // the run. The marker lets tests (the fuzzer) find such cases so they get proper errors.
+                    throw new PyLiteRuntimeException($"{callable.Name} failed on these arguments ({UnforeseenMarker}: {e.GetType().Name}: {e.Message})",
+                        call.Span.Line, call.Span.Column);
+                }
             }
             default:
                 throw Error($"{expr.GetType().Name} is not supported", expr);
@@ -174,6 +212,7 @@ public sealed class Interpreter(ExecutionBudget budget)
         foreach (var item in Operators.Iterate(Eval(clause.Iterable, scope), clause.Iterable.Span))
         {
             Budget.ChargeStep();
+            Budget.ChargeItems(1);
             Assign(clause.Target, item, scope);
             if (clause.Conditions.All(c => Operators.Truth(Eval(c, scope), c.Span)))
                 RunClauses(comp, index + 1, scope, results);
@@ -188,11 +227,13 @@ public sealed class Interpreter(ExecutionBudget budget)
         {
             case PyNamespace ns:
                 if (ns.TryGet(attr.Name, out var member)) return member;
-                throw Error($"{ns.Name}.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+                throw Unsupported($"{ns.Name}.{attr.Name}", attr);
             case Tensor t:
-                return TensorMethods.Get(t, attr.Name) ?? throw Error($"Tensor.{attr.Name} is not supported by StepForge's PyTorch subset", attr);
+                return TensorAttributes.Get(t, attr.Name) ?? throw Unsupported($"Tensor.{attr.Name}", attr);
             case Batched b:
-                return BatchedMethods.Get(b, attr.Name) ?? throw new NotBatchableException($"Tensor.{attr.Name}");
+                return TensorAttributes.Get(b, attr.Name) ?? throw new NotBatchableException($"Tensor.{attr.Name}");
+            case NnModule m:
+                return m.Get(attr.Name) ?? throw Unsupported($"{m.Name}.{attr.Name}", attr);
             case PyTuple { FieldNames: { } names } tuple when names.Contains(attr.Name):
                 return tuple.Items[names.ToList().IndexOf(attr.Name)];
             case PyDict d when attr.Name is "keys" or "values" or "items":
@@ -230,11 +271,14 @@ public sealed class Interpreter(ExecutionBudget budget)
                 switch (container)
                 {
                     case PyDict d:
+                        Budget.ChargeItems(1);
                         d.Items[key ?? throw Error("None cannot be a dict key here", sub)] = value;
                         break;
                     case PyList l when key is long i && i >= -l.Items.Count && i < l.Items.Count:
                         l.Items[(int)(i < 0 ? i + l.Items.Count : i)] = value;
                         break;
+                    case Tensor or Batched:
+                        throw Unsupported("assignment into a tensor (x[...] = ...)", sub);
                     default:
                         throw Error($"cannot assign to an item of a {PyValue.TypeName(container)}", sub);
                 }
@@ -246,4 +290,10 @@ public sealed class Interpreter(ExecutionBudget budget)
     }
 
     private static PyLiteRuntimeException Error(string message, Node node) => new(message, node.Span.Line, node.Span.Column);
+
+    private static PyLiteRuntimeException Unsupported(string what, Node node)
+    {
+        var e = new UnsupportedFeatureException(what);
+        return new PyLiteRuntimeException(e.Message, node.Span.Line, node.Span.Column, e);
+    }
 }

@@ -48,6 +48,9 @@ public static class Operators
         BinaryOp.FloorDiv => BinaryKind.FloorDiv,
         BinaryOp.Mod => BinaryKind.Mod,
         BinaryOp.Pow => BinaryKind.Pow,
+        BinaryOp.BitAnd => BinaryKind.BitAnd,
+        BinaryOp.BitOr => BinaryKind.BitOr,
+        BinaryOp.BitXor => BinaryKind.BitXor,
         _ => null,
     };
 
@@ -75,7 +78,9 @@ public static class Operators
         {
             case (BinaryOp.Add, PyList a, PyList b): return new PyList([.. a.Items, .. b.Items]);
             case (BinaryOp.Add, PyTuple a, PyTuple b): return new PyTuple([.. a.Items, .. b.Items]);
-            case (BinaryOp.Add, string a, string b): return a + b;
+            case (BinaryOp.Add, string a, string b):
+                Tensor.Budget?.ChargeChars((long)a.Length + b.Length);
+                return a + b;
             case (BinaryOp.Mul, PyList a, long n): return new PyList(Repeat(a.Items, n));
             case (BinaryOp.Mul, long n, PyList a): return new PyList(Repeat(a.Items, n));
         }
@@ -84,9 +89,26 @@ public static class Operators
 
     private static List<object?> Repeat(List<object?> items, long n)
     {
-        if (n * items.Count > 1_000_000) throw new LimitExceededException("list repetition too large");
-        var result = new List<object?>();
+        if (n <= 0 || items.Count == 0) return [];
+        // Checked before anything is built: n * count can be far beyond memory (or wrap around).
+        if (n > 1_000_000 || n * items.Count > 1_000_000) throw new LimitExceededException(ExecutionBudget.TensorRule, "list repetition too large");
+        var result = new List<object?>((int)(n * items.Count));
         for (long i = 0; i < n; i++) result.AddRange(items);
+        return result;
+    }
+
+    /// <summary>a ** b for b >= 0 by squaring: at most 63 multiplications, whatever b is.</summary>
+    private static long IntegerPower(long a, long b)
+    {
+        if (a is 0 or 1) return b == 0 ? 1 : a;
+        if (a == -1) return b % 2 == 0 ? 1 : -1;
+        if (b >= 64) throw new OverflowException();
+        long result = 1;
+        for (long factor = a; b > 0; b >>= 1)
+        {
+            if ((b & 1) != 0) result = checked(result * factor);
+            if (b > 1) factor = checked(factor * factor);
+        }
         return result;
     }
 
@@ -103,6 +125,9 @@ public static class Operators
                     case BinaryOp.Add: return checked(a + b);
                     case BinaryOp.Sub: return checked(a - b);
                     case BinaryOp.Mul: return checked(a * b);
+                    case BinaryOp.BitAnd: return left is bool && right is bool ? (a & b) != 0 : a & b;
+                    case BinaryOp.BitOr: return left is bool && right is bool ? (a | b) != 0 : a | b;
+                    case BinaryOp.BitXor: return left is bool && right is bool ? (a ^ b) != 0 : a ^ b;
                     case BinaryOp.FloorDiv:
                         if (b == 0) throw Error("integer division by zero", span);
                         return (long)Math.Floor((double)a / b);
@@ -110,15 +135,7 @@ public static class Operators
                         if (b == 0) throw Error("integer modulo by zero", span);
                         return ((a % b) + b) % b;
                     case BinaryOp.Pow when b >= 0:
-                    {
-                        long result = 1;
-                        for (long i = 0; i < b; i++)
-                        {
-                            result = checked(result * a);
-                            if (result == 0 || result == 1 && a == 1) break;
-                        }
-                        return result;
-                    }
+                        return IntegerPower(a, b);
                 }
             }
             catch (OverflowException)
@@ -143,6 +160,10 @@ public static class Operators
     public static object? Unary(UnaryOp op, object? operand, SourceSpan span) => (op, operand) switch
     {
         (UnaryOp.Neg, Batched b) => Batching.Unary(b, TensorMath.Negate),
+        (UnaryOp.Invert, Batched b) => Batching.Unary(b, TensorMath.Invert),
+        (UnaryOp.Invert, Tensor t) => TensorMath.Invert(t),
+        (UnaryOp.Invert, long l) => ~l,
+        (UnaryOp.Invert, bool b) => b ? -2L : -1L,
         (UnaryOp.Pos, Batched b) => b,
         (UnaryOp.Not, _) => !Truth(operand, span),
         (UnaryOp.Neg, Tensor t) => TensorMath.Negate(t),
@@ -273,6 +294,8 @@ public static class Operators
             PySlice s => new Tensor.Range(s.Start is null ? null : ToLong(s.Start), s.Stop is null ? null : ToLong(s.Stop), s.Step is null ? null : ToLong(s.Step)),
             PyEllipsis => new Tensor.Ellipsis(),
             null => (Tensor.IndexItem)new Tensor.NewAxis(),
+            Tensor or PyList => throw new UnsupportedFeatureException("indexing a tensor with a tensor or list (advanced indexing)",
+                "torch.index_select, torch.gather, torch.take_along_dim or torch.where do the same"),
             _ => throw Error($"tensors cannot be indexed with a {PyValue.TypeName(p)}", span),
         })];
     }

@@ -1,13 +1,17 @@
+using System.Text;
 using System.Globalization;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;
 
 /// <summary>An error while running PyLite code (a Python exception): a <c>runtime</c> verdict with where it happened.</summary>
-public sealed class PyLiteRuntimeException(string message, int line, int column) : Exception(message)
+public sealed class PyLiteRuntimeException(string message, int line, int column, Exception? inner = null) : Exception(message, inner)
 {
     public int Line { get; } = line;
     public int Column { get; } = column;
+
+    /// <summary>What the code used that StepForge's PyTorch subset lacks, when that is why it failed; else null.</summary>
+    public string? Unsupported => (InnerException as UnsupportedFeatureException)?.What;
 }
 
 /// <summary>Something that can be called from PyLite code with positional and keyword arguments.</summary>
@@ -33,25 +37,39 @@ public sealed class PyNamespace(string name, IReadOnlyDictionary<string, object?
     public override string ToString() => $"<module {Name}>";
 }
 
-public sealed class PyList(List<object?> items)
+public sealed class PyList
 {
-    public List<object?> Items { get; } = items;
-    public override string ToString() => "[" + string.Join(", ", Items.Select(PyValue.Repr)) + "]";
+    /// <summary>A list of these items, charged to the current budget (task code may build lists of any size).</summary>
+    public PyList(List<object?> items)
+    {
+        Tensor.Budget?.ChargeItems(items.Count);
+        Items = items;
+    }
+
+    public List<object?> Items { get; }
+    public override string ToString() => PyValue.Repr(this);
 }
 
-public sealed class PyTuple(IReadOnlyList<object?> items, IReadOnlyList<string>? fieldNames = null)
+public sealed class PyTuple
 {
-    public IReadOnlyList<object?> Items { get; } = items;
+    public PyTuple(IReadOnlyList<object?> items, IReadOnlyList<string>? fieldNames = null)
+    {
+        Tensor.Budget?.ChargeItems(items.Count);
+        Items = items;
+        FieldNames = fieldNames;
+    }
+
+    public IReadOnlyList<object?> Items { get; }
 
     /// <summary>Names of the items for torch's named tuples (topk's values and indices), else null.</summary>
-    public IReadOnlyList<string>? FieldNames { get; } = fieldNames;
-    public override string ToString() => "(" + string.Join(", ", Items.Select(PyValue.Repr)) + (Items.Count == 1 ? ",)" : ")");
+    public IReadOnlyList<string>? FieldNames { get; }
+    public override string ToString() => PyValue.Repr(this);
 }
 
 public sealed class PyDict
 {
     public Dictionary<object, object?> Items { get; } = new(PyKeyComparer.Instance);
-    public override string ToString() => "{" + string.Join(", ", Items.Select(kv => $"{PyValue.Repr(kv.Key)}: {PyValue.Repr(kv.Value)}")) + "}";
+    public override string ToString() => PyValue.Repr(this);
 }
 
 /// <summary>A dimension symbol such as <c>D</c>, used as a key of <c>ctx</c>.</summary>
@@ -69,7 +87,7 @@ public sealed class PyEllipsis
 }
 
 /// <summary>torch.float32 and friends.</summary>
-public sealed record TorchDType(string Name, ElementKind Kind)
+public sealed record TorchDType(string Name, ElementKind Kind, FloatFormat Format = FloatFormat.Single)
 {
     public override string ToString() => $"torch.{Name}";
 }
@@ -115,6 +133,7 @@ public static class PyValue
 
     public static string Str(object? value) => value switch
     {
+        PyList or PyTuple or PyDict => Repr(value),
         null => "None",
         bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
@@ -124,5 +143,64 @@ public static class PyValue
         _ => value.ToString() ?? "",
     };
 
-    public static string Repr(object? value) => value is string s ? $"'{s}'" : Str(value);
+    /// <summary>
+    /// Python's repr. Containers are walked to a bounded depth (task code can nest lists, or put a list inside itself,
+    /// deeper than any stack), and the text is charged to the budget as it grows.
+    /// </summary>
+    public static string Repr(object? value)
+    {
+        var text = new StringBuilder();
+        Write(text, value, 0);
+        Tensor.Budget?.ChargeChars(text.Length);
+        return text.ToString();
+    }
+
+    private static void Write(StringBuilder text, object? value, int depth)
+    {
+        if (depth > ExecutionBudget.MaxDepth)
+            throw new LimitExceededException(ExecutionBudget.DepthRule, $"a value nested more than {ExecutionBudget.MaxDepth} levels deep cannot be printed");
+        // Checked as it grows, so a huge container stops early rather than after building its whole text.
+        if (text.Length > 1 << 20) Tensor.Budget?.ChargeChars(text.Length);
+        switch (value)
+        {
+            case string s:
+                text.Append('\'').Append(s).Append('\'');
+                break;
+            case PyList l:
+                text.Append('[');
+                WriteItems(text, l.Items, depth);
+                text.Append(']');
+                break;
+            case PyTuple t:
+                text.Append('(');
+                WriteItems(text, t.Items, depth);
+                text.Append(t.Items.Count == 1 ? ",)" : ")");
+                break;
+            case PyDict d:
+                text.Append('{');
+                bool first = true;
+                foreach (var (k, v) in d.Items)
+                {
+                    if (!first) text.Append(", ");
+                    first = false;
+                    Write(text, k, depth + 1);
+                    text.Append(": ");
+                    Write(text, v, depth + 1);
+                }
+                text.Append('}');
+                break;
+            default:
+                text.Append(Str(value));
+                break;
+        }
+    }
+
+    private static void WriteItems(StringBuilder text, IReadOnlyList<object?> items, int depth)
+    {
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (i > 0) text.Append(", ");
+            Write(text, items[i], depth + 1);
+        }
+    }
 }

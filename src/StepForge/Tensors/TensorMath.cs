@@ -336,18 +336,7 @@ public static partial class TensorMath
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
-        for (int t = 0; t < batches; t++)
-        {
-            int aBase = aOffsets[t], bBase = bOffsets[t];
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double acc = 0;
-                    int ar = aBase + i * k, bc = bBase + j;
-                    for (int p = 0; p < k; p++) acc += (double)a2.Data[ar + p] * b2.Data[bc + p * n];
-                    result.Data[(t * m + i) * n + j] = (float)acc;
-                }
-        }
+        Gemm.Multiply(a2.Data, aOffsets, b2.Data, bOffsets, result.Data, m, n, k);
         var shape = result.Shape.ToList();
         if (bVec) shape.RemoveAt(shape.Count - 1);
         if (aVec) shape.RemoveAt(shape.Count - (bVec ? 1 : 2));
@@ -401,6 +390,7 @@ public static partial class TensorMath
             if (!sizes.ContainsKey(c)) throw new TensorException($"einsum(): output subscript '{c}' does not appear in the inputs of '{equation}'");
             if (output.Count(x => x == c) > 1) throw new TensorException($"einsum(): output subscript '{c}' appears more than once in '{equation}'");
         }
+        if (EinsumAsMatmul(inputs, operands, output, sizes) is { } viaMatmul) return viaMatmul;
         var letters = output.Concat(sizes.Keys.Where(c => !output.Contains(c))).ToArray();
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
@@ -435,6 +425,41 @@ public static partial class TensorMath
         }
         for (int i = 0; i < result.Count; i++) result.Data[i] = (float)acc[i];
         return result;
+    }
+
+    /// <summary>
+    /// A two-operand einsum without diagonals, broadcasting or a sum over one operand alone, as a batched matrix
+    /// product: batch letters (both operands and the output), free letters of each operand, and contracted letters
+    /// (both operands, not the output) taken in order of first appearance, the order the general loop below sums
+    /// them in, so the result is the same bit for bit. Null when the equation is not of that form.
+    /// </summary>
+    private static Tensor? EinsumAsMatmul(string[] inputs, IReadOnlyList<Tensor> operands, string output, Dictionary<char, int> sizes)
+    {
+        if (operands.Count != 2) return null;
+        string a = inputs[0], b = inputs[1];
+        if (a.Distinct().Count() != a.Length || b.Distinct().Count() != b.Length) return null;
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < inputs[o].Length; i++)
+                if (operands[o].Shape[i] != sizes[inputs[o][i]]) return null;
+        var order = sizes.Keys.ToList();
+        var batch = output.Where(c => a.Contains(c) && b.Contains(c)).ToArray();
+        var freeA = output.Where(c => a.Contains(c) && !b.Contains(c)).ToArray();
+        var freeB = output.Where(c => b.Contains(c) && !a.Contains(c)).ToArray();
+        var contracted = order.Where(c => !output.Contains(c)).ToArray();
+        if (contracted.Any(c => !a.Contains(c) || !b.Contains(c))) return null;
+        static int Product(IEnumerable<char> letters, Dictionary<char, int> sizes) => letters.Aggregate(1, (x, c) => checked(x * sizes[c]));
+        int batches = Product(batch, sizes), m = Product(freeA, sizes), n = Product(freeB, sizes), k = Product(contracted, sizes);
+        var left = Arranged(operands[0], a, [.. batch, .. freeA, .. contracted]).Reshape([batches, m, k]);
+        var right = Arranged(operands[1], b, [.. batch, .. contracted, .. freeB]).Reshape([batches, k, n]);
+        var product = Matmul(left, right).Reshape([.. batch.Concat(freeA).Concat(freeB).Select(c => sizes[c])]);
+        return Arranged(product, new string([.. batch, .. freeA, .. freeB]), output.ToCharArray());
+    }
+
+    /// <summary>The tensor whose dims are named by <paramref name="letters"/>, with its dims in the order of <paramref name="wanted"/>.</summary>
+    private static Tensor Arranged(Tensor t, string letters, char[] wanted)
+    {
+        var perm = wanted.Select(c => letters.IndexOf(c, StringComparison.Ordinal)).ToArray();
+        return perm.Select((p, i) => p == i).All(x => x) ? t : t.Permute(perm);
     }
 
     public static Tensor Arange(double start, double end, double step, ElementKind kind)

@@ -259,7 +259,7 @@ public sealed class Simulator(FnRunner fns)
     private static Tensor[] Element(Tensor[] stacked, int index) =>
         [.. stacked.Select(t =>
         {
-            var slice = Tensor.Allocate(t.Shape[1..]);
+            var slice = Tensor.Uninitialized(t.Shape[1..]);
             Array.Copy(t.Data, (long)index * slice.Count, slice.Data, 0, slice.Count);
             return slice;
         })];
@@ -278,7 +278,8 @@ public sealed class Simulator(FnRunner fns)
     private Tensor[] MapPositions(FnDecl fn, StreamData x, long first, int count)
     {
         int chunk = ChunkPositions(x, fn.Output);
-        if (count <= chunk) return MapChunk(fn, x, first, count);
+        // A reader's chunk (sized by its own element) is taken in one evaluation when it is not much larger.
+        if (count <= 4L * chunk) return MapChunk(fn, x, first, count);
         var output = Allocate([count], fn.Output);
         for (int done = 0; done < count; done += chunk)
         {
@@ -352,7 +353,7 @@ public sealed class Simulator(FnRunner fns)
         if (steps == inner)
             return [.. x.Read((long)o0 * inner, checked(count * inner)).Select(t => t.Reshape([count, inner, .. t.Shape[1..]]))];
         var block = new Tensor[x.Components.Length];
-        for (int c = 0; c < block.Length; c++) block[c] = Tensor.Allocate([count, steps, .. x.ElementShape(c)]);
+        for (int c = 0; c < block.Length; c++) block[c] = Tensor.Uninitialized([count, steps, .. x.ElementShape(c)]);
         for (int o = 0; o < count; o++)
             for (int c = 0; c < block.Length; c++)
             {
@@ -427,7 +428,7 @@ public sealed class Simulator(FnRunner fns)
         {
             var blockShape = c.Shape[idxAxes..];
             int block = checked((int)Tensor.Numel(blockShape));
-            var result = Tensor.Allocate([r.Count, .. blockShape]);
+            var result = Tensor.Uninitialized([r.Count, .. blockShape]);
             for (int k = 0; k < r.Count; k++) c.Values.Read(r[k] * block, result.Data.AsSpan(k * block, block));
             return StreamComponent.Of(result);
         }).ToArray())];

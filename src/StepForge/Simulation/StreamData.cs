@@ -15,12 +15,17 @@ internal abstract class ValueSource
 
     /// <summary>The tensor that stores every value, when the values are stored as one.</summary>
     public virtual Tensor? Stored => null;
+
+    /// <summary>A tensor holding exactly the values [start, start + count), when one exists without copying; else null.</summary>
+    public virtual Tensor? Exactly(long start, long count) => null;
 }
 
 /// <summary>Values stored in a tensor.</summary>
 internal sealed class StoredValues(Tensor tensor) : ValueSource
 {
     public override Tensor? Stored => tensor;
+
+    public override Tensor? Exactly(long start, long count) => start == 0 && count == tensor.Count ? tensor : null;
 
     public override void Read(long start, Span<float> destination) => tensor.Data.AsSpan((int)start, destination.Length).CopyTo(destination);
 }
@@ -76,6 +81,12 @@ internal sealed class RepeatedValues(ValueSource inner, long block, int times) :
 /// <summary>One component of a Map whose values are computed when a consumer reads them (see <see cref="DeferredMap"/>).</summary>
 internal sealed class DeferredValues(DeferredMap map, int component, long elementSize) : ValueSource
 {
+    /// <summary>Whole elements are the computed chunk itself.</summary>
+    public override Tensor? Exactly(long start, long count) =>
+        elementSize > 0 && count > 0 && start % elementSize == 0 && count % elementSize == 0
+            ? map.Positions(start / elementSize, checked((int)(count / elementSize)))[component]
+            : null;
+
     public override void Read(long start, Span<float> destination)
     {
         if (destination.IsEmpty) return;
@@ -148,7 +159,8 @@ internal sealed class StreamData
 
     /// <summary>
     /// The elements at positions [first, first + count) of every component, stacked along a leading axis. Reading a
-    /// whole stored stream gives its tensors themselves, without a copy.
+    /// whole stored stream, or a chunk of a deferred Map, gives the tensors themselves, without a copy: callers that
+    /// hand them to an fn mark them borrowed (<see cref="PyLite.Runtime.Batching.WithBorrowed"/>) or copy elements.
     /// </summary>
     public Tensor[] Read(long first, int count)
     {
@@ -157,12 +169,12 @@ internal sealed class StreamData
         {
             var component = Components[c];
             int[] shape = [count, .. ElementShape(c)];
-            if (first == 0 && count == Positions && component.Values.Stored is { } stored)
+            if (component.Values.Exactly(first * ElementSizes[c], count * ElementSizes[c]) is { } exactly)
             {
-                result[c] = stored.Reshape(shape);
+                result[c] = exactly.Reshape(shape);
                 continue;
             }
-            result[c] = Tensor.Allocate(shape);
+            result[c] = Tensor.Uninitialized(shape);
             component.Values.Read(first * ElementSizes[c], result[c].Data);
         }
         return result;
@@ -174,7 +186,7 @@ internal sealed class StreamData
         var result = new Tensor[Components.Length];
         for (int c = 0; c < result.Length; c++)
         {
-            result[c] = Tensor.Allocate(ElementShape(c));
+            result[c] = Tensor.Uninitialized(ElementShape(c));
             Components[c].Values.Read(position * ElementSizes[c], result[c].Data);
         }
         return result;
@@ -186,7 +198,7 @@ internal sealed class StreamData
 
     private static Tensor Copied(StreamComponent c)
     {
-        var t = Tensor.Allocate(c.Shape);
+        var t = Tensor.Uninitialized(c.Shape);
         c.Values.Read(0, t.Data);
         return t;
     }

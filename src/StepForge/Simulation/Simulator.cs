@@ -91,7 +91,7 @@ public sealed class Simulator(FnRunner fns)
     /// Which Maps are computed as their reader goes: those whose output is read once, not returned, and reaches a fold
     /// or another Map through ops that keep the data as it is (Bufferize, Streamify, Promote, Flatten, Reshape, Zip).
     /// </summary>
-    private static bool[] DeferredMaps(StepProgram program)
+    internal static bool[] DeferredMaps(StepProgram program)
     {
         var readers = new List<int>[program.Streams.Count];
         for (int i = 0; i < readers.Length; i++) readers[i] = [];

@@ -125,8 +125,9 @@ internal static class Gemm
     private static void Narrow(float[] a, int[] aOffsets, float[] b, int[] bOffsets, float[] result, int m, int n, int k)
     {
         int batches = aOffsets.Length;
-        var columns = new double[DepthBlock * RowBlock];
-        var acc = new double[n * RowBlock];
+        // Scratch sized to the product (small products are the common case, and big scratch would be a large object).
+        var columns = new double[Math.Min(k, DepthBlock) * Math.Min(m, RowBlock)];
+        var acc = new double[n * Math.Min(m, RowBlock)];
         for (int t = 0; t < batches; t++)
         {
             int aBase = aOffsets[t], bBase = bOffsets[t];

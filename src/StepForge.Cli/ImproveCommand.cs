@@ -17,13 +17,19 @@ public static class ImproveCommand
         var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." };
         var json = new Option<bool>("--json") { Description = "Print the iterations and the solved tasks as one JSON object." };
         var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
+        var demos = new Option<string>("--demos")
+        {
+            Description = "Which verified program shows a solved task: shortest (the shortest text) or cheapest (fewest cycles by the cost model, then fewest on-chip bytes).",
+            DefaultValueFactory = _ => "shortest",
+            HelpName = "shortest|cheapest",
+        };
         var command = new Command("improve",
             "Adaptive self-improvement: sample the unsolved tasks; the verified programs of hard-earned solutions become demonstrations in the " +
             "next iteration's prompts, hardest first, easier ones only when the harder bring nothing new; stop when all are solved, nothing " +
             "new is learned, or at the budget. Everything goes to the store; the same command resumes a run that was stopped.\n" +
             "Exit 0 when the loop ended, 1 when it was interrupted, 2 on bad input or an unreachable model.");
         shared.AddTo(command);
-        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json, html }) command.Add(option);
+        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json, html, demos }) command.Add(option);
         command.SetAction(parsed =>
         {
             int Bad(string message)
@@ -34,10 +40,12 @@ public static class ImproveCommand
             if (parsed.GetValue(granularity) < 1) return Bad("--granularity must be at least 1");
             if (parsed.GetValue(iterations) < 1) return Bad("--max-iterations must be at least 1");
             if (parsed.GetValue(budget) is < 1) return Bad("--token-budget must be positive");
+            DemoChoice? choice = parsed.GetValue(demos) switch { "shortest" => DemoChoice.Shortest, "cheapest" => DemoChoice.Cheapest, _ => null };
+            if (choice is null) return Bad($"--demos {parsed.GetValue(demos)}: expected shortest or cheapest");
             var runName = parsed.GetValue(name)!;
             using var session = shared.Open(parsed, io, runName, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
             if (session is null) return StepForgeCli.ExitBadInput;
-            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget));
+            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice.Value);
             io.Error.WriteLine($"{session.Spec.Id}, setting {Settings(session)}: {session.Tasks.Count} training and {testTasks.Count} test task(s), " +
                 $"{session.Options.Samples} sample(s) x {session.Options.Temperatures.Count} temperature(s) per task and iteration; store {session.DbPath}");
             var loop = new SelfImprovement(session.Client, session.Store, options);

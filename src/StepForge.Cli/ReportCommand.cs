@@ -14,11 +14,14 @@ public static class ReportCommand
         var html = new Option<string?>("--html") { Description = "Also write an HTML page (index.html) with SVG plots into this folder; it needs no network to open.", HelpName = "DIR" };
         var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object." };
+        var fastP = new Option<string?>("--fast-p") { Description = "More p for fast_p (fast_1 and fast_2 are always shown), comma-separated, e.g. 1.5,4.", HelpName = "P[,P...]" };
         var command = new Command("report",
-            "Per task, per group and per model and setting: samples, correct, pass@1 and pass@k, tasks solved, tokens and cost; the learning " +
-            "curves of self-improvement runs (tasks solved against input tokens, Pareto-optimal steps marked).")
+            "Per task, per group and per model and setting: samples, correct, pass@1 and pass@k, tasks solved, tokens and cost; per task the cheapest " +
+            "correct program's cycles and on-chip bytes against the reference program's (speedup = reference cycles / cycles) and per group fast_p " +
+            "(the fraction of tasks with a correct program at least p times as fast); the learning curves of self-improvement runs (tasks solved " +
+            "against input tokens, Pareto-optimal steps marked).")
         {
-            stores, html, ks, json,
+            stores, html, ks, json, fastP,
         };
         command.SetAction(parsed =>
         {
@@ -27,6 +30,7 @@ public static class ReportCommand
                 io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
                 return StepForgeCli.ExitBadInput;
             }
+            if (!RunCommand.TryParseFastPs(parsed.GetValue(fastP), io, out var fastPs)) return StepForgeCli.ExitBadInput;
             var opened = new List<(string, ExperienceStore)>();
             try
             {
@@ -37,9 +41,12 @@ public static class ReportCommand
                         io.Error.WriteLine($"stepforge: error: {path}: no such file");
                         return StepForgeCli.ExitBadInput;
                     }
-                    opened.Add((path, new ExperienceStore(path)));
+                    var store = new ExperienceStore(path);
+                    opened.Add((path, store));
+                    // A store from before the cost model gets its costs once, here.
+                    if (store.FillInCosts() is > 0 and var filled) io.Error.WriteLine($"{path}: computed {filled} missing cost(s) and stored them");
                 }
-                var report = ReportBuilder.Build(opened, kList);
+                var report = ReportBuilder.Build(opened, kList, fastPs);
                 if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
                 else Print(io.Out, report);
                 if (parsed.GetValue(html) is { } folder)
@@ -88,6 +95,7 @@ public static class ReportCommand
     private static string Json(Report r) => JsonSerializer.Serialize(new
     {
         stores = r.Stores,
+        fast_p = r.FastPs,
         curves = r.Curves.Select(c => new
         {
             store = c.Store,

@@ -11,9 +11,25 @@ public static class ResultTables
 
     private static string Money(decimal? cost) => cost is { } c ? "$" + c.ToString("0.0000", CultureInfo.InvariantCulture) : "-";
 
-    /// <summary>Per model and setting: a table of tasks and a table of groups.</summary>
+    /// <summary>A speedup as people read it: 1.63x.</summary>
+    public static string Times(double? speedup) => speedup is { } s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+
+    /// <summary>A p of fast_p as a key and a column name: 1, 2, 1.5.</summary>
+    public static string P(double p) => p.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Figure(long? v) => v is long x ? x.ToString(CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The fast_p columns the rows carry, in order.</summary>
+    private static IReadOnlyList<double> FastPs(IReadOnlyList<ResultRow> rows) => rows.Count == 0 ? [] : [.. rows[0].FastAt.Keys.Order()];
+
+    /// <summary>
+    /// Per model and setting: a table of tasks (pass@k, tokens, and the cheapest correct program's cycles and on-chip
+    /// bytes against the reference program's, with every distinct correct program's cycles) and a table of groups
+    /// (pass@k and fast_p).
+    /// </summary>
     public static void Print(TextWriter output, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups, IReadOnlyList<int> ks)
     {
+        var fastPs = FastPs(tasks);
         void Table(string title, IReadOnlyList<ResultRow> rows, bool isGroup)
         {
             int width = Math.Max(title.Length, rows.Count == 0 ? 0 : rows.Max(r => r.Name.Length));
@@ -23,6 +39,12 @@ public static class ResultTables
             header.Append($"{"samples",7}  {"correct",7}  {"unique",6}");
             foreach (var k in ks) header.Append($"  {"pass@" + k,8}");
             header.Append($"  {"tokens in",10}  {"tokens out",10}  {"cost",9}");
+            if (!isGroup) header.Append($"  {"cycles",9}  {"ref cycles",10}  {"speedup",8}  {"on-chip B",9}  {"ref on-chip",11}  programs (cycles)");
+            else
+            {
+                foreach (var p in fastPs) header.Append($"  {"fast_" + P(p),7}");
+                header.Append($"  {"speedup",8}");
+            }
             output.WriteLine(header.ToString());
             foreach (var r in rows)
             {
@@ -32,6 +54,16 @@ public static class ResultTables
                 line.Append($"{r.Samples,7}  {r.Correct,7}  {r.UniqueCorrect,6}");
                 foreach (var k in ks) line.Append($"  {(r.PassAt.TryGetValue(k, out var p) ? F(p) : "-"),8}");
                 line.Append($"  {r.InputTokens,10}  {r.OutputTokens,10}  {Money(r.Cost),9}");
+                if (!isGroup)
+                {
+                    line.Append($"  {Figure(r.Best?.Cycles),9}  {Figure(r.Reference?.Cycles),10}  {Times(r.Speedup),8}  {Figure(r.Best?.OnChipBytes),9}  {Figure(r.Reference?.OnChipBytes),11}  ");
+                    line.Append(r.Programs.Count == 0 ? "-" : string.Join(", ", r.Programs.Select(x => x.Cost.Cycles.ToString(CultureInfo.InvariantCulture))));
+                }
+                else
+                {
+                    foreach (var p in fastPs) line.Append($"  {F(r.FastAt.GetValueOrDefault(p)),7}");
+                    line.Append($"  {Times(r.Speedup),8}");
+                }
                 output.WriteLine(line.ToString());
             }
         }
@@ -43,19 +75,28 @@ public static class ResultTables
             Table("group", [.. groups.Where(g => g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
             output.WriteLine();
         }
+        output.WriteLine("cycles and on-chip B: the cheapest correct program's (stepforge cost), beside the task's reference program's; speedup = ref cycles / cycles " +
+            "(a group's: the geometric mean); fast_p: the fraction of tasks with a correct program at least p times as fast as the reference");
     }
 
     public static string Csv(IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks)
     {
+        var fastPs = FastPs(rows);
         var s = new StringBuilder("model,setting,task,group,samples,correct,unique_correct");
         foreach (var k in ks) s.Append(CultureInfo.InvariantCulture, $",pass_at_{k}");
-        s.AppendLine(",input_tokens,output_tokens,cost");
+        s.Append(",input_tokens,output_tokens,cost,best_cycles,reference_cycles,speedup,best_onchip_bytes,reference_onchip_bytes");
+        foreach (var p in fastPs) s.Append(",fast_").Append(P(p));
+        s.AppendLine();
         static string Q(string? v) => v is null ? "" : v.Contains(',', StringComparison.Ordinal) || v.Contains('"', StringComparison.Ordinal) ? "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : v;
+        static string L(long? v) => v is long x ? x.ToString(CultureInfo.InvariantCulture) : "";
         foreach (var r in rows)
         {
             s.Append(CultureInfo.InvariantCulture, $"{Q(r.Model)},{Q(r.Setting)},{Q(r.Name)},{Q(r.Group)},{r.Samples},{r.Correct},{r.UniqueCorrect}");
             foreach (var k in ks) s.Append(',').Append(r.PassAt.TryGetValue(k, out var p) ? p.ToString("R", CultureInfo.InvariantCulture) : "");
-            s.AppendLine(CultureInfo.InvariantCulture, $",{r.InputTokens},{r.OutputTokens},{(r.Cost is { } c ? c.ToString(CultureInfo.InvariantCulture) : "")}");
+            s.Append(CultureInfo.InvariantCulture, $",{r.InputTokens},{r.OutputTokens},{(r.Cost is { } c ? c.ToString(CultureInfo.InvariantCulture) : "")}");
+            s.Append(CultureInfo.InvariantCulture, $",{L(r.Best?.Cycles)},{L(r.Reference?.Cycles)},{(r.Speedup is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "")},{L(r.Best?.OnChipBytes)},{L(r.Reference?.OnChipBytes)}");
+            foreach (var p in fastPs) s.Append(',').Append(r.FastAt.GetValueOrDefault(p).ToString("R", CultureInfo.InvariantCulture));
+            s.AppendLine();
         }
         return s.ToString();
     }
@@ -75,5 +116,21 @@ public static class ResultTables
         input_tokens = r.InputTokens,
         output_tokens = r.OutputTokens,
         cost = r.Cost,
+        best_cycles = r.Best?.Cycles,
+        best_onchip_bytes = r.Best?.OnChipBytes,
+        reference_cycles = r.Reference?.Cycles,
+        reference_onchip_bytes = r.Reference?.OnChipBytes,
+        speedup = r.Speedup,
+        fast_at = r.FastAt.OrderBy(kv => kv.Key).ToDictionary(kv => P(kv.Key), kv => kv.Value),
+        programs = r.Programs.Select(p => new
+        {
+            program = p.Program,
+            samples = p.Samples,
+            cycles = p.Cost.Cycles,
+            onchip_bytes = p.Cost.OnChipBytes,
+            offchip_bytes = p.Cost.OffChipBytes,
+            flops = p.Cost.Flops,
+            speedup = p.Speedup,
+        }),
     };
 }

@@ -19,15 +19,18 @@ public static class RunCommand
         var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var csv = new Option<string?>("--csv") { Description = "Also write the per-task results to this CSV file." };
+        var fastP = new Option<string?>("--fast-p") { Description = "More p for fast_p (fast_1 and fast_2 are always shown), comma-separated, e.g. 1.5,4.", HelpName = "P[,P...]" };
         var command = new Command("run",
             "Ask a model for STeP programs for every task (n samples per temperature, in parallel), verify each, store prompts, answers, " +
-            "programs, verdicts and tokens in the experience store as they finish, and print per-task and per-group results with pass@k.\n" +
+            "programs, verdicts, tokens and each correct program's cost in the experience store as they finish, and print per-task and per-group " +
+            "results with pass@k, the cheapest correct program's cycles and on-chip bytes against the reference program's, and fast_p.\n" +
             "Exit 0 when every sample was obtained, 1 when some calls failed (rerun to retry just those), 2 on bad input or an unreachable model.");
         shared.AddTo(command);
         command.Add(experiment);
         command.Add(ks);
         command.Add(json);
         command.Add(csv);
+        command.Add(fastP);
         command.SetAction(parsed =>
         {
             if (!SamplingArguments.TryParseList(parsed.GetValue(ks)!, int.Parse, k => k >= 1, out var kList))
@@ -35,6 +38,7 @@ public static class RunCommand
                 io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
                 return StepForgeCli.ExitBadInput;
             }
+            if (!TryParseFastPs(parsed.GetValue(fastP), io, out var fastPs)) return StepForgeCli.ExitBadInput;
             using var session = shared.Open(parsed, io, parsed.GetValue(experiment)!, null, out _);
             if (session is null) return StepForgeCli.ExitBadInput;
             var (spec, taskList, options, store, dbPath) = (session.Spec, session.Tasks, session.Options, session.Store, session.DbPath);
@@ -49,7 +53,8 @@ public static class RunCommand
 
             var stored = store.Samples(options.Experiment).Where(s => s.Key.Model == spec.Id && s.Key.Setting == Settings.Name(options.Setting)
                 && taskList.Any(t => t.Name == s.Key.Task) && temperatures.Contains(s.Key.Temperature) && s.Key.Index < options.Samples).ToList();
-            var perTask = RunSummary.PerTask(stored, kList);
+            var references = store.ReferenceCosts().Where(kv => kv.Value.Cost is not null).ToDictionary(kv => kv.Key, kv => kv.Value.Cost!);
+            var perTask = RunSummary.PerTask(stored, kList, references, fastPs);
             var perGroup = RunSummary.PerGroup(perTask, kList);
             if (parsed.GetValue(csv) is { } csvPath)
             {
@@ -73,6 +78,20 @@ public static class RunCommand
             return summary.Failed > 0 ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
         return command;
+    }
+
+    /// <summary>fast_1, fast_2 and the --fast-p values; false (after saying why) when one is not a positive number.</summary>
+    public static bool TryParseFastPs(string? text, ConsoleIo io, out IReadOnlyList<double> fastPs)
+    {
+        fastPs = RunSummary.FastPs();
+        if (text is null) return true;
+        if (!SamplingArguments.TryParseList(text, double.Parse, p => p > 0 && double.IsFinite(p), out var extra))
+        {
+            io.Error.WriteLine($"stepforge: error: --fast-p {text}: expected positive numbers, comma-separated");
+            return false;
+        }
+        fastPs = RunSummary.FastPs(extra);
+        return true;
     }
 
     private static string Json(ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups)

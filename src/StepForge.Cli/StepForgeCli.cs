@@ -21,6 +21,7 @@ public static class StepForgeCli
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));
         root.Add(VerifyCommand.Create(io));
+        root.Add(CostCommand.Create(io));
         root.Add(RunCommand.Create(io));
         root.Add(ImproveCommand.Create(io));
         root.Add(ReportCommand.Create(io));
@@ -58,7 +59,7 @@ public static class StepForgeCli
     }
 
     /// <summary>What was being written when the disk filled up (SQLite's SQLITE_FULL, or ENOSPC from a file), else null.</summary>
-    internal static string? DiskFull(Exception e)
+    public static string? DiskFull(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {

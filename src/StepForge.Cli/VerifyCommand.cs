@@ -29,7 +29,8 @@ public static class VerifyCommand
         };
         var command = new Command("verify",
             "Verify candidate STeP programs: parse, types, affine use, then simulate them on seeded data and compare every output " +
-            "with the task's PyTorch reference (torch.testing's float32 tolerance, rtol 1.3e-6 and atol 1e-5, at the task's sizes).\n" +
+            "with the task's PyTorch reference (torch.testing's float32 tolerance, rtol 1.3e-6 and atol 1e-5, at the task's sizes). With --json, " +
+            "a correct program's line carries its cost (see stepforge cost).\n" +
             "Exit 0 if all are correct, 1 if any is rejected, 2 if the invocation or a task file is bad.")
         {
             seed, trials, size, fixedTolerance, maxMemory,
@@ -50,7 +51,9 @@ public static class VerifyCommand
                 return StepForgeCli.ExitBadInput;
             }
             var options = new VerifyOptions(parsed.GetValue(seed), parsed.GetValue(trials), sizes, parsed.GetValue(shared.Repair), shared.AffineMode(parsed),
-                FixedTolerance: parsed.GetValue(fixedTolerance), MaxMemoryBytes: parsed.GetValue(maxMemory) << 20);
+                FixedTolerance: parsed.GetValue(fixedTolerance), MaxMemoryBytes: parsed.GetValue(maxMemory) << 20,
+                // Scripts read the cost of a correct program (at the task's own sizes); people use stepforge cost.
+                Cost: parsed.GetValue(shared.Json) ? new CostOptions() : null);
             return TaskBatch.Run(io, parsed.GetValue(shared.Tasks) ?? [], parsed.GetValue(shared.Impl), parsed.GetValue(shared.Json), parsed.GetValue(shared.Print), showErrors: true,
                 (task, candidate) =>
                 {

@@ -39,7 +39,9 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         var duplicate = tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new ArgumentException($"two tasks are named {duplicate.Key} ({string.Join(", ", duplicate.Select(t => t.SourcePath))}); samples are stored by task name");
+        // The store keeps every correct program's cost (at the task's own sizes, on the default machine).
         var verifyOptions = options.Verify ?? new VerifyOptions(Trials: 2);
+        verifyOptions = verifyOptions with { Cost = verifyOptions.Cost ?? new CostOptions() };
         // StepForge's own guardian is AffineRepair inside the verifier; every other setting verifies the program as it is.
         bool repair = options.Setting == Setting.Agent && options.Guardian == GuardianKind.Repair;
         var verifiers = tasks.ToDictionary(t => t.Name, t => new TaskVerifier(t, verifyOptions with { RepairAffine = repair }));

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using StepForge.Agents;
+using StepForge.Cost;
 using StepForge.Step;
 using StepForge.Tasks;
 
@@ -26,19 +27,28 @@ public sealed record StoredSample(
     int Rounds,
     bool Cached,
     string Response,
-    string VerdictJson)
+    string VerdictJson,
+    CostSummary? Performance = null)
 {
     public bool IsCorrect => Verdict == "correct";
 }
 
+/// <summary>A task's reference program as the store keeps it: its cost, or why it has none.</summary>
+/// <param name="Status">"costed", "none" (the task has no impl:), or the verdict kind that stopped the costing.</param>
+public sealed record ReferenceCost(string Status, CostSummary? Cost);
+
 /// <summary>
-/// The experiment's SQLite file: tasks, prompts, every sample (response, extracted program, verdict, tokens, latency,
-/// temperature, setting, model), and calls that failed. Each sample is written when it finishes, in its own
-/// transaction, so a killed run loses at most the samples in flight. Safe to use from several threads.
+/// The experiment's SQLite file: tasks (with their reference program's cost), prompts, every sample (response,
+/// extracted program, verdict, cost of a correct program, tokens, latency, temperature, setting, model), and calls
+/// that failed. Each sample is written when it finishes, in its own transaction, so a killed run loses at most the
+/// samples in flight. Safe to use from several threads. A store of schema 1 (before costs) is migrated on opening.
 /// </summary>
 public sealed class ExperienceStore : ISampleLog, IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
+
+    /// <summary>The headline cost figures, as columns of samples (and, prefixed ref_, of tasks).</summary>
+    private static readonly string[] CostColumns = ["cycles", "onchip_bytes", "offchip_bytes", "flops", "lower_bound", "fifo_deadlock", "required_fifo_depth"];
     private readonly SqliteConnection connection;
     private readonly Lock gate = new();
 
@@ -57,7 +67,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;");
             Execute("""
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS tasks(name TEXT PRIMARY KEY, grp TEXT, path TEXT NOT NULL, spec TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS tasks(name TEXT PRIMARY KEY, grp TEXT, path TEXT NOT NULL, spec TEXT NOT NULL,
+                    ref_status TEXT, ref_cycles INTEGER, ref_onchip_bytes INTEGER, ref_offchip_bytes INTEGER, ref_flops INTEGER,
+                    ref_lower_bound INTEGER, ref_fifo_deadlock INTEGER, ref_required_fifo_depth INTEGER);
                 CREATE TABLE IF NOT EXISTS prompts(hash TEXT PRIMARY KEY, system TEXT NOT NULL, user TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS samples(
                     experiment TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, setting TEXT NOT NULL,
@@ -67,6 +79,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                     input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, usage_estimated INTEGER NOT NULL, cost REAL,
                     model_seconds REAL NOT NULL, verify_seconds REAL NOT NULL, calls INTEGER NOT NULL, retries INTEGER NOT NULL,
                     rounds INTEGER NOT NULL, cached INTEGER NOT NULL, created TEXT NOT NULL,
+                    cycles INTEGER, onchip_bytes INTEGER, offchip_bytes INTEGER, flops INTEGER, lower_bound INTEGER,
+                    fifo_deadlock INTEGER, required_fifo_depth INTEGER,
                     PRIMARY KEY(experiment, task, model, setting, temperature, sample_index));
                 CREATE TABLE IF NOT EXISTS iterations(
                     run TEXT NOT NULL, iteration INTEGER NOT NULL, level INTEGER NOT NULL, demonstrations TEXT NOT NULL,
@@ -81,7 +95,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             version.CommandText = "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', $v); SELECT value FROM meta WHERE key = 'schema'";
             version.Parameters.AddWithValue("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture));
             var stored = (string)version.ExecuteScalar()!;
-            if (stored != SchemaVersion.ToString(CultureInfo.InvariantCulture))
+            if (stored == "1") Migrate();
+            else if (stored != SchemaVersion.ToString(CultureInfo.InvariantCulture))
                 throw new ExperienceStoreException($"{path}: made by another StepForge version (schema {stored}, this one reads {SchemaVersion})");
         }
         catch (SqliteException e)
@@ -91,16 +106,64 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
         }
     }
 
+    /// <summary>
+    /// Schema 1 → 2: the cost columns of samples and of tasks' reference programs (ALTER TABLE keeps every row; old
+    /// samples have no cost, old tasks get their reference cost the next time they are added).
+    /// </summary>
+    private void Migrate()
+    {
+        using var transaction = connection.BeginTransaction();
+        void AddColumns(string table, IEnumerable<(string Name, string Type)> columns)
+        {
+            var existing = new HashSet<string>(StringComparer.Ordinal);
+            using (var info = connection.CreateCommand())
+            {
+                info.Transaction = transaction;
+                info.CommandText = $"PRAGMA table_info({table})";
+                using var reader = info.ExecuteReader();
+                while (reader.Read()) existing.Add(reader.GetString(1));
+            }
+            foreach (var (name, type) in columns.Where(c => !existing.Contains(c.Name)))
+            {
+                using var alter = connection.CreateCommand();
+                alter.Transaction = transaction;
+                alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {name} {type}";
+                alter.ExecuteNonQuery();
+            }
+        }
+        AddColumns("samples", CostColumns.Select(c => (c, "INTEGER")));
+        AddColumns("tasks", [("ref_status", "TEXT"), .. CostColumns.Select(c => ("ref_" + c, "INTEGER"))]);
+        using (var version = connection.CreateCommand())
+        {
+            version.Transaction = transaction;
+            version.CommandText = "UPDATE meta SET value = $v WHERE key = 'schema'";
+            version.Parameters.AddWithValue("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+            version.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Stores the tasks and the cost of each one's reference program (its own impl:, on the default machine). A task
+    /// stored before with the same spec keeps its reference cost, so it is computed once per task and store.
+    /// </summary>
     public void AddTasks(IEnumerable<TaskSpec> tasks)
     {
+        var list = tasks.ToList();
         lock (gate)
         {
             using var transaction = connection.BeginTransaction();
-            foreach (var task in tasks)
+            foreach (var task in list)
             {
                 using var command = connection.CreateCommand();
                 command.Transaction = transaction;
-                command.CommandText = "INSERT OR REPLACE INTO tasks(name, grp, path, spec) VALUES ($n, $g, $p, $s)";
+                // A changed spec drops the reference cost it had (SET reads the old row's values).
+                command.CommandText = $"""
+                    INSERT INTO tasks(name, grp, path, spec) VALUES ($n, $g, $p, $s)
+                    ON CONFLICT(name) DO UPDATE SET grp = excluded.grp, path = excluded.path, spec = excluded.spec,
+                        ref_status = CASE WHEN tasks.spec = excluded.spec THEN tasks.ref_status END,
+                        {string.Join(", ", CostColumns.Select(c => $"ref_{c} = CASE WHEN tasks.spec = excluded.spec THEN tasks.ref_{c} END"))}
+                    """;
                 command.Parameters.AddWithValue("$n", task.Name);
                 command.Parameters.AddWithValue("$g", (object?)task.Group ?? DBNull.Value);
                 command.Parameters.AddWithValue("$p", task.SourcePath);
@@ -109,6 +172,119 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             }
             transaction.Commit();
         }
+        FillInCosts(list.GroupBy(t => t.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Computes the costs the store lacks and keeps them: the reference program's of every task not costed yet, and
+    /// those of correct samples stored without one (by a StepForge from before the cost model). Tasks come from
+    /// <paramref name="known"/> or, failing that, from the spec stored with them.
+    /// </summary>
+    /// <returns>How many costs were filled in.</returns>
+    public int FillInCosts(IReadOnlyDictionary<string, TaskSpec>? known = null)
+    {
+        var stored = new Dictionary<string, (string Path, string Spec, bool Uncosted)>(StringComparer.Ordinal);
+        var samples = new List<(long Row, string Task, string Program)>();
+        lock (gate)
+        {
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT name, path, spec, ref_status IS NULL FROM tasks";
+                using var reader = command.ExecuteReader();
+                while (reader.Read()) stored[reader.GetString(0)] = (reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0);
+            }
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT rowid, task, final_impl FROM samples WHERE verdict = 'correct' AND cycles IS NULL AND final_impl IS NOT NULL ORDER BY rowid";
+                using var reader = command.ExecuteReader();
+                while (reader.Read()) samples.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+        var work = stored.Where(kv => kv.Value.Uncosted).Select(kv => kv.Key).Concat(samples.Select(s => s.Task)).Distinct().Order(StringComparer.Ordinal).ToList();
+        var references = new Dictionary<string, ReferenceCost>(StringComparer.Ordinal);
+        var costs = new Dictionary<long, CostSummary>();
+        Parallel.ForEach(work, name =>
+        {
+            TaskSpec? task = known?.GetValueOrDefault(name);
+            if (task is null && stored.TryGetValue(name, out var row))
+            {
+                try { task = TaskReader.Read(row.Spec, row.Path) with { Name = name }; }
+                catch (TaskFileException) { return; }
+            }
+            if (task is null) return;
+            // A reference program that consumes a stream twice (12 of upstream's) is costed with its Copy ops inserted, as it must run.
+            var coster = new TaskCost(task, new CostOptions(RepairAffine: true));
+            if (stored.TryGetValue(name, out var entry) && entry.Uncosted)
+            {
+                var estimate = coster.Reference;
+                var reference = estimate is null ? new ReferenceCost("none", null)
+                    : estimate.Cost is { } cost ? new ReferenceCost("costed", cost.Summary)
+                    : new ReferenceCost(Verdict.KindName(estimate.Problem!.Kind), null);
+                lock (references) references[name] = reference;
+            }
+            foreach (var sample in samples.Where(s => s.Task == name))
+                if (coster.Estimate(sample.Program).Cost is { } cost)
+                    lock (costs) costs[sample.Row] = cost.Summary;
+        });
+        lock (gate)
+        {
+            using var transaction = connection.BeginTransaction();
+            foreach (var (name, reference) in references)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = $"UPDATE tasks SET ref_status = $status, {string.Join(", ", CostColumns.Select(c => $"ref_{c} = ${c}"))} WHERE name = $n";
+                command.Parameters.AddWithValue("$n", name);
+                command.Parameters.AddWithValue("$status", reference.Status);
+                BindCost(command, reference.Cost);
+                command.ExecuteNonQuery();
+            }
+            foreach (var (row, cost) in costs)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = $"UPDATE samples SET {string.Join(", ", CostColumns.Select(c => $"{c} = ${c}"))} WHERE rowid = $row";
+                command.Parameters.AddWithValue("$row", row);
+                BindCost(command, cost);
+                command.ExecuteNonQuery();
+            }
+            transaction.Commit();
+        }
+        return references.Count + costs.Count;
+    }
+
+    /// <summary>The reference cost of every stored task that has been costed, by task name.</summary>
+    public IReadOnlyDictionary<string, ReferenceCost> ReferenceCosts()
+    {
+        lock (gate)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT name, ref_status, {string.Join(", ", CostColumns.Select(c => "ref_" + c))} FROM tasks WHERE ref_status IS NOT NULL ORDER BY name";
+            using var reader = command.ExecuteReader();
+            var result = new Dictionary<string, ReferenceCost>(StringComparer.Ordinal);
+            while (reader.Read()) result[reader.GetString(0)] = new ReferenceCost(reader.GetString(1), ReadCost(reader, 2));
+            return result;
+        }
+    }
+
+    private static void BindCost(SqliteCommand command, CostSummary? cost)
+    {
+        static object V(long? v) => v is long x ? x : DBNull.Value;
+        command.Parameters.AddWithValue("$cycles", V(cost?.Cycles));
+        command.Parameters.AddWithValue("$onchip_bytes", V(cost?.OnChipBytes));
+        command.Parameters.AddWithValue("$offchip_bytes", V(cost?.OffChipBytes));
+        command.Parameters.AddWithValue("$flops", V(cost?.Flops));
+        command.Parameters.AddWithValue("$lower_bound", V(cost?.LowerBound));
+        command.Parameters.AddWithValue("$fifo_deadlock", V(cost is null ? null : cost.FifoDeadlock ? 1 : 0));
+        command.Parameters.AddWithValue("$required_fifo_depth", V(cost?.RequiredFifoDepth));
+    }
+
+    /// <summary>The cost columns from <paramref name="first"/> on (in <see cref="CostColumns"/> order); null when there is no cost.</summary>
+    private static CostSummary? ReadCost(SqliteDataReader reader, int first)
+    {
+        if (reader.IsDBNull(first)) return null;
+        long At(int i) => reader.GetInt64(first + i);
+        return new CostSummary(At(0), At(1), At(2), At(3), At(4), At(5) != 0, reader.IsDBNull(first + 6) ? null : At(6));
     }
 
     public bool IsDone(SampleKey key)
@@ -143,9 +319,11 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 command.CommandText = """
                     INSERT OR REPLACE INTO samples(experiment, task, model, setting, temperature, sample_index, grp, prompt_hash, response,
                         guardian_response, impl, final_impl, verdict, verdict_json, fingerprint, input_tokens, output_tokens, usage_estimated,
-                        cost, model_seconds, verify_seconds, calls, retries, rounds, cached, created)
+                        cost, model_seconds, verify_seconds, calls, retries, rounds, cached, created,
+                        cycles, onchip_bytes, offchip_bytes, flops, lower_bound, fifo_deadlock, required_fifo_depth)
                     VALUES ($e, $t, $m, $s, $temp, $i, $g, $h, $resp, $guard, $impl, $final, $v, $vj, $fp, $in, $out, $est, $cost, $ms, $vs,
-                        $calls, $retries, $rounds, $cached, $created)
+                        $calls, $retries, $rounds, $cached, $created,
+                        $cycles, $onchip_bytes, $offchip_bytes, $flops, $lower_bound, $fifo_deadlock, $required_fifo_depth)
                     """;
                 Bind(command, r.Key);
                 command.Parameters.AddWithValue("$g", (object?)r.Group ?? DBNull.Value);
@@ -168,6 +346,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 command.Parameters.AddWithValue("$rounds", r.Rounds);
                 command.Parameters.AddWithValue("$cached", r.Cached ? 1 : 0);
                 command.Parameters.AddWithValue("$created", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+                BindCost(command, r.Verdict.IsCorrect ? r.Verdict.Cost?.Summary : null);
                 command.ExecuteNonQuery();
             }
             transaction.Commit();
@@ -195,7 +374,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT experiment, task, model, setting, temperature, sample_index, grp, verdict, impl, final_impl, fingerprint,
-                       input_tokens, output_tokens, cost, model_seconds, verify_seconds, calls, rounds, cached, response, verdict_json
+                       input_tokens, output_tokens, cost, model_seconds, verify_seconds, calls, rounds, cached, response, verdict_json,
+                       cycles, onchip_bytes, offchip_bytes, flops, lower_bound, fifo_deadlock, required_fifo_depth
                 FROM samples WHERE ($e IS NULL OR experiment = $e)
                 ORDER BY experiment, model, setting, task, temperature, sample_index
                 """;
@@ -209,7 +389,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                     new SampleKey(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDouble(4), (int)reader.GetInt64(5)),
                     Text(6), reader.GetString(7), Text(8), Text(9), Text(10), reader.GetInt64(11), reader.GetInt64(12),
                     reader.IsDBNull(13) ? null : (decimal)reader.GetDouble(13), reader.GetDouble(14), reader.GetDouble(15),
-                    (int)reader.GetInt64(16), (int)reader.GetInt64(17), reader.GetInt64(18) != 0, reader.GetString(19), reader.GetString(20)));
+                    (int)reader.GetInt64(16), (int)reader.GetInt64(17), reader.GetInt64(18) != 0, reader.GetString(19), reader.GetString(20),
+                    ReadCost(reader, 21)));
             }
             return result;
         }

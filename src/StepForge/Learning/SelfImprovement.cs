@@ -7,12 +7,14 @@ namespace StepForge.Learning;
 /// <param name="Name">The run's name in the store; iteration i stores its samples as experiment "NAME/iter-i".</param>
 /// <param name="Granularity">m: correct counts per stratum (1 = one stratum per count).</param>
 /// <param name="TokenBudget">Stop before an iteration once this many input and output tokens are spent.</param>
+/// <param name="Demos">Which verified program of a solved task is its demonstration.</param>
 public sealed record ImproveOptions(
     string Name,
     SamplerOptions Sampling,
     int Granularity = 1,
     int MaxIterations = 20,
-    long? TokenBudget = null);
+    long? TokenBudget = null,
+    DemoChoice Demos = DemoChoice.Shortest);
 
 /// <summary>One iteration of the loop, as the store and the learning curve keep it.</summary>
 /// <param name="Level">How many strata the demonstrations came from (0 in the first iteration).</param>
@@ -85,8 +87,7 @@ public sealed class SelfImprovement(ModelClient model, ExperienceStore store, Im
                 var mine = samples.Where(s => s.Key.Task == task.Name).ToList();
                 var correct = mine.Where(s => s.IsCorrect && s.FinalImpl is not null).ToList();
                 if (correct.Count == 0) continue;
-                var shortest = correct.Select(s => s.FinalImpl!).OrderBy(p => p.Length).ThenBy(p => p, StringComparer.Ordinal).First();
-                var experience = new Experience(task, correct.Count, mine.Count, shortest, iteration);
+                var experience = new Experience(task, correct.Count, mine.Count, DemoSelector.Choose(correct, options.Demos), iteration);
                 (testNames.Contains(task.Name) ? solvedTest : experiences)[task.Name] = experience;
                 newly.Add(task.Name);
             }

@@ -10,6 +10,7 @@ public static class HtmlReport
 {
     public const string CurvesImage = "learning-curves.svg";
     public const string SolvedImage = "solved-by-model.svg";
+    public const string SpeedupImage = "speedup-by-task.svg";
 
     /// <returns>The page's path.</returns>
     public static string Write(Report report, string folder)
@@ -17,6 +18,7 @@ public static class HtmlReport
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, CurvesImage), SvgChart.LearningCurves(report.Curves));
         File.WriteAllText(Path.Combine(folder, SolvedImage), SvgChart.SolvedFractions(report.Solved));
+        File.WriteAllText(Path.Combine(folder, SpeedupImage), SvgChart.Speedups(report.Tasks));
         var page = Path.Combine(folder, "index.html");
         File.WriteAllText(page, Page(report));
         return page;
@@ -49,30 +51,56 @@ public static class HtmlReport
         }
         s.AppendLine("<h2>Solved by model and setting</h2>");
         s.AppendLine(CultureInfo.InvariantCulture, $"<img src=\"{SolvedImage}\" alt=\"solved fraction by model and setting\">");
+        s.AppendLine("<h2>Speed against the reference program</h2>");
+        s.AppendLine("<p class=\"note\">Costs from the cost model of cost-model.md (stepforge cost), at each task's own sizes: speedup = the reference " +
+            "program's cycles / the cheapest correct program's cycles; fast_p = the fraction of tasks with a correct program at least p times as " +
+            "fast as the reference (a group's speedup is the geometric mean over its tasks).</p>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<img src=\"{SpeedupImage}\" alt=\"speedup over the reference program per task\">");
         s.AppendLine("<h2>By model and setting</h2>");
-        Table(s, report.Groups.Where(g => g.Name == "all").ToList(), report.Ks, first: null);
+        Table(s, report.Groups.Where(g => g.Name == "all").ToList(), report.Ks, report.FastPs, first: null);
         s.AppendLine("<h2>By group</h2>");
-        Table(s, report.Groups.Where(g => g.Name != "all").ToList(), report.Ks, first: "group");
+        Table(s, report.Groups.Where(g => g.Name != "all").ToList(), report.Ks, report.FastPs, first: "group");
         s.AppendLine("<h2>By task</h2>");
-        Table(s, report.Tasks, report.Ks, first: "task");
+        Table(s, report.Tasks, report.Ks, report.FastPs, first: "task");
         s.AppendLine("</body></html>");
         return s.ToString();
     }
 
-    private static void Table(StringBuilder s, IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks, string? first)
+    private static string Figure(long? v) => v is long x ? x.ToString("N0", CultureInfo.InvariantCulture) : "–";
+
+    private static string Times(double? v) => v is double x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "–";
+
+    private static void Table(StringBuilder s, IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks, IReadOnlyList<double> fastPs, string? first)
     {
+        bool tasks = first == "task";
         s.Append("<table><tr><th class=\"l\">model</th><th class=\"l\">setting</th>");
         if (first is not null) s.Append(CultureInfo.InvariantCulture, $"<th class=\"l\">{first}</th>");
         s.Append("<th>tasks</th><th>solved</th><th>samples</th><th>correct</th><th>unique</th>");
         foreach (var k in ks) s.Append(CultureInfo.InvariantCulture, $"<th>pass@{k}</th>");
-        s.AppendLine("<th>tokens in</th><th>tokens out</th><th>cost</th></tr>");
+        s.Append("<th>tokens in</th><th>tokens out</th><th>cost</th>");
+        if (tasks) s.Append("<th>cycles</th><th>ref cycles</th><th>speedup</th><th>on-chip B</th><th>ref on-chip B</th><th class=\"l\">correct programs (cycles)</th>");
+        else
+        {
+            foreach (var p in fastPs) s.Append(CultureInfo.InvariantCulture, $"<th>fast_{p.ToString("R", CultureInfo.InvariantCulture)}</th>");
+            s.Append("<th>speedup</th>");
+        }
+        s.AppendLine("</tr>");
         foreach (var r in rows)
         {
             s.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"l\">{E(r.Model)}</td><td class=\"l\">{E(r.Setting)}</td>");
             if (first is not null) s.Append(CultureInfo.InvariantCulture, $"<td class=\"l\">{E(r.Name)}</td>");
             s.Append(CultureInfo.InvariantCulture, $"<td>{r.Tasks}</td><td>{r.Solved}</td><td>{r.Samples}</td><td>{r.Correct}</td><td>{r.UniqueCorrect}</td>");
             foreach (var k in ks) s.Append("<td>").Append(r.PassAt.TryGetValue(k, out var p) ? p.ToString("0.000", CultureInfo.InvariantCulture) : "–").Append("</td>");
-            s.AppendLine(CultureInfo.InvariantCulture, $"<td>{r.InputTokens:N0}</td><td>{r.OutputTokens:N0}</td><td>{(r.Cost is { } c ? "$" + c.ToString("0.0000", CultureInfo.InvariantCulture) : "–")}</td></tr>");
+            s.Append(CultureInfo.InvariantCulture, $"<td>{r.InputTokens:N0}</td><td>{r.OutputTokens:N0}</td><td>{(r.Cost is { } c ? "$" + c.ToString("0.0000", CultureInfo.InvariantCulture) : "–")}</td>");
+            if (tasks)
+                s.Append(CultureInfo.InvariantCulture, $"<td>{Figure(r.Best?.Cycles)}</td><td>{Figure(r.Reference?.Cycles)}</td><td>{Times(r.Speedup)}</td><td>{Figure(r.Best?.OnChipBytes)}</td>" +
+                    $"<td>{Figure(r.Reference?.OnChipBytes)}</td><td class=\"l\">{(r.Programs.Count == 0 ? "–" : string.Join(", ", r.Programs.Select(p => Figure(p.Cost.Cycles))))}</td>");
+            else
+            {
+                foreach (var p in fastPs) s.Append("<td>").Append(r.FastAt.GetValueOrDefault(p).ToString("0.000", CultureInfo.InvariantCulture)).Append("</td>");
+                s.Append("<td>").Append(Times(r.Speedup)).Append("</td>");
+            }
+            s.AppendLine("</tr>");
         }
         s.AppendLine("</table>");
     }

@@ -16,10 +16,12 @@ public sealed record SolvedFraction(string Model, string Setting, int Solved, in
 }
 
 /// <summary>Everything a report shows, computed from one or more experience stores.</summary>
+/// <param name="FastPs">The p of the fast_p columns (1, 2 and any asked for).</param>
 public sealed record Report(
     IReadOnlyList<string> Stores,
     IReadOnlyList<int> Ks,
     IReadOnlyList<ResultRow> Tasks,
     IReadOnlyList<ResultRow> Groups,
     IReadOnlyList<SolvedFraction> Solved,
-    IReadOnlyList<LearningCurve> Curves);
+    IReadOnlyList<LearningCurve> Curves,
+    IReadOnlyList<double> FastPs);

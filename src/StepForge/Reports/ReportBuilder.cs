@@ -1,3 +1,4 @@
+using StepForge.Cost;
 using StepForge.Learning;
 
 namespace StepForge.Reports;
@@ -5,21 +6,27 @@ namespace StepForge.Reports;
 /// <summary>Reads experience stores into a <see cref="Report"/>.</summary>
 public static class ReportBuilder
 {
-    public static Report Build(IReadOnlyList<(string Path, ExperienceStore Store)> stores, IReadOnlyList<int> ks)
+    /// <param name="fastPs">The p of fast_p (default 1 and 2).</param>
+    public static Report Build(IReadOnlyList<(string Path, ExperienceStore Store)> stores, IReadOnlyList<int> ks, IReadOnlyList<double>? fastPs = null)
     {
+        fastPs ??= RunSummary.FastPs();
         var samples = new List<StoredSample>();
         var curves = new List<LearningCurve>();
+        var references = new Dictionary<string, CostSummary>(StringComparer.Ordinal);
         foreach (var (path, store) in stores)
         {
+            // A task's reference program is the same in every store that holds the task (its spec is stored with it).
+            foreach (var (name, reference) in store.ReferenceCosts())
+                if (reference.Cost is { } cost) references.TryAdd(name, cost);
             var all = store.Samples();
             // Samples of self-improvement iterations count under their run's name, so pass@k pools the iterations.
             samples.AddRange(all.Select(s => s with { Key = s.Key with { Experiment = RunOf(s.Key.Experiment) } }));
             curves.AddRange(Curves(path, store, all));
         }
-        var tasks = RunSummary.PerTask(samples, ks);
+        var tasks = RunSummary.PerTask(samples, ks, references, fastPs);
         var groups = RunSummary.PerGroup(tasks, ks);
         var solved = groups.Where(g => g.Name == "all").Select(g => new SolvedFraction(g.Model, g.Setting, g.Solved, g.Tasks)).ToList();
-        return new Report([.. stores.Select(s => s.Path)], ks, tasks, groups, solved, curves);
+        return new Report([.. stores.Select(s => s.Path)], ks, tasks, groups, solved, curves, fastPs);
     }
 
     /// <summary>"NAME/iter-3" belongs to run NAME; any other experiment is its own run.</summary>

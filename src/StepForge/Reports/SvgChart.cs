@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using StepForge.Learning;
 
 namespace StepForge.Reports;
 
@@ -73,6 +74,63 @@ public static class SvgChart
             s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{N(x + slot * 0.35)}\" y=\"{Height - Bottom + 18}\" font-size=\"12\" text-anchor=\"middle\">{E(b.Setting)}</text>");
         }
         for (int m = 0; m < models.Count; m++) Legend(s, m, Palette[m % Palette.Length], models[m]);
+        return End(s);
+    }
+
+    /// <summary>
+    /// The speedup of each task's cheapest correct program over its reference program (reference cycles / cycles), one
+    /// bar per model and setting, with the reference at 1 drawn as a dashed line; a task without a costed correct
+    /// program gets no bar.
+    /// </summary>
+    public static string Speedups(IReadOnlyList<ResultRow> tasks)
+    {
+        var runs = tasks.Select(t => (t.Model, t.Setting)).Distinct().ToList();
+        var names = tasks.Where(t => t.Reference is not null).Select(t => t.Name).Distinct().Order(StringComparer.Ordinal).ToList();
+        // Task names are written at 45 degrees under the bars: room below, and on the left for the first one.
+        const int left = Left + 100;
+        int width = Math.Max(Width, left + Right + 34 * Math.Max(1, names.Count)), height = Height + 80;
+        int bottom = Bottom + 80;
+        double most = Math.Max(2, Math.Ceiling(tasks.Select(t => t.Speedup ?? 0).DefaultIfEmpty(0).Max()));
+        double Y(double v) => height - bottom - (height - Top - bottom) * v / most;
+        var s = new StringBuilder();
+        s.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\">");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Speedup of the cheapest correct program over the reference, per task</text>");
+        int x0 = left, x1 = width - Right, y0 = height - bottom;
+        s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#333\"/>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{Top}\" stroke=\"#333\"/>");
+        for (int t = 0; t <= 4; t++)
+        {
+            double v = most * t / 4;
+            s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{N(Y(v))}\" x2=\"{x1}\" y2=\"{N(Y(v))}\" stroke=\"#ddd\"/>");
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{x0 - 8}\" y=\"{N(Y(v) + 4)}\" font-size=\"11\" text-anchor=\"end\">{N(v)}x</text>");
+        }
+        s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{x0}\" y1=\"{N(Y(1))}\" x2=\"{x1}\" y2=\"{N(Y(1))}\" stroke=\"#333\" stroke-dasharray=\"6 4\"><title>the reference program (1x)</title></line>");
+        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left - 54}\" y=\"{(y0 + Top) / 2}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 {left - 54} {(y0 + Top) / 2})\">reference cycles / cycles</text>");
+        double slot = (x1 - x0) / (double)Math.Max(1, names.Count);
+        double bar = slot * 0.8 / Math.Max(1, runs.Count);
+        for (int i = 0; i < names.Count; i++)
+        {
+            double start = x0 + i * slot + slot * 0.1;
+            for (int r = 0; r < runs.Count; r++)
+            {
+                var row = tasks.FirstOrDefault(t => t.Name == names[i] && t.Model == runs[r].Model && t.Setting == runs[r].Setting);
+                if (row?.Speedup is not { } speedup) continue;
+                s.AppendLine(CultureInfo.InvariantCulture,
+                    $"<rect x=\"{N(start + r * bar)}\" y=\"{N(Y(speedup))}\" width=\"{N(bar)}\" height=\"{N(y0 - Y(speedup))}\" fill=\"{Palette[r % Palette.Length]}\">" +
+                    $"<title>{E(names[i])}, {E(runs[r].Model)} ({E(runs[r].Setting)}): {speedup.ToString("0.00", CultureInfo.InvariantCulture)}x ({row.Best!.Cycles:N0} against {row.Reference!.Cycles:N0} cycles)</title></rect>");
+            }
+            double cx = start + slot * 0.4;
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"<text x=\"{N(cx)}\" y=\"{y0 + 12}\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-45 {N(cx)} {y0 + 12})\">{E(names[i].Length > 30 ? names[i][..29] + "…" : names[i])}</text>");
+        }
+        for (int r = 0; r < runs.Count; r++)
+        {
+            int y = Top + 20 * r + 4;
+            s.AppendLine(CultureInfo.InvariantCulture, $"<rect x=\"{width - Right + 10}\" y=\"{y - 9}\" width=\"12\" height=\"12\" fill=\"{Palette[r % Palette.Length]}\"/>");
+            var label = $"{runs[r].Model} ({runs[r].Setting})";
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{width - Right + 28}\" y=\"{y + 2}\" font-size=\"11\">{E(label.Length > 28 ? label[..27] + "…" : label)}</text>");
+        }
         return End(s);
     }
 

@@ -13,8 +13,9 @@ public static class TaskLocator
     public static IReadOnlyList<TaskFile> Expand(IEnumerable<string> paths)
     {
         var result = new List<TaskFile>();
-        foreach (var path in paths)
+        foreach (var given in paths)
         {
+            var path = Bundled(given);
             if (Directory.Exists(path))
             {
                 var found = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)
@@ -26,6 +27,23 @@ public static class TaskLocator
             else throw new TaskFileException(path, null, "no such file or folder");
         }
         return result;
+    }
+
+    /// <summary>The benchmark that ships beside the program (the .NET tool's package holds it), if it is there.</summary>
+    public static string? BundledBenchmark =>
+        Directory.Exists(Path.Combine(AppContext.BaseDirectory, "benchmark")) ? Path.Combine(AppContext.BaseDirectory, "benchmark") : null;
+
+    /// <summary>
+    /// <c>benchmark</c>, or a path under it such as <c>benchmark/rope</c>, means the bundled benchmark when no such file
+    /// or folder exists where the user stands; a real one of that name wins.
+    /// </summary>
+    public static string Bundled(string path)
+    {
+        if (File.Exists(path) || Directory.Exists(path) || BundledBenchmark is not { } bundled) return path;
+        var parts = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).SkipWhile(p => p == ".").ToList();
+        if (parts.Count == 0 || parts[0] != "benchmark") return path;
+        var candidate = Path.Combine([bundled, .. parts.Skip(1)]);
+        return File.Exists(candidate) || Directory.Exists(candidate) ? candidate : path;
     }
 
     /// <summary>

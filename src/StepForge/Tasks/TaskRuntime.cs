@@ -54,11 +54,15 @@ public sealed class TaskRuntime
         task.Inputs.Concat(task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, Sizes, seed));
 
     /// <summary>A simulator whose fn bodies run in this runtime and see the given tensors as <c>input_data</c>.</summary>
-    public Simulator NewSimulator(IReadOnlyDictionary<string, Tensor> inputData, bool batching = true)
+    public Simulator NewSimulator(IReadOnlyDictionary<string, Tensor> inputData, bool batching = true) =>
+        new(new FnRunner(Interpreter, FnScope(inputData), Sizes, batching));
+
+    /// <summary>The scope fn bodies run in: the task's globals and <c>input_data</c> over the given tensors.</summary>
+    public Scope FnScope(IReadOnlyDictionary<string, Tensor> inputData)
     {
         var fnScope = new Scope(Globals);
         fnScope.Set("input_data", InputData(inputData));
-        return new Simulator(new FnRunner(Interpreter, fnScope, Sizes, batching));
+        return fnScope;
     }
 
     /// <summary>A fresh <c>input_data</c> dict over the given tensors (so snippets cannot change each other's inputs).</summary>

@@ -18,6 +18,7 @@ public sealed class TaskVerifier
     private readonly VerifyOptions options;
     private readonly ProgramEnvironment environment;
     private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
+    private readonly TaskCost? cost;
 
     /// <summary>Whether the tolerance may widen: the run is at other sizes than the task's own.</summary>
     private readonly bool scaled;
@@ -33,7 +34,11 @@ public sealed class TaskVerifier
         scaled = !this.options.FixedTolerance && this.options.Sizes is { Count: > 0 } sizes
             && sizes.Any(kv => !task.Sizes.TryGetValue(kv.Key, out var own) || own != kv.Value);
         ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(this.options.Seed)))));
+        if (this.options.Cost is { } costOptions) cost = new TaskCost(task, costOptions with { RepairAffine = false });
     }
+
+    /// <summary>The task's cost model when <see cref="VerifyOptions.Cost"/> is set (it also costs the task's own program, once).</summary>
+    public TaskCost? Cost => cost;
 
     public TaskSpec Task => task;
 
@@ -94,7 +99,9 @@ public sealed class TaskVerifier
         }
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
             + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance ({tolerance.Why})" : "");
-        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values]));
+        // The verified program (after any repair) is the one costed.
+        var costed = cost?.Estimate(check.Source).Cost;
+        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values], Cost: costed));
     }
 
     /// <summary>One seed's inputs and reference outputs (and the sums the reference computed), or the verdict that the task's own code failed.</summary>

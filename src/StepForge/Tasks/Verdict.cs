@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StepForge.Cost;
 using StepForge.Step;
 
 namespace StepForge.Tasks;
@@ -7,6 +8,7 @@ namespace StepForge.Tasks;
 /// <summary>
 /// The result of checking one candidate for one task, as data: the kind (correct or the failing stage), where,
 /// the rule, the expected and actual things and a message. <see cref="ToJson"/> is the line an agent or script reads.
+/// A correct program verified with <see cref="VerifyOptions.Cost"/> also carries its cost at the task's own sizes.
 /// </summary>
 public sealed record Verdict(
     VerdictKind Kind,
@@ -23,7 +25,8 @@ public sealed record Verdict(
     int CopiesInserted = 0,
     IReadOnlyList<OutputCheck>? Outputs = null,
     double Seconds = 0,
-    string? File = null)
+    string? File = null,
+    ProgramCost? Cost = null)
 {
     /// <summary>The file <see cref="Line"/> points into: <see cref="File"/> (an <c>--impl</c> file) or else the task file.</summary>
     public string Where => File ?? Task;
@@ -83,6 +86,11 @@ public sealed record Verdict(
             {
                 w.WriteNumber("copies_inserted", CopiesInserted);
                 w.WriteString("repaired_impl", RepairedImpl);
+            }
+            if (Cost is not null)
+            {
+                w.WritePropertyName("cost");
+                Cost.WriteJson(w, details: false);
             }
             w.WriteEndObject();
         }

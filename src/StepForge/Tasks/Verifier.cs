@@ -9,6 +9,7 @@ namespace StepForge.Tasks;
 /// <param name="Sizes">Symbol sizes that replace the task's (a program right only at the default sizes is wrong).</param>
 /// <param name="MaxMemoryBytes">A run whose estimated memory (<see cref="Simulation.MemoryEstimate"/>) exceeds this is refused with a limit.memory verdict.</param>
 /// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.ForSizes"/>).</param>
+/// <param name="Cost">When set, a correct program's verdict carries its cost (cost-model.md), at the task's own sizes whatever <paramref name="Sizes"/> says.</param>
 public sealed record VerifyOptions(
     int Seed = 0,
     int Trials = 1,
@@ -18,7 +19,8 @@ public sealed record VerifyOptions(
     Func<ExecutionBudget>? Budget = null,
     bool Batching = true,
     bool FixedTolerance = false,
-    long MaxMemoryBytes = VerifyOptions.DefaultMaxMemoryBytes)
+    long MaxMemoryBytes = VerifyOptions.DefaultMaxMemoryBytes,
+    CostOptions? Cost = null)
 {
     /// <summary>
     /// The memory a verification may plan for (its data, the reference and the program's live streams). The runtime

@@ -141,4 +141,30 @@ public class VerifyCommandTests
         Assert.Equal($"stepforge: error: no task files found under {dir}", err.Trim());
         Assert.DoesNotContain("verdict", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void OneBadFileInAFolder_GetsItsVerdict_AndEveryOtherFileGetsItsOwn()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        foreach (var name in new[] { "softmax-top1", "score-threshold", "sigmoid-top3-tokens", "expert-choice-top3" })
+            File.Copy(Bench($"index/{name}.yaml"), Path.Combine(dir, $"{name}.yaml"));
+        var rms = File.ReadAllText(Bench("norm/rmsnorm.yaml"));
+        File.WriteAllText(Path.Combine(dir, "a-int.yaml"), rms.Replace("fns:", "global: |\n  y = abs()\nfns:", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(dir, "b-nested.yaml"), "inputs: " + new string('[', 50_000));
+        File.WriteAllText(Path.Combine(dir, "c-separator.yaml"), "outputs: {\u0085p");
+        var (exit, output, err) = Run("verify", dir, "--json");
+        Assert.Equal(2, exit);
+        var verdicts = output.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement.GetProperty("verdict").GetString()).ToList();
+        Assert.Equal(["invalid", "invalid", "invalid", "correct", "correct", "correct", "correct"], verdicts);
+        Assert.DoesNotContain("internal error", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFullDisk_IsRecognised_InSQLitesAndTheFileSystemsWords()
+    {
+        Assert.NotNull(StepForgeCli.DiskFull(new InvalidOperationException("wrapped", new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13))));
+        Assert.NotNull(StepForgeCli.DiskFull(new IOException("No space left on device", 28)));
+        Assert.Null(StepForgeCli.DiskFull(new Microsoft.Data.Sqlite.SqliteException("constraint failed", 19)));
+        Assert.Null(StepForgeCli.DiskFull(new IOException("other")));
+    }
 }

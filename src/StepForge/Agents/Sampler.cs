@@ -132,7 +132,11 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
             var watch = Stopwatch.StartNew();
             if (impl is null)
             {
-                verdict = new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, extraction.Problem!, Rule: "answer");
+                // The built-in search answers without a program only when it found none: that task is unsolved, not
+                // misparsed. A model's text without a program stays a parse verdict.
+                verdict = model.Spec.Dialect == ModelDialect.Builtin
+                    ? new Verdict(VerdictKind.Unsolved, task.SourcePath, task.Name, response.Trim() is { Length: > 0 } said ? said : "the proposer found no program", Rule: "unsolved")
+                    : new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, extraction.Problem!, Rule: "answer");
             }
             else
             {
@@ -152,7 +156,8 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
                 finalImpl = verdict.RepairedImpl ?? finalImpl;
             }
             verifySeconds += watch.Elapsed.TotalSeconds;
-            if (verdict.IsCorrect || round == options.FeedbackRounds) break;
+            // A proposer that found nothing would find nothing again: feedback is for rejected programs.
+            if (verdict.IsCorrect || verdict.Kind == VerdictKind.Unsolved || round == options.FeedbackRounds) break;
             feedback = Feedback(impl, verdict);
         }
         return new SampleRecord(key, task.Group, prompt, response, guardianResponse, impl, finalImpl, verdict,

@@ -11,6 +11,9 @@ public enum VerdictKind
     Runtime,
     Limit,
     Invalid,
+
+    /// <summary>The proposer looked for a program and found none (the search's "not found"); an answer without a program is <see cref="Parse"/>.</summary>
+    Unsolved,
 }
 
 /// <summary>

@@ -37,9 +37,11 @@ public class BuiltinModelTests
         Assert.Contains("search: found after", solved.Response, StringComparison.Ordinal);
         Assert.Contains("kept", solved.Response, StringComparison.Ordinal);
         Assert.True(solved.ModelSeconds > 0);
+        // The search found nothing: its own verdict, not a parse error of an answer.
         var unsolved = samples.Single(s => s.Key.Task == "double");
-        Assert.Equal("parse", unsolved.Verdict);
+        Assert.Equal("unsolved", unsolved.Verdict);
         Assert.Contains("no program found within 3 s", unsolved.VerdictJson, StringComparison.Ordinal);
+        Assert.Contains("\"verdict\":\"unsolved\"", unsolved.VerdictJson, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -119,28 +119,9 @@ public static class BenchCommand
         _ => F(n),
     };
 
-    private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(new
-    {
-        threads = r.Threads,
-        seconds_per_task = r.SecondsPerTask,
-        mean_single_thread_rate = r.MeanSingleThreadRate,
-        mean_multi_thread_rate = r.MeanMultiThreadRate,
-        round_robin_rate = r.RoundRobinRate,
-        mean_reuse_rate = r.MeanReuseRate,
-        slowest_task = r.Slowest?.Task,
-        tasks = r.Tasks.Select(t => new
-        {
-            task = t.Task,
-            single_thread_rate = t.SingleThreadRate,
-            multi_thread_rate = t.MultiThreadRate,
-            reuse_rate = t.ReuseRate,
-            median_ms = t.MedianMilliseconds,
-            worst_ms = t.WorstMilliseconds,
-            allocated_bytes_per_verification = t.AllocatedBytesPerVerification,
-            elements = t.Elements,
-            ns_per_element = t.NanosecondsPerElement,
-            baseline = t.Baseline is { } b ? new { median_ms = b.MedianMilliseconds, elements = b.Elements } : null,
-            failure = t.Failure,
-        }),
-    });
+    private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(
+        new BenchJson(r.Threads, r.SecondsPerTask, r.MeanSingleThreadRate, r.MeanMultiThreadRate, r.RoundRobinRate, r.MeanReuseRate, r.Slowest?.Task,
+            [.. r.Tasks.Select(t => new BenchTaskJson(t.Task, t.SingleThreadRate, t.MultiThreadRate, t.ReuseRate, t.MedianMilliseconds, t.WorstMilliseconds,
+                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.Elements) : null, t.Failure))]),
+        CliJson.Style.BenchJson);
 }

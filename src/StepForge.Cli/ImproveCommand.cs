@@ -62,7 +62,7 @@ public static class ImproveCommand
             if (SamplingArguments.Execute(io, session, async ct =>
                     result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false)) is { } failure)
                 return failure;
-            if (asJson) io.Out.WriteLine(Json(result));
+            if (asJson) io.Out.WriteLine(Json(runName, result));
             else
             {
                 io.Out.WriteLine($"stopped: {result.StopReason}");
@@ -94,28 +94,7 @@ public static class ImproveCommand
 
     private static string Settings(SamplingSession session) => StepForge.Agents.Settings.Name(session.Options.Setting);
 
-    private static string Json(ImproveResult result) => JsonSerializer.Serialize(new
-    {
-        stop_reason = result.StopReason,
-        iterations = result.Iterations.Select(r => new
-        {
-            iteration = r.Iteration,
-            level = r.Level,
-            demonstrations = r.Demonstrations,
-            sampled = r.Sampled,
-            newly_solved = r.NewlySolved,
-            solved_train = r.SolvedTrain,
-            solved_test = r.SolvedTest,
-            input_tokens = r.InputTokens,
-            output_tokens = r.OutputTokens,
-        }),
-        solved = result.Solved.Values.OrderBy(e => e.Task.Name, StringComparer.Ordinal).Select(e => new
-        {
-            task = e.Task.Name,
-            iteration = e.Iteration,
-            correct = e.Correct,
-            samples = e.Samples,
-            program = e.Program,
-        }),
-    }, new JsonSerializerOptions { WriteIndented = false });
+    private static string Json(string experiment, ImproveResult result) => JsonSerializer.Serialize(new ImproveJson(experiment, result.StopReason, result.Iterations,
+        [.. result.Solved.Values.OrderBy(e => e.Task.Name, StringComparer.Ordinal).Select(e => new SolvedTaskJson(e.Task.Name, e.Iteration, e.Correct, e.Samples, e.Program))]),
+        CliJson.Style.ImproveJson);
 }

@@ -92,29 +92,10 @@ public static class ReportCommand
         ResultTables.Print(output, report.Tasks, report.Groups, report.Ks);
     }
 
-    private static string Json(Report r) => JsonSerializer.Serialize(new
-    {
-        stores = r.Stores,
-        fast_p = r.FastPs,
-        curves = r.Curves.Select(c => new
-        {
-            store = c.Store,
-            run = c.Run,
-            model = c.Model,
-            setting = c.Setting,
-            tasks = c.Tasks,
-            points = c.Points.Select(p => new
-            {
-                iteration = p.Iteration,
-                input_tokens = p.InputTokens,
-                output_tokens = p.OutputTokens,
-                solved = p.Solved,
-                solved_test = p.SolvedTest,
-                pareto_optimal = p.ParetoOptimal,
-            }),
-        }),
-        solved = r.Solved.Select(s => new { model = s.Model, setting = s.Setting, solved = s.Solved, tasks = s.Tasks }),
-        tasks = r.Tasks.Select(ResultTables.Json),
-        groups = r.Groups.Select(ResultTables.Json),
-    });
+    private static string Json(Report r) => JsonSerializer.Serialize(new ReportJson(
+        r.Stores, r.FastPs,
+        [.. r.Curves.Select(c => new CurveJson(c.Store, c.Run, c.Model, c.Setting, c.Tasks,
+            [.. c.Points.Select(p => new PointJson(p.Iteration, p.InputTokens, p.OutputTokens, p.Solved, p.SolvedTest, p.ParetoOptimal))]))],
+        [.. r.Solved.Select(s => new SolvedJson(s.Model, s.Setting, s.Solved, s.Tasks))],
+        [.. r.Tasks.Select(ResultTables.Json)], [.. r.Groups.Select(ResultTables.Json)]), CliJson.Style.ReportJson);
 }

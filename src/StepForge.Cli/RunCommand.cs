@@ -65,7 +65,7 @@ public static class RunCommand
                     return StepForgeCli.ExitBadInput;
                 }
             }
-            if (parsed.GetValue(json)) io.Out.WriteLine(Json(spec, options.Setting, dbPath, summary, perTask, perGroup));
+            if (parsed.GetValue(json)) io.Out.WriteLine(Json(options.Experiment, spec, options.Setting, dbPath, summary, perTask, perGroup));
             else
             {
                 ResultTables.Print(io.Out, perTask, perGroup, kList);
@@ -94,21 +94,7 @@ public static class RunCommand
         return true;
     }
 
-    private static string Json(ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups)
-    {
-        return JsonSerializer.Serialize(new
-        {
-            model = spec.Id,
-            setting = Settings.Name(setting),
-            db,
-            planned = summary.Planned,
-            skipped = summary.Skipped,
-            finished = summary.Finished,
-            failed = summary.Failed,
-            model_calls = summary.ModelCalls,
-            retries = summary.Retries,
-            tasks = tasks.Select(ResultTables.Json),
-            groups = groups.Select(ResultTables.Json),
-        });
-    }
+    private static string Json(string experiment, ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups) =>
+        JsonSerializer.Serialize(new RunJson(experiment, spec.Id, Settings.Name(setting), db, summary.Planned, summary.Skipped, summary.Finished, summary.Failed,
+            summary.ModelCalls, summary.Retries, [.. tasks.Select(ResultTables.Json)], [.. groups.Select(ResultTables.Json)]), CliJson.Style.RunJson);
 }

@@ -62,19 +62,8 @@ public static class SynthesizeCommand
                 }
                 var s = result.Stats;
                 if (asJson)
-                    io.Out.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        task = task.SourcePath,
-                        name = task.Name,
-                        found = result.Found,
-                        seconds = s.Seconds,
-                        tried = s.Tried,
-                        kept = s.Kept,
-                        verified = s.Verified,
-                        rejected = s.Rejected,
-                        message = result.Message,
-                        program = result.Program,
-                    }));
+                    io.Out.WriteLine(JsonSerializer.Serialize(new SynthesizeJson(task.SourcePath, task.Name, result.Found, s.Seconds, s.Tried, s.Kept, s.Verified,
+                        s.Rejected, result.Message, result.Program), CliJson.Style.SynthesizeJson));
                 else
                 {
                     io.Out.WriteLine($"{(result.Found ? "found" : "not found"),-9} {s.Seconds.ToString("0.0", CultureInfo.InvariantCulture),6}s {s.Tried,10} {s.Kept,7}  {task.SourcePath}" +

@@ -427,9 +427,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             command.Parameters.AddWithValue("$run", run);
             command.Parameters.AddWithValue("$i", r.Iteration);
             command.Parameters.AddWithValue("$level", r.Level);
-            command.Parameters.AddWithValue("$demos", JsonSerializer.Serialize(r.Demonstrations));
-            command.Parameters.AddWithValue("$sampled", JsonSerializer.Serialize(r.Sampled));
-            command.Parameters.AddWithValue("$new", JsonSerializer.Serialize(r.NewlySolved));
+            command.Parameters.AddWithValue("$demos", JsonSerializer.Serialize(r.Demonstrations, LearningJson.Style.IReadOnlyListString));
+            command.Parameters.AddWithValue("$sampled", JsonSerializer.Serialize(r.Sampled, LearningJson.Style.IReadOnlyListString));
+            command.Parameters.AddWithValue("$new", JsonSerializer.Serialize(r.NewlySolved, LearningJson.Style.IReadOnlyListString));
             command.Parameters.AddWithValue("$train", r.SolvedTrain);
             command.Parameters.AddWithValue("$test", r.SolvedTest);
             command.Parameters.AddWithValue("$in", r.InputTokens);
@@ -452,7 +452,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             command.Parameters.AddWithValue("$run", (object?)run ?? DBNull.Value);
             using var reader = command.ExecuteReader();
             var result = new List<(string, IterationRecord)>();
-            static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize<List<string>>(json) ?? [];
+            static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize(json, LearningJson.Style.ListString) ?? [];
             while (reader.Read())
                 result.Add((reader.GetString(0), new IterationRecord((int)reader.GetInt64(1), (int)reader.GetInt64(2), List(reader.GetString(3)),
                     List(reader.GetString(4)), List(reader.GetString(5)), (int)reader.GetInt64(6), (int)reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9))));

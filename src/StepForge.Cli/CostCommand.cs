@@ -37,10 +37,15 @@ public static class CostCommand
             "whether the program deadlocks with fifo_depth channels (where, and how deep they must be), and the busiest op. With --impl, the candidate " +
             "beside the task's reference program and the speedup (reference cycles / candidate cycles).\n" +
             "Flops of an fn call, counted over its apply body:\n" + RulesText() +
-            "Exit 0 if every program is correct and costed, 1 if one is not, 2 if the invocation or a task file is bad.")
+            StepForgeCli.ExitCodes("when every program is correct and costed", "when one is not"))
         {
             tasks, impl, machine, json, ops, rules, repair,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.TryGet(rules, out var onlyRules) && !onlyRules && result.GetValue(tasks) is not { Length: > 0 })
+                io.Refuse(result, "give at least one TASK file or folder (or --rules)");
+        });
         command.SetAction(parsed =>
         {
             var chosen = Machine.Default;
@@ -62,11 +67,6 @@ public static class CostCommand
                 return StepForgeCli.ExitOk;
             }
             var paths = parsed.GetValue(tasks) ?? [];
-            if (paths.Length == 0)
-            {
-                io.Error.WriteLine("stepforge: error: give at least one TASK file or folder (or --rules)");
-                return StepForgeCli.ExitBadInput;
-            }
             string? candidate = null;
             if (parsed.GetValue(impl) is { } implPath)
             {

@@ -9,12 +9,14 @@ public static class ImproveCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var shared = new SamplingArguments();
+        var shared = new SamplingArguments(io, "improve");
         var test = new Option<string[]>("--test") { Description = "Held-out task files or folders: sampled every iteration, never shown as demonstrations.", AllowMultipleArgumentsPerToken = true };
-        var name = new Option<string>("--name") { Description = "Name of this run inside the store (iteration i is experiment NAME/iter-i).", DefaultValueFactory = _ => "improve" };
-        var granularity = new Option<int>("--granularity") { Description = "m: correct-sample counts per stratum (1 = one stratum per count).", DefaultValueFactory = _ => 1 };
-        var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 };
-        var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." };
+        var granularity = new Option<int>("--granularity") { Description = "m: correct-sample counts per stratum (1 = one stratum per count).", DefaultValueFactory = _ => 1 }
+            .Refusing(io, m => m < 1 ? "--granularity must be at least 1" : null);
+        var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 }
+            .Refusing(io, n => n < 1 ? "--max-iterations must be at least 1" : null);
+        var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." }
+            .Refusing(io, n => n is < 1 ? "--token-budget must be positive" : null);
         var json = new Option<bool>("--json") { Description = "Print the iterations and the solved tasks as one JSON object." };
         var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
         var demos = new Option<string>("--demos")
@@ -22,30 +24,21 @@ public static class ImproveCommand
             Description = "Which verified program shows a solved task: shortest (the shortest text) or cheapest (fewest cycles by the cost model, then fewest on-chip bytes).",
             DefaultValueFactory = _ => "shortest",
             HelpName = "shortest|cheapest",
-        };
+        }.Refusing(io, text => Demos(text) is null ? $"--demos {text}: expected shortest or cheapest" : null);
         var command = new Command("improve",
             "Adaptive self-improvement: sample the unsolved tasks; the verified programs of hard-earned solutions become demonstrations in the " +
             "next iteration's prompts, hardest first, easier ones only when the harder bring nothing new; stop when all are solved, nothing " +
             "new is learned, or at the budget. Everything goes to the store; the same command resumes a run that was stopped.\n" +
-            "Exit 0 when the loop ended, 1 when it was interrupted, 2 on bad input or an unreachable model.");
+            StepForgeCli.ExitCodes("when the loop ended", "when some calls failed or the loop was interrupted (the same command continues)"));
         shared.AddTo(command);
-        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json, html, demos }) command.Add(option);
-        command.SetAction(parsed =>
+        foreach (var option in new Option[] { test, granularity, iterations, budget, json, html, demos }) command.Add(option);
+        command.SetAction(async (parsed, cancellationToken) =>
         {
-            int Bad(string message)
-            {
-                io.Error.WriteLine($"stepforge: error: {message}");
-                return StepForgeCli.ExitBadInput;
-            }
-            if (parsed.GetValue(granularity) < 1) return Bad("--granularity must be at least 1");
-            if (parsed.GetValue(iterations) < 1) return Bad("--max-iterations must be at least 1");
-            if (parsed.GetValue(budget) is < 1) return Bad("--token-budget must be positive");
-            DemoChoice? choice = parsed.GetValue(demos) switch { "shortest" => DemoChoice.Shortest, "cheapest" => DemoChoice.Cheapest, _ => null };
-            if (choice is null) return Bad($"--demos {parsed.GetValue(demos)}: expected shortest or cheapest");
-            var runName = parsed.GetValue(name)!;
-            using var session = shared.Open(parsed, io, runName, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
+            var choice = Demos(parsed.GetValue(demos)!) ?? throw OptionValues.Unchecked(demos);
+            using var session = shared.Open(parsed, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
             if (session is null) return StepForgeCli.ExitBadInput;
-            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice.Value);
+            var runName = session.Options.Experiment;
+            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice);
             io.Error.WriteLine($"{session.Spec.Id}, setting {Settings(session)}: {session.Tasks.Count} training and {testTasks.Count} test task(s), " +
                 $"{session.Options.Samples} sample(s) x {session.Options.Temperatures.Count} temperature(s) per task and iteration; store {session.DbPath}");
             var loop = new SelfImprovement(session.Client, session.Store, options);
@@ -59,8 +52,8 @@ public static class ImproveCommand
                     (r.NewlySolved.Count > 0 ? $" ({string.Join(", ", r.NewlySolved)})" : "") +
                     $"; solved {r.SolvedTrain}/{session.Tasks.Count} training, {r.SolvedTest}/{testTasks.Count} test; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
             }
-            if (SamplingArguments.Execute(io, session, async ct =>
-                    result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false)) is { } failure)
+            if (await SamplingArguments.ExecuteAsync(io, session, async ct =>
+                    result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) is { } failure)
                 return failure;
             if (asJson) io.Out.WriteLine(Json(runName, result));
             else
@@ -91,6 +84,8 @@ public static class ImproveCommand
         });
         return command;
     }
+
+    private static DemoChoice? Demos(string text) => text switch { "shortest" => DemoChoice.Shortest, "cheapest" => DemoChoice.Cheapest, _ => null };
 
     private static string Settings(SamplingSession session) => StepForge.Agents.Settings.Name(session.Options.Setting);
 

@@ -12,25 +12,22 @@ public static class ReportCommand
     {
         var stores = new Argument<string[]>("DB") { Description = "Experience stores (SQLite files written by run and improve).", Arity = ArgumentArity.OneOrMore };
         var html = new Option<string?>("--html") { Description = "Also write an HTML page (index.html) with SVG plots into this folder; it needs no network to open.", HelpName = "DIR" };
-        var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
+        var ks = OptionValues.Ks(io);
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object." };
-        var fastP = new Option<string?>("--fast-p") { Description = "More p for fast_p (fast_1 and fast_2 are always shown), comma-separated, e.g. 1.5,4.", HelpName = "P[,P...]" };
+        var fastP = OptionValues.FastPs(io);
         var command = new Command("report",
             "Per task, per group and per model and setting: samples, correct, pass@1 and pass@k, tasks solved, tokens and cost; per task the cheapest " +
             "correct program's cycles and on-chip bytes against the reference program's (speedup = reference cycles / cycles) and per group fast_p " +
             "(the fraction of tasks with a correct program at least p times as fast); the learning curves of self-improvement runs (tasks solved " +
-            "against input tokens, Pareto-optimal steps marked).")
+            "against input tokens, Pareto-optimal steps marked).\n" +
+            StepForgeCli.ExitCodes("when the report was written", null))
         {
             stores, html, ks, json, fastP,
         };
         command.SetAction(parsed =>
         {
-            if (!SamplingArguments.TryParseList(parsed.GetValue(ks)!, int.Parse, k => k >= 1, out var kList))
-            {
-                io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
-                return StepForgeCli.ExitBadInput;
-            }
-            if (!RunCommand.TryParseFastPs(parsed.GetValue(fastP), io, out var fastPs)) return StepForgeCli.ExitBadInput;
+            var kList = OptionValues.Ks(parsed, ks);
+            var fastPs = OptionValues.FastPs(parsed, fastP);
             var opened = new List<(string, ExperienceStore)>();
             try
             {

@@ -1,11 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using StepForge.Agents;
 using StepForge.Learning;
 using StepForge.Llm;
-using StepForge.Tasks;
 
 namespace StepForge.Cli;
 
@@ -14,32 +11,26 @@ public static class RunCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var shared = new SamplingArguments();
-        var experiment = new Option<string>("--experiment") { Description = "Name of this experiment inside the store.", DefaultValueFactory = _ => "run" };
-        var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
+        var shared = new SamplingArguments(io, "run");
+        var ks = OptionValues.Ks(io);
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var csv = new Option<string?>("--csv") { Description = "Also write the per-task results to this CSV file." };
-        var fastP = new Option<string?>("--fast-p") { Description = "More p for fast_p (fast_1 and fast_2 are always shown), comma-separated, e.g. 1.5,4.", HelpName = "P[,P...]" };
+        var fastP = OptionValues.FastPs(io);
         var command = new Command("run",
             "Ask a model for STeP programs for every task (n samples per temperature, in parallel), verify each, store prompts, answers, " +
             "programs, verdicts, tokens and each correct program's cost in the experience store as they finish, and print per-task and per-group " +
             "results with pass@k, the cheapest correct program's cycles and on-chip bytes against the reference program's, and fast_p.\n" +
-            "Exit 0 when every sample was obtained, 1 when some calls failed (rerun to retry just those), 2 on bad input or an unreachable model.");
+            StepForgeCli.ExitCodes("when every sample was obtained", "when some calls failed or the run was interrupted (the same command continues)"));
         shared.AddTo(command);
-        command.Add(experiment);
         command.Add(ks);
         command.Add(json);
         command.Add(csv);
         command.Add(fastP);
-        command.SetAction(parsed =>
+        command.SetAction(async (parsed, cancellationToken) =>
         {
-            if (!SamplingArguments.TryParseList(parsed.GetValue(ks)!, int.Parse, k => k >= 1, out var kList))
-            {
-                io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
-                return StepForgeCli.ExitBadInput;
-            }
-            if (!TryParseFastPs(parsed.GetValue(fastP), io, out var fastPs)) return StepForgeCli.ExitBadInput;
-            using var session = shared.Open(parsed, io, parsed.GetValue(experiment)!, null, out _);
+            var kList = OptionValues.Ks(parsed, ks);
+            var fastPs = OptionValues.FastPs(parsed, fastP);
+            using var session = shared.Open(parsed, null, out _);
             if (session is null) return StepForgeCli.ExitBadInput;
             var (spec, taskList, options, store, dbPath) = (session.Spec, session.Tasks, session.Options, session.Store, session.DbPath);
             var temperatures = options.Temperatures;
@@ -48,7 +39,8 @@ public static class RunCommand
             io.Error.WriteLine($"{spec.Id}, setting {Settings.Name(options.Setting)}: {taskList.Count} task(s) x {temperatures.Count} temperature(s) x {options.Samples} sample(s) = {planned}; store {dbPath}");
             SamplerSummary summary = null!;
             var sampler = new Sampler(session.Client, store, options);
-            if (SamplingArguments.Execute(io, session, async ct => summary = await sampler.RunAsync(taskList, null, session.Display, ct).ConfigureAwait(false)) is { } failure)
+            if (await SamplingArguments.ExecuteAsync(io, session, async ct => summary = await sampler.RunAsync(taskList, null, session.Display, ct).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false) is { } failure)
                 return failure;
 
             var stored = store.Samples(options.Experiment).Where(s => s.Key.Model == spec.Id && s.Key.Setting == Settings.Name(options.Setting)
@@ -78,20 +70,6 @@ public static class RunCommand
             return summary.Failed > 0 ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
         return command;
-    }
-
-    /// <summary>fast_1, fast_2 and the --fast-p values; false (after saying why) when one is not a positive number.</summary>
-    public static bool TryParseFastPs(string? text, ConsoleIo io, out IReadOnlyList<double> fastPs)
-    {
-        fastPs = RunSummary.FastPs();
-        if (text is null) return true;
-        if (!SamplingArguments.TryParseList(text, double.Parse, p => p > 0 && double.IsFinite(p), out var extra))
-        {
-            io.Error.WriteLine($"stepforge: error: --fast-p {text}: expected positive numbers, comma-separated");
-            return false;
-        }
-        fastPs = RunSummary.FastPs(extra);
-        return true;
     }
 
     private static string Json(string experiment, ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups) =>

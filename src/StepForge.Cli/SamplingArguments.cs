@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using StepForge.Agents;
 using StepForge.Learning;
 using StepForge.Llm;
@@ -33,24 +32,63 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
     }
 }
 
-/// <summary>The options <c>run</c> and <c>improve</c> share: the model, how to sample and verify, the tasks, the store.</summary>
+/// <summary>
+/// The arguments and options <c>run</c> and <c>improve</c> share: the tasks, the experiment's name, the model, how to
+/// sample and verify, the store. Values are checked by validators (System.CommandLine refuses a bad one before the
+/// action runs, with the one-line message); <see cref="Open"/> then loads what lies outside the command line.
+/// </summary>
 public sealed class SamplingArguments
 {
+    public SamplingArguments(ConsoleIo io, string defaultExperiment)
+    {
+        this.io = io;
+        Experiment = new Option<string>("--experiment", "--name")
+        {
+            Description = "Name of this experiment inside the store; the same command with the same name continues it, another definition under it is refused.",
+            DefaultValueFactory = _ => defaultExperiment,
+        }.Refusing(io, name => name.Trim().Length == 0 || name.Contains("/iter-", StringComparison.Ordinal) ? $"--experiment '{name}': give a name (without /iter-)" : null);
+        Setting.Refusing(io, text => Settings.TryParse(text, out _) ? null : $"--setting {text}: expected single, agent or single-ws");
+        Guardian.Refusing(io, text => ParseGuardian(text) is null ? $"--guardian {text}: expected repair or model" : null);
+        Samples.Refusing(io, n => n < 1 ? "--samples must be at least 1" : null);
+        Temperature.Refusing(io, text => ParseTemperatures(text) is null ? $"--temperature {text}: expected numbers from 0 to 2, comma-separated" : null);
+        Concurrency.Refusing(io, n => n < 1 ? "--concurrency must be at least 1" : null);
+        Feedback.Refusing(io, n => n < 0 ? "--feedback must be 0 or more" : null);
+        Trials.Refusing(io, n => n < 1 ? "--trials must be at least 1" : null);
+        Timeout.Refusing(io, s => s <= 0 ? "--timeout must be positive" : null);
+        MaxAnswerBytes.Refusing(io, n => n < 1024 ? "--max-answer-bytes must be at least 1024" : null);
+        Retries.Refusing(io, n => n < 0 ? "--retries must be 0 or more" : null);
+        MaxSeconds.Refusing(io, s => s <= 0 ? "--max-seconds and --max-candidates must be positive" : null);
+        MaxCandidates.Refusing(io, n => n < 1 ? "--max-seconds and --max-candidates must be positive" : null);
+        Price.Refusing(io, text => text is not null && PriceProblem(text) is { } problem ? problem : null);
+    }
+
+    private readonly ConsoleIo io;
+
+    public Argument<string[]> TaskPaths { get; } = new("TASK")
+    {
+        Description = "Task files or folders (their impl: is never shown to the model); none: the benchmark that ships with StepForge.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+    public Option<string[]> Tasks { get; } = new("--tasks") { Description = "The same as the TASK arguments.", AllowMultipleArgumentsPerToken = true, HelpName = "TASK" };
+    public Option<string> Experiment { get; }
     public Option<string> Model { get; } = new("--model")
     {
         Description = "The model: anthropic:NAME, openai:NAME, a bare name (claude-* is Anthropic's; others speak OpenAI's API), or builtin:search " +
                       "(StepForge's model-free search; the default when neither --model nor STEPFORGE_MODEL is set).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STEPFORGE_MODEL") is { Length: > 0 } configured ? configured : ModelSpec.BuiltinSearch,
+        DefaultValueFactory = _ => DefaultModel,
     };
+
+    private static string DefaultModel => Environment.GetEnvironmentVariable("STEPFORGE_MODEL") is { Length: > 0 } configured ? configured : ModelSpec.BuiltinSearch;
     public Option<double> MaxSeconds { get; } = new("--max-seconds") { Description = "builtin:search: search time per task and sample.", DefaultValueFactory = _ => 30 };
     public Option<long> MaxCandidates { get; } = new("--max-candidates") { Description = "builtin:search: candidate ops tried per task and sample.", DefaultValueFactory = _ => 5_000_000 };
     public Option<string?> BaseUrl { get; } = new("--base-url") { Description = "An OpenAI-compatible server (DeepSeek, Together, vLLM, Ollama), e.g. http://localhost:11434/v1." };
     public Option<string?> KeyEnv { get; } = new("--api-key-env") { Description = "Environment variable holding the API key (default: ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or TOGETHER_API_KEY by provider)." };
-    public Option<string> Setting { get; } = new("--setting") { Description = "single (proposer alone), agent (proposer + guardian), single-ws (the task as Python source, no structural IR).", DefaultValueFactory = _ => "single" };
+    public Option<string> Setting { get; } = new("--setting") { Description = "single (proposer alone), agent (proposer + guardian), single-ws (the task as Python source, no structural IR).", DefaultValueFactory = _ => DefaultSetting };
+
+    private const string DefaultSetting = "single";
     public Option<string> Guardian { get; } = new("--guardian") { Description = "In the agent setting: repair (StepForge inserts Copy ops) or model (a second model call).", DefaultValueFactory = _ => "repair" };
     public Option<int> Samples { get; } = new("--samples") { Description = "Samples per task and temperature.", DefaultValueFactory = _ => 1 };
     public Option<string> Temperature { get; } = new("--temperature") { Description = "Temperatures, comma-separated (each gets --samples samples).", DefaultValueFactory = _ => "0.7", HelpName = "T[,T...]" };
-    public Option<string[]> Tasks { get; } = new("--tasks") { Description = "Task files or folders (their impl: is never shown to the model).", Required = true, AllowMultipleArgumentsPerToken = true };
     public Option<string?> Db { get; } = new("--db") { Description = "The experience store (SQLite). Default: runs/MODEL-SETTING.sqlite. A rerun with the same file continues where the last stopped." };
     public Option<int> Concurrency { get; } = new("--concurrency") { Description = "Model calls in flight at once.", DefaultValueFactory = _ => 8 };
     public Option<int> Feedback { get; } = new("--feedback") { Description = "Feedback rounds: a rejected program goes back to the proposer with its verdict, up to this many times.", DefaultValueFactory = _ => 0 };
@@ -63,13 +101,34 @@ public sealed class SamplingArguments
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Tasks, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials, MaxSeconds, MaxCandidates })
+        command.Add(TaskPaths);
+        foreach (var option in new Option[] { Tasks, Experiment, Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials, MaxSeconds, MaxCandidates })
             command.Add(option);
+        // The model is checked with its URL and key variable, and whatever gave it (--model or STEPFORGE_MODEL). A command's
+        // validator runs before defaults are filled in: an option not given reads as null here.
+        command.Validators.Add(result =>
+        {
+            ModelSpec spec;
+            try
+            {
+                spec = ModelSpec.Parse(result.GetValue(Model) ?? DefaultModel, result.GetValue(BaseUrl), result.GetValue(KeyEnv));
+            }
+            catch (ArgumentException e)
+            {
+                io.Refuse(result, e.Message);
+                return;
+            }
+            if (spec.Dialect == ModelDialect.Builtin && Settings.TryParse(result.GetValue(Setting) ?? DefaultSetting, out var setting) && setting == Agents.Setting.SingleWs)
+                io.Refuse(result, "builtin:search reads the task's structured YAML: use --setting single or agent");
+        });
     }
 
-    /// <summary>Validates the options, loads the tasks and opens the store and the model; on a problem writes one line and returns null.</summary>
-    /// <param name="extraTasks">More task paths (improve's test set), loaded like --tasks; null when there are none.</param>
-    public SamplingSession? Open(ParseResult parsed, ConsoleIo io, string experiment, string[]? extraTasks, out IReadOnlyList<TaskSpec> extra)
+    /// <summary>The task paths given, as arguments or with --tasks (in that order); none means the bundled benchmark.</summary>
+    public IReadOnlyList<string> TaskArguments(ParseResult parsed) => [.. parsed.GetValue(TaskPaths) ?? [], .. parsed.GetValue(Tasks) ?? []];
+
+    /// <summary>Loads the tasks and opens the store and the model; on a problem writes one line and returns null.</summary>
+    /// <param name="extraTasks">More task paths (improve's test set), loaded like the tasks; null when there are none.</param>
+    public SamplingSession? Open(ParseResult parsed, string[]? extraTasks, out IReadOnlyList<TaskSpec> extra)
     {
         extra = [];
         SamplingSession? Bad(string message)
@@ -77,51 +136,31 @@ public sealed class SamplingArguments
             io.Error.WriteLine($"stepforge: error: {message}");
             return null;
         }
-        ModelSpec spec;
-        try
-        {
-            spec = ModelSpec.Parse(parsed.GetValue(Model)!, parsed.GetValue(BaseUrl), parsed.GetValue(KeyEnv));
-        }
-        catch (ArgumentException e)
-        {
-            return Bad(e.Message);
-        }
-        if (!Settings.TryParse(parsed.GetValue(Setting)!, out var setting)) return Bad($"--setting {parsed.GetValue(Setting)}: expected single, agent or single-ws");
-        var guardian = parsed.GetValue(Guardian) switch { "repair" => (GuardianKind?)GuardianKind.Repair, "model" => GuardianKind.Model, _ => null };
-        if (guardian is null) return Bad($"--guardian {parsed.GetValue(Guardian)}: expected repair or model");
-        if (parsed.GetValue(Samples) < 1) return Bad("--samples must be at least 1");
-        if (parsed.GetValue(Concurrency) < 1) return Bad("--concurrency must be at least 1");
-        if (parsed.GetValue(Feedback) < 0) return Bad("--feedback must be 0 or more");
-        if (parsed.GetValue(Trials) < 1) return Bad("--trials must be at least 1");
-        if (parsed.GetValue(Timeout) <= 0) return Bad("--timeout must be positive");
-        if (parsed.GetValue(MaxAnswerBytes) < 1024) return Bad("--max-answer-bytes must be at least 1024");
-        if (parsed.GetValue(Retries) < 0) return Bad("--retries must be 0 or more");
-        if (parsed.GetValue(MaxSeconds) <= 0 || parsed.GetValue(MaxCandidates) < 1) return Bad("--max-seconds and --max-candidates must be positive");
+        // The validators have accepted every value: these parse.
+        var spec = ModelSpec.Parse(parsed.GetValue(Model)!, parsed.GetValue(BaseUrl), parsed.GetValue(KeyEnv));
+        Settings.TryParse(parsed.GetValue(Setting)!, out var setting);
+        var guardian = ParseGuardian(parsed.GetValue(Guardian)!) ?? throw OptionValues.Unchecked(Guardian);
+        var temperatures = ParseTemperatures(parsed.GetValue(Temperature)!) ?? throw OptionValues.Unchecked(Temperature);
+        var price = parsed.GetValue(Price) is { } priceText ? Llm.Price.Parse(priceText) : null;
         bool builtin = spec.Dialect == ModelDialect.Builtin;
-        if (builtin && setting == Agents.Setting.SingleWs) return Bad("builtin:search reads the task's structured YAML: use --setting single or agent");
-        if (!TryParseList(parsed.GetValue(Temperature)!, double.Parse, t => t is >= 0 and <= 2, out var temperatures))
-            return Bad($"--temperature {parsed.GetValue(Temperature)}: expected numbers from 0 to 2, comma-separated");
-        Price? price = null;
-        if (parsed.GetValue(Price) is { } priceText)
-        {
-            try { price = Llm.Price.Parse(priceText); }
-            catch (ArgumentException e) { return Bad(e.Message); }
-        }
         var apiKey = Environment.GetEnvironmentVariable(spec.KeyVariable);
         if (string.IsNullOrEmpty(apiKey) && !spec.IsLocal)
             return Bad($"no API key for {spec.Model}: set {spec.KeyVariable} (or name another variable with --api-key-env)");
 
         IReadOnlyList<TaskSpec> tasks;
+        var paths = TaskArguments(parsed);
         try
         {
-            tasks = TaskLocator.LoadTasks(parsed.GetValue(Tasks) ?? []);
+            if (paths.Count == 0)
+                paths = [TaskLocator.BundledBenchmark ?? throw new TaskFileException("benchmark", null, "no TASK given, and no benchmark ships beside this stepforge: give task files or folders")];
+            tasks = TaskLocator.LoadTasks(paths);
             if (extraTasks is not null) extra = TaskLocator.LoadTasks(extraTasks);
         }
         catch (TaskFileException e)
         {
             return Bad(e.Message);
         }
-        if (tasks.Count == 0) return Bad("no task files found under --tasks");
+        if (tasks.Count == 0) return Bad($"no task files found under {string.Join(", ", paths)}");
 
         var dbPath = parsed.GetValue(Db) ?? Path.Combine("runs", $"{Safe(spec.Model)}-{Settings.Name(setting)}.sqlite");
         ExperienceStore store;
@@ -137,31 +176,27 @@ public sealed class SamplingArguments
         var retry = new RetryPolicy(parsed.GetValue(Retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(Timeout)), MaxAnswerBytes: parsed.GetValue(MaxAnswerBytes));
         // The search is one core's work per task: more searches than cores only share the cores' time.
         int concurrency = builtin ? Math.Min(parsed.GetValue(Concurrency), Environment.ProcessorCount) : parsed.GetValue(Concurrency);
-        var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian.Value, parsed.GetValue(Feedback),
-            concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
+        var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian, parsed.GetValue(Feedback),
+            concurrency, parsed.GetValue(MaxTokens), parsed.GetValue(Experiment)!.Trim(), new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
         var search = new Synthesis.SearchOptions(parsed.GetValue(MaxSeconds), parsed.GetValue(MaxCandidates));
         var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price, search), cache, display.Note);
         return new SamplingSession(spec, tasks, dbPath, store, cache, client, options, display);
     }
 
-    /// <summary>Runs work until it ends, Ctrl+C, or a fatal model failure; returns an exit code when it did not end well.</summary>
-    public static int? Execute(ConsoleIo io, SamplingSession session, Func<CancellationToken, Task> work)
+    /// <summary>
+    /// Runs work until it ends, is cancelled (Ctrl+C: System.CommandLine cancels the action's token), or a fatal model
+    /// failure stops it; returns an exit code when it did not end well.
+    /// </summary>
+    public static async Task<int?> ExecuteAsync(ConsoleIo io, SamplingSession session, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
         try
         {
-            session.Display.RunAsync(async () =>
+            await session.Display.RunAsync(async () =>
             {
-                await work(cancel.Token).ConfigureAwait(false);
+                await work(cancellationToken).ConfigureAwait(false);
                 return 0;
-            }).GetAwaiter().GetResult();
+            }).ConfigureAwait(false);
             return null;
         }
         catch (ModelCallException e)
@@ -179,29 +214,25 @@ public sealed class SamplingArguments
             io.Error.WriteLine($"stepforge: interrupted; finished samples are kept in {session.DbPath}; run the same command again to continue");
             return StepForgeCli.ExitRejected;
         }
-        finally
+    }
+
+    private static GuardianKind? ParseGuardian(string text) => text switch { "repair" => GuardianKind.Repair, "model" => GuardianKind.Model, _ => null };
+
+    private static IReadOnlyList<double>? ParseTemperatures(string text) =>
+        OptionValues.TryParseList(text, double.Parse, t => t is >= 0 and <= 2, out var temperatures) ? temperatures : null;
+
+    private static string? PriceProblem(string text)
+    {
+        try
         {
-            Console.CancelKeyPress -= onCancel;
+            Llm.Price.Parse(text);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
         }
     }
 
     private static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_'));
-
-    public static bool TryParseList<T>(string text, Func<string, IFormatProvider, T> parse, Func<T, bool> valid, out IReadOnlyList<T> values)
-    {
-        var result = new List<T>();
-        values = result;
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            try
-            {
-                var value = parse(part, CultureInfo.InvariantCulture);
-                if (!valid(value)) return false;
-                if (!result.Contains(value)) result.Add(value);
-            }
-            catch (FormatException) { return false; }
-            catch (OverflowException) { return false; }
-        }
-        return result.Count > 0;
-    }
 }

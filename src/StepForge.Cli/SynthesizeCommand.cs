@@ -12,25 +12,22 @@ public static class SynthesizeCommand
     public static Command Create(ConsoleIo io)
     {
         var paths = new Argument<string[]>("TASK") { Description = "Task files or folders (a task's own impl: is never read).", Arity = ArgumentArity.OneOrMore };
-        var seconds = new Option<double>("--max-seconds") { Description = "Search time per task.", DefaultValueFactory = _ => 30 };
-        var candidates = new Option<long>("--max-candidates") { Description = "Candidate ops tried per task.", DefaultValueFactory = _ => 5_000_000 };
+        var seconds = new Option<double>("--max-seconds") { Description = "Search time per task.", DefaultValueFactory = _ => 30 }
+            .Refusing(io, v => v <= 0 ? "--max-seconds and --max-candidates must be positive" : null);
+        var candidates = new Option<long>("--max-candidates") { Description = "Candidate ops tried per task.", DefaultValueFactory = _ => 5_000_000 }
+            .Refusing(io, v => v < 1 ? "--max-seconds and --max-candidates must be positive" : null);
         var print = new Option<bool>("--print") { Description = "Print every program found." };
         var json = new Option<bool>("--json") { Description = "One JSON object per task." };
         var save = new Option<string?>("--save") { Description = "Write every program found to DIR/NAME.py (for stepforge verify --impl; a name repeated across folders is FOLDER/NAME).", HelpName = "DIR" };
         var command = new Command("synthesize",
             "Search for a STeP program for each task without any model: type-directed enumeration from the task's streams, fns and " +
             "dimension symbols, merging candidates that compute the same values, verifying what matches the reference (also at other sizes).\n" +
-            "Exit 0 if every task got a program, 1 if some did not, 2 on bad input.")
+            StepForgeCli.ExitCodes("when every task got a program", "when some did not"))
         {
             paths, seconds, candidates, print, json, save,
         };
         command.SetAction(parsed =>
         {
-            if (parsed.GetValue(seconds) <= 0 || parsed.GetValue(candidates) < 1)
-            {
-                io.Error.WriteLine("stepforge: error: --max-seconds and --max-candidates must be positive");
-                return StepForgeCli.ExitBadInput;
-            }
             IReadOnlyList<TaskSpec> tasks;
             try
             {

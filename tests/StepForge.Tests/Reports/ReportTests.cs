@@ -91,7 +91,7 @@ public class ReportTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        Assert.Equal(0, StepForgeCli.Run(["report", ReportFixture.Db, "--k", "1,2"], stdout, stderr, new StringReader("")));
+        Assert.Equal(0, Support.Cli.Invoke(["report", ReportFixture.Db, "--k", "1,2"], stdout, stderr, new StringReader("")));
         var text = stdout.ToString();
         Assert.Contains("learning curve: improve", text, StringComparison.Ordinal);
         Assert.Matches(@"\n\s+3\s+[\d,]+\s+[\d,]+\s+4\s+1\s+\*", text);
@@ -100,9 +100,9 @@ public class ReportTests
         var notAStore = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.sqlite");
         File.WriteAllText(notAStore, "this is not a database, just text that is long enough to look like a file header...");
         var err = new StringWriter();
-        Assert.Equal(2, StepForgeCli.Run(["report", notAStore], new StringWriter(), err, new StringReader("")));
+        Assert.Equal(2, Support.Cli.Invoke(["report", notAStore], new StringWriter(), err, new StringReader("")));
         Assert.Contains("not a StepForge experience store", err.ToString(), StringComparison.Ordinal);
-        Assert.Equal(2, StepForgeCli.Run(["report", notAStore + ".missing"], new StringWriter(), new StringWriter(), new StringReader("")));
+        Assert.Equal(2, Support.Cli.Invoke(["report", notAStore + ".missing"], new StringWriter(), new StringWriter(), new StringReader("")));
     }
 }
 
@@ -113,7 +113,7 @@ public class HtmlReportTests
     {
         var folder = Directory.CreateTempSubdirectory("stepforge-html-").FullName;
         var err = new StringWriter();
-        Assert.Equal(0, StepForgeCli.Run(["report", ReportFixture.Db, "--html", folder], new StringWriter(), err, new StringReader("")));
+        Assert.Equal(0, Support.Cli.Invoke(["report", ReportFixture.Db, "--html", folder], new StringWriter(), err, new StringReader("")));
         return folder;
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using StepForge.Learning;
 
@@ -35,7 +36,14 @@ public static class ImproveCommand
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var choice = Demos(parsed.GetValue(demos)!) ?? throw OptionValues.Unchecked(demos);
-            using var session = shared.Open(parsed, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
+            var loopOptions = new Dictionary<string, string>
+            {
+                ["--granularity"] = parsed.GetValue(granularity).ToString(CultureInfo.InvariantCulture),
+                ["--max-iterations"] = parsed.GetValue(iterations).ToString(CultureInfo.InvariantCulture),
+                ["--token-budget"] = parsed.GetValue(budget)?.ToString(CultureInfo.InvariantCulture) ?? "none",
+                ["--demos"] = parsed.GetValue(demos)!,
+            };
+            using var session = shared.Open(parsed, parsed.GetValue(test) is { Length: > 0 } t ? t : null, loopOptions, out var testTasks);
             if (session is null) return StepForgeCli.ExitBadInput;
             var runName = session.Options.Experiment;
             var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice);

@@ -68,12 +68,12 @@ public static class ResultTables
                 output.WriteLine(line.ToString());
             }
         }
-        foreach (var run in tasks.GroupBy(t => (t.Model, t.Setting)))
+        foreach (var run in tasks.GroupBy(t => (t.Experiment, t.Model, t.Setting)))
         {
-            output.WriteLine($"{run.Key.Model}, setting {run.Key.Setting}");
+            output.WriteLine($"experiment {run.Key.Experiment}: {run.Key.Model}, setting {run.Key.Setting}");
             Table("task", [.. run], isGroup: false);
             output.WriteLine();
-            Table("group", [.. groups.Where(g => g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
+            Table("group", [.. groups.Where(g => g.Experiment == run.Key.Experiment && g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
             output.WriteLine();
         }
         output.WriteLine("cycles and on-chip B: the cheapest correct program's (stepforge cost), beside the task's reference program's; speedup = ref cycles / cycles " +

@@ -30,7 +30,7 @@ public static class RunCommand
         {
             var kList = OptionValues.Ks(parsed, ks);
             var fastPs = OptionValues.FastPs(parsed, fastP);
-            using var session = shared.Open(parsed, null, out _);
+            using var session = shared.Open(parsed, null, new Dictionary<string, string>(), out _);
             if (session is null) return StepForgeCli.ExitBadInput;
             var (spec, taskList, options, store, dbPath) = (session.Spec, session.Tasks, session.Options, session.Store, session.DbPath);
             var temperatures = options.Temperatures;

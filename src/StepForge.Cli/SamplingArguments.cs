@@ -39,9 +39,12 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 /// </summary>
 public sealed class SamplingArguments
 {
-    public SamplingArguments(ConsoleIo io, string defaultExperiment)
+    /// <param name="command">The command (run or improve): its name is the default experiment name and part of every definition.</param>
+    public SamplingArguments(ConsoleIo io, string command)
     {
         this.io = io;
+        this.command = command;
+        var defaultExperiment = command;
         Experiment = new Option<string>("--experiment", "--name")
         {
             Description = "Name of this experiment inside the store; the same command with the same name continues it, another definition under it is refused.",
@@ -63,6 +66,7 @@ public sealed class SamplingArguments
     }
 
     private readonly ConsoleIo io;
+    private readonly string command;
 
     public Argument<string[]> TaskPaths { get; } = new("TASK")
     {
@@ -126,9 +130,13 @@ public sealed class SamplingArguments
     /// <summary>The task paths given, as arguments or with --tasks (in that order); none means the bundled benchmark.</summary>
     public IReadOnlyList<string> TaskArguments(ParseResult parsed) => [.. parsed.GetValue(TaskPaths) ?? [], .. parsed.GetValue(Tasks) ?? []];
 
-    /// <summary>Loads the tasks and opens the store and the model; on a problem writes one line and returns null.</summary>
+    /// <summary>
+    /// Loads the tasks, opens the store and the experiment in it (a new one, or the same definition continued), and
+    /// the model; on a problem (another definition under the experiment's name too) writes one line and returns null.
+    /// </summary>
     /// <param name="extraTasks">More task paths (improve's test set), loaded like the tasks; null when there are none.</param>
-    public SamplingSession? Open(ParseResult parsed, string[]? extraTasks, out IReadOnlyList<TaskSpec> extra)
+    /// <param name="commandOptions">The command's own options that change results, as the definition records them.</param>
+    public SamplingSession? Open(ParseResult parsed, string[]? extraTasks, IReadOnlyDictionary<string, string> commandOptions, out IReadOnlyList<TaskSpec> extra)
     {
         extra = [];
         SamplingSession? Bad(string message)
@@ -161,6 +169,11 @@ public sealed class SamplingArguments
             return Bad(e.Message);
         }
         if (tasks.Count == 0) return Bad($"no task files found under {string.Join(", ", paths)}");
+        // Refused before the experiment is recorded, so that the corrected command starts it.
+        if (tasks.Concat(extra).GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            return Bad(extra.Any(t => t.Name == twice.Key) && tasks.Any(t => t.Name == twice.Key)
+                ? $"tasks in both the training and the test set: {string.Join(", ", tasks.Select(t => t.Name).Intersect(extra.Select(t => t.Name)))}"
+                : $"two tasks are named {twice.Key} ({string.Join(", ", twice.Select(t => t.SourcePath))}); samples are stored by task name");
 
         var dbPath = parsed.GetValue(Db) ?? Path.Combine("runs", $"{Safe(spec.Model)}-{Settings.Name(setting)}.sqlite");
         ExperienceStore store;
@@ -172,16 +185,49 @@ public sealed class SamplingArguments
         {
             return Bad(e.Message);
         }
+        var experiment = parsed.GetValue(Experiment)!.Trim();
+        var definition = Definition(parsed, spec, setting, guardian, temperatures, tasks, extra, commandOptions);
+        var (opening, difference) = store.OpenExperiment(experiment, definition, StepForgeCli.CommandLine(parsed), StepForgeCli.Version);
+        if (opening == ExperimentOpening.Refused)
+        {
+            store.Dispose();
+            return Bad($"{dbPath} already holds experiment '{experiment}', defined otherwise: {difference}; " +
+                "give another --experiment NAME to start a new experiment (answers already bought are reused), or another --db FILE");
+        }
         var cache = new ResponseCache(dbPath);
         var retry = new RetryPolicy(parsed.GetValue(Retries) + 1, AttemptTimeout: TimeSpan.FromSeconds(parsed.GetValue(Timeout)), MaxAnswerBytes: parsed.GetValue(MaxAnswerBytes));
         // The search is one core's work per task: more searches than cores only share the cores' time.
         int concurrency = builtin ? Math.Min(parsed.GetValue(Concurrency), Environment.ProcessorCount) : parsed.GetValue(Concurrency);
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian, parsed.GetValue(Feedback),
-            concurrency, parsed.GetValue(MaxTokens), parsed.GetValue(Experiment)!.Trim(), new VerifyOptions(Trials: parsed.GetValue(Trials)));
+            concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
         var search = new Synthesis.SearchOptions(parsed.GetValue(MaxSeconds), parsed.GetValue(MaxCandidates));
         var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price, search), cache, display.Note);
         return new SamplingSession(spec, tasks, dbPath, store, cache, client, options, display);
+    }
+
+    /// <summary>What defines this experiment: the command, model, setting, tasks by content and every option that changes results.</summary>
+    private ExperimentDefinition Definition(ParseResult parsed, ModelSpec spec, Setting setting, GuardianKind guardian, IReadOnlyList<double> temperatures,
+        IReadOnlyList<TaskSpec> tasks, IReadOnlyList<TaskSpec> test, IReadOnlyDictionary<string, string> commandOptions)
+    {
+        static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var options = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["--samples"] = parsed.GetValue(Samples).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The order temperatures are given in changes nothing.
+            ["--temperature"] = string.Join(",", temperatures.Order().Select(N)),
+            ["--trials"] = parsed.GetValue(Trials).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["--feedback"] = parsed.GetValue(Feedback).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (setting == Agents.Setting.Agent) options["--guardian"] = guardian == GuardianKind.Model ? "model" : "repair";
+        if (spec.Dialect == ModelDialect.Builtin)
+        {
+            options["--max-seconds"] = N(parsed.GetValue(MaxSeconds));
+            options["--max-candidates"] = parsed.GetValue(MaxCandidates).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else options["--max-tokens"] = parsed.GetValue(MaxTokens).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in commandOptions) options[key] = value;
+        return new ExperimentDefinition(command, spec.Id, Settings.Name(setting), ExperimentDefinition.Digests(tasks), ExperimentDefinition.Digests(test), options);
     }
 
     /// <summary>

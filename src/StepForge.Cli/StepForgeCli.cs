@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Reflection;
 
 namespace StepForge.Cli;
 
@@ -74,6 +75,16 @@ public static class StepForgeCli
             return ExitInternal;
         }
     }
+
+    /// <summary>The version with the commit it was built from, as <c>--version</c> prints it (VERSION+COMMIT).</summary>
+    public static string Version { get; } =
+        typeof(StepForgeCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The command line as given, for the records an experiment and a report keep (words with spaces or quotes quoted).</summary>
+    public static string CommandLine(ParseResult parsed) =>
+        string.Join(" ", ["stepforge", .. parsed.Tokens.Select(t => t.Value.Length > 0 && t.Value.All(c => !char.IsWhiteSpace(c) && c is not ('\'' or '"' or '\\'))
+            ? t.Value
+            : "'" + t.Value.Replace("'", "'\\''", StringComparison.Ordinal) + "'")]);
 
     /// <summary>What was being written when the disk filled up (SQLite's SQLITE_FULL, or ENOSPC from a file), else null.</summary>
     public static string? DiskFull(Exception e)

@@ -77,7 +77,7 @@ public sealed class SelfImprovement(ModelClient model, ExperienceStore store, Im
             }
             else tried.Add(Signature(demos, unsolved));
 
-            var sampling = options.Sampling with { Experiment = $"{options.Name}/iter-{iteration}" };
+            var sampling = options.Sampling with { Experiment = IterationExperiment(options.Name, iteration) };
             await new Sampler(model, store, sampling).RunAsync(unsolved, _ => demos, progress, cancellationToken).ConfigureAwait(false);
 
             var samples = store.Samples(sampling.Experiment).Where(s => s.Key.Model == model.Spec.Id && s.Key.Setting == Settings.Name(sampling.Setting)).ToList();
@@ -107,6 +107,16 @@ public sealed class SelfImprovement(ModelClient model, ExperienceStore store, Im
             else if (iteration > 0) level++;
         }
         return new ImproveResult(iterations, experiences.Concat(solvedTest).ToDictionary(kv => kv.Key, kv => kv.Value), stop);
+    }
+
+    /// <summary>The experiment an iteration's samples are stored under.</summary>
+    public static string IterationExperiment(string run, int iteration) => $"{run}/iter-{iteration}";
+
+    /// <summary>"NAME/iter-3" belongs to run NAME; any other experiment is its own run.</summary>
+    public static string RunOf(string experiment)
+    {
+        int at = experiment.LastIndexOf("/iter-", StringComparison.Ordinal);
+        return at > 0 ? experiment[..at] : experiment;
     }
 
     private static string Signature(IReadOnlyList<Demonstration> demos, IReadOnlyList<TaskSpec> unsolved) =>

@@ -30,11 +30,7 @@ public static class ReportBuilder
     }
 
     /// <summary>"NAME/iter-3" belongs to run NAME; any other experiment is its own run.</summary>
-    public static string RunOf(string experiment)
-    {
-        int at = experiment.LastIndexOf("/iter-", StringComparison.Ordinal);
-        return at > 0 ? experiment[..at] : experiment;
-    }
+    public static string RunOf(string experiment) => SelfImprovement.RunOf(experiment);
 
     private static IEnumerable<LearningCurve> Curves(string path, ExperienceStore store, IReadOnlyList<StoredSample> samples)
     {

@@ -75,19 +75,38 @@ public sealed record SolvedTaskJson(string Task, int Iteration, int Correct, int
 public sealed record ReportJson(
     IReadOnlyList<string> Stores,
     IReadOnlyList<double> FastP,
+    IReadOnlyList<ExperimentJson> Experiments,
     IReadOnlyList<CurveJson> Curves,
     IReadOnlyList<SolvedJson> Solved,
     IReadOnlyList<RowJson> Tasks,
     IReadOnlyList<RowJson> Groups);
 
-/// <summary>A self-improvement run's learning curve.</summary>
-public sealed record CurveJson(string Store, string Run, string Model, string Setting, int Tasks, IReadOnlyList<PointJson> Points);
+/// <summary>An experiment of a report and what defines it (null parts: not recorded).</summary>
+/// <param name="Label">How the report names it (its name, with its store when the name is in several).</param>
+/// <param name="Reconstructed">Rebuilt from the samples of a store made before definitions were recorded.</param>
+public sealed record ExperimentJson(
+    string Store,
+    string Name,
+    string Label,
+    string? Command,
+    string? Model,
+    string? Setting,
+    IReadOnlyList<string>? Tasks,
+    IReadOnlyList<string>? TestTasks,
+    IReadOnlyDictionary<string, string>? Options,
+    bool Reconstructed,
+    string? CommandLine,
+    string? Version,
+    string? Created);
 
-/// <summary>A learning curve's point: after an iteration, tokens spent so far and tasks solved so far.</summary>
-public sealed record PointJson(int Iteration, long InputTokens, long OutputTokens, int Solved, int SolvedTest, bool ParetoOptimal);
+/// <summary>A self-improvement run's learning curve: training and held-out tasks solved after each iteration.</summary>
+public sealed record CurveJson(string Store, string Run, string Experiment, string Model, string Setting, int Tasks, int TestTasks, IReadOnlyList<PointJson> Points);
 
-/// <summary>Tasks solved per model and setting.</summary>
-public sealed record SolvedJson(string Model, string Setting, int Solved, int Tasks);
+/// <summary>A learning curve's point: after an iteration, tokens spent so far and tasks solved so far (Pareto-optimal on training, on held-out tasks).</summary>
+public sealed record PointJson(int Iteration, long InputTokens, long OutputTokens, int Solved, int SolvedTest, bool ParetoOptimal, bool ParetoOptimalTest);
+
+/// <summary>Tasks solved per experiment, model and setting.</summary>
+public sealed record SolvedJson(string Experiment, string Model, string Setting, int Solved, int Tasks);
 
 /// <summary><c>bench verify --json</c>.</summary>
 public sealed record BenchJson(

@@ -75,12 +75,12 @@ public static class ImproveCommand
                         : $"  {task.Name} ({role}): not solved");
                 }
             }
+            string? page = null;
             if (parsed.GetValue(html) is { } folder)
             {
                 try
                 {
-                    var report = Reports.ReportBuilder.Build([(session.DbPath, session.Store)], [1, 5, 10]);
-                    io.Error.WriteLine($"wrote {Reports.HtmlReport.Write(report, folder)}");
+                    page = ReportCommand.WriteHtml([(session.DbPath, session.Store)], [1, 5, 10], RunSummary.FastPs(), folder, parsed);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -88,6 +88,12 @@ public static class ImproveCommand
                     return StepForgeCli.ExitBadInput;
                 }
             }
+            var testNames = testTasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            int solvedTest = result.Solved.Keys.Count(testNames.Contains);
+            var samples = session.Store.Samples().Where(s => SelfImprovement.RunOf(s.Key.Experiment) == runName).ToList();
+            (asJson ? io.Error : io.Out).WriteLine(ClosingLine.Text(
+                $"{result.Solved.Count - solvedTest}/{session.Tasks.Count} training and {solvedTest}/{testTasks.Count} held-out tasks solved",
+                result.Iterations.Sum(i => i.InputTokens), result.Iterations.Sum(i => i.OutputTokens), samples, session.DbPath, page));
             return StepForgeCli.ExitOk;
         });
         return command;

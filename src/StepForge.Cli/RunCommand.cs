@@ -15,6 +15,7 @@ public static class RunCommand
         var ks = OptionValues.Ks(io);
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var csv = new Option<string?>("--csv") { Description = "Also write the per-task results to this CSV file." };
+        var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
         var fastP = OptionValues.FastPs(io);
         var command = new Command("run",
             "Ask a model for STeP programs for every task (n samples per temperature, in parallel), verify each, store prompts, answers, " +
@@ -25,6 +26,7 @@ public static class RunCommand
         command.Add(ks);
         command.Add(json);
         command.Add(csv);
+        command.Add(html);
         command.Add(fastP);
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -65,8 +67,23 @@ public static class RunCommand
                     $"{summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
                     (session.Client.HasPrice ? "" : "; cost unknown for this model (give --price IN,OUT)"));
             }
+            string? page = null;
+            if (parsed.GetValue(html) is { } folder)
+            {
+                try
+                {
+                    page = ReportCommand.WriteHtml([(dbPath, store)], kList, fastPs, folder, parsed);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    io.Error.WriteLine($"stepforge: error: --html {folder}: {e.Message}");
+                    return StepForgeCli.ExitBadInput;
+                }
+            }
             if (summary.Failed > 0)
                 io.Error.WriteLine($"{summary.Failed} sample(s) could not be obtained from the model (see the errors table in {dbPath}); run the same command again to retry them");
+            (parsed.GetValue(json) ? io.Error : io.Out).WriteLine(ClosingLine.Text($"{perTask.Count(r => r.Solved > 0)}/{taskList.Count} tasks solved",
+                stored.Sum(s => s.InputTokens), stored.Sum(s => s.OutputTokens), stored, dbPath, page));
             return summary.Failed > 0 ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
         return command;

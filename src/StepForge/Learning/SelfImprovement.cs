@@ -31,6 +31,12 @@ public sealed record IterationRecord(
     long InputTokens,
     long OutputTokens);
 
+/// <summary>Progress that wants to know when an iteration of the loop begins, and how many samples it will take.</summary>
+public interface IIterationProgress
+{
+    void Iteration(int iteration, int samples);
+}
+
 public sealed record ImproveResult(IReadOnlyList<IterationRecord> Iterations, IReadOnlyDictionary<string, Experience> Solved, string StopReason);
 
 /// <summary>
@@ -78,6 +84,7 @@ public sealed class SelfImprovement(ModelClient model, ExperienceStore store, Im
             else tried.Add(Signature(demos, unsolved));
 
             var sampling = options.Sampling with { Experiment = IterationExperiment(options.Name, iteration) };
+            (progress as IIterationProgress)?.Iteration(iteration, unsolved.Count * sampling.Temperatures.Count * sampling.Samples);
             await new Sampler(model, store, sampling).RunAsync(unsolved, _ => demos, progress, cancellationToken).ConfigureAwait(false);
 
             var samples = store.Samples(sampling.Experiment).Where(s => s.Key.Model == model.Spec.Id && s.Key.Setting == Settings.Name(sampling.Setting)).ToList();

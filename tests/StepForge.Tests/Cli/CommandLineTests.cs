@@ -85,4 +85,34 @@ public class CommandLineTests
         Assert.Equal(0, resumed.Exit);
         Assert.Contains("3 planned, 1 already stored, 2 new", resumed.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ImprovesProgress_NamesTheIteration_CountsItsSamples_AndALastLineSumsUp()
+    {
+        var curriculum = new Learning.SelfImprovementTests.Curriculum();
+        using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
+        var all = AgentScenario.WriteTasks([.. Learning.SelfImprovementTests.Train, "X"]);
+        var test = Directory.CreateTempSubdirectory("stepforge-test-").FullName;
+        File.Move(Path.Combine(all, "rms-X.yaml"), Path.Combine(test, "rms-X.yaml"));
+        var db = NewDb();
+        var html = Directory.CreateTempSubdirectory().FullName;
+        var (exit, output, err) = Run("improve", all, "--test", test, "--db", db, "--model", "fake", "--base-url", server.OpenAIUrl,
+            "--samples", "4", "--granularity", "2", "--concurrency", "1", "--trials", "1", "--html", html);
+        Assert.True(exit == 0, err);
+        // Iteration 0 samples all 6 tasks 4 times; iteration 1 only the 4 still unsolved.
+        Assert.Contains("[iteration 0: 24/24] ", err, StringComparison.Ordinal);
+        Assert.Contains("[iteration 1:  1/16] ", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("/24] ", err.Split("[iteration 1:")[1], StringComparison.Ordinal);
+        var last = output.TrimEnd().Split('\n')[^1];
+        Assert.Equal($"done: 4/5 training and 1/1 held-out tasks solved; 0 tokens in, 0 out; cost unknown (give --price IN,OUT); store {db}; " +
+            $"report {Path.Combine(html, "index.html")}", last.Replace(ExpectedTokens(db), "0 tokens in, 0 out", StringComparison.Ordinal));
+    }
+
+    /// <summary>The tokens the fake reported, as the closing line writes them.</summary>
+    private static string ExpectedTokens(string db)
+    {
+        using var store = new ExperienceStore(db);
+        var iterations = store.Iterations();
+        return $"{iterations.Sum(i => i.Iteration.InputTokens):N0} tokens in, {iterations.Sum(i => i.Iteration.OutputTokens):N0} out";
+    }
 }

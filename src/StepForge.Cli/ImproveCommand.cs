@@ -58,7 +58,8 @@ public static class ImproveCommand
                 var demos = r.Demonstrations.Count == 0 ? "none" : $"{r.Demonstrations.Count} from {r.Level} stratum(a)";
                 io.Out.WriteLine($"iteration {r.Iteration}: demonstrations {demos}; sampled {r.Sampled.Count} task(s); newly solved {r.NewlySolved.Count}" +
                     (r.NewlySolved.Count > 0 ? $" ({string.Join(", ", r.NewlySolved)})" : "") +
-                    $"; solved {r.SolvedTrain}/{session.Tasks.Count} training, {r.SolvedTest}/{testTasks.Count} test; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
+                    $"; solved {r.SolvedTrain}/{session.Tasks.Count} training" + (testTasks.Count > 0 ? $", {r.SolvedTest}/{testTasks.Count} test" : "") +
+                    $"; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
             }
             if (await SamplingArguments.ExecuteAsync(io, session, async ct =>
                     result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) is { } failure)
@@ -92,7 +93,7 @@ public static class ImproveCommand
             int solvedTest = result.Solved.Keys.Count(testNames.Contains);
             var samples = session.Store.Samples().Where(s => SelfImprovement.RunOf(s.Key.Experiment) == runName).ToList();
             (asJson ? io.Error : io.Out).WriteLine(ClosingLine.Text(
-                $"{result.Solved.Count - solvedTest}/{session.Tasks.Count} training and {solvedTest}/{testTasks.Count} held-out tasks solved",
+                $"{result.Solved.Count - solvedTest}/{session.Tasks.Count} training " + (testTasks.Count > 0 ? $"and {solvedTest}/{testTasks.Count} held-out tasks solved" : "tasks solved"),
                 result.Iterations.Sum(i => i.InputTokens), result.Iterations.Sum(i => i.OutputTokens), samples, session.DbPath, page));
             return StepForgeCli.ExitOk;
         });

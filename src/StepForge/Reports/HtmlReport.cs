@@ -46,7 +46,7 @@ public static class HtmlReport
         s.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>StepForge report</title><style>");
         s.AppendLine("body{font-family:sans-serif;margin:2em;color:#222;max-width:1500px}table{border-collapse:collapse;margin:1em 0;font-size:13px}" +
                      "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f3f3f3}td.l,th.l{text-align:left}" +
-                     "table.meta th{text-align:left}code{font-size:12px}h2{margin-top:1.6em}.note{color:#555;font-size:90%;max-width:70em}" +
+                     "table.meta th{text-align:left}td.n{white-space:nowrap}code{font-size:12px}h2{margin-top:1.6em}h3{font-size:15px;margin:1.2em 0 0}.note{color:#555;font-size:90%;max-width:70em}" +
                      "dl{font-size:13px;display:grid;grid-template-columns:max-content auto;gap:2px 14px;max-width:75em}dt{font-weight:bold}dd{margin:0}img{max-width:100%}");
         s.AppendLine("</style></head><body>");
         s.AppendLine("<h1>StepForge report</h1>");
@@ -95,10 +95,20 @@ public static class HtmlReport
         Columns(s, report.Ks);
         s.AppendLine("<h2>By experiment</h2>");
         Table(s, [.. report.Groups.Where(g => g.Name == "all")], report.Ks, report.FastPs, first: null);
+        // One table per experiment (model and setting), as the text report prints them.
+        var series = report.Groups.Where(g => g.Name == "all").Select(g => (g.Experiment, g.Model, g.Setting)).ToList();
         s.AppendLine("<h2>By group</h2>");
-        Table(s, [.. report.Groups.Where(g => g.Name != "all")], report.Ks, report.FastPs, first: "group");
+        foreach (var (experiment, model, setting) in series)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"<h3>{E(SvgChart.SeriesLabel(experiment, model, setting))}</h3>");
+            Table(s, [.. report.Groups.Where(g => g.Name != "all" && g.Experiment == experiment && g.Model == model && g.Setting == setting)], report.Ks, report.FastPs, first: "group");
+        }
         s.AppendLine("<h2>By task</h2>");
-        Table(s, report.Tasks, report.Ks, report.FastPs, first: "task");
+        foreach (var (experiment, model, setting) in series)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"<h3>{E(SvgChart.SeriesLabel(experiment, model, setting))}</h3>");
+            Table(s, [.. report.Tasks.Where(t => t.Experiment == experiment && t.Model == model && t.Setting == setting)], report.Ks, report.FastPs, first: "task");
+        }
         s.AppendLine("</body></html>");
         return s.ToString();
     }
@@ -116,7 +126,7 @@ public static class HtmlReport
             var d = e.Definition;
             string options = d is null ? "not recorded (stored by library code)"
                 : d.Reconstructed ? "not recorded (a store from before experiment definitions)"
-                : string.Join(", ", d.Options.Select(o => $"{o.Key} {o.Value}"));
+                : string.Join(" ", d.Options.Select(o => $"{o.Key}\u00a0{o.Value}"));
             s.AppendLine(CultureInfo.InvariantCulture,
                 $"<tr><td class=\"l\">{E(e.Label)}</td><td class=\"l\"><code>{E(e.Store)}</code></td><td class=\"l\">{E(d?.Command ?? "–")}</td>" +
                 $"<td class=\"l\">{E(d?.Model ?? "–")}</td><td class=\"l\">{E(d?.Setting ?? "–")}</td><td>{(d is null ? "–" : d.Tasks.Count.ToString(CultureInfo.InvariantCulture))}</td>" +
@@ -159,11 +169,13 @@ public static class HtmlReport
     /// <summary>Samples per verdict, as a reader scans them: 3 correct, 1 unsolved.</summary>
     public static string Verdicts(ResultRow r) => string.Join(", ", r.Verdicts.Select(v => $"{v.Value} {v.Key}"));
 
+    /// <param name="first">The rows' kind (group or task), whose tables sit under their experiment's heading; null for the experiments' own rows.</param>
     private static void Table(StringBuilder s, IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks, IReadOnlyList<double> fastPs, string? first)
     {
         bool tasks = first == "task";
-        s.Append("<table><tr><th class=\"l\">experiment</th><th class=\"l\">model</th><th class=\"l\">setting</th>");
-        if (first is not null) s.Append(CultureInfo.InvariantCulture, $"<th class=\"l\">{first}</th>");
+        s.Append("<table><tr>");
+        if (first is null) s.Append("<th class=\"l\">experiment</th><th class=\"l\">model</th><th class=\"l\">setting</th>");
+        else s.Append(CultureInfo.InvariantCulture, $"<th class=\"l\">{first}</th>");
         s.Append("<th>tasks</th><th>solved</th><th>samples</th><th>correct</th><th>unique</th><th class=\"l\">verdicts</th>");
         foreach (var k in ks) s.Append(CultureInfo.InvariantCulture, $"<th>pass@{k}</th>");
         s.Append("<th>tokens in</th><th>tokens out</th><th>cost</th>");
@@ -176,9 +188,10 @@ public static class HtmlReport
         s.AppendLine("</tr>");
         foreach (var r in rows)
         {
-            s.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"l\">{E(r.Experiment)}</td><td class=\"l\">{E(r.Model)}</td><td class=\"l\">{E(r.Setting)}</td>");
-            if (first is not null) s.Append(CultureInfo.InvariantCulture, $"<td class=\"l\">{E(r.Name)}</td>");
-            s.Append(CultureInfo.InvariantCulture, $"<td>{r.Tasks}</td><td>{r.Solved}</td><td>{r.Samples}</td><td>{r.Correct}</td><td>{r.UniqueCorrect}</td><td class=\"l\">{E(Verdicts(r))}</td>");
+            s.Append("<tr>");
+            if (first is null) s.Append(CultureInfo.InvariantCulture, $"<td class=\"l\">{E(r.Experiment)}</td><td class=\"l\">{E(r.Model)}</td><td class=\"l\">{E(r.Setting)}</td>");
+            else s.Append(CultureInfo.InvariantCulture, $"<td class=\"l n\">{E(r.Name)}</td>");
+            s.Append(CultureInfo.InvariantCulture, $"<td>{r.Tasks}</td><td>{r.Solved}</td><td>{r.Samples}</td><td>{r.Correct}</td><td>{r.UniqueCorrect}</td><td class=\"l n\">{E(Verdicts(r))}</td>");
             foreach (var k in ks) s.Append("<td>").Append(r.PassAt.TryGetValue(k, out var p) ? p.ToString("0.000", CultureInfo.InvariantCulture) : "–").Append("</td>");
             s.Append(CultureInfo.InvariantCulture, $"<td>{Number(r.InputTokens)}</td><td>{Number(r.OutputTokens)}</td><td>{(r.Cost is { } c ? "$" + c.ToString("0.0000", CultureInfo.InvariantCulture) : "–")}</td>");
             if (tasks)

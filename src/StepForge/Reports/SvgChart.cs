@@ -124,11 +124,13 @@ public static class SvgChart
         int plotWidth = heldOut ? 380 : 560;
         var labels = curves.Select(c => SeriesLabel(c.Experiment, c.Model, c.Setting) + (c.TestTasks > 0 ? $" ({c.Tasks} training, {c.TestTasks} held-out tasks)" : $" ({c.Tasks} tasks)")).ToList();
         const string note = "filled: Pareto-optimal (more tasks solved than at every cheaper point); line: the frontier they form";
-        int width = Math.Max(left + plotWidth * (heldOut ? 2 : 1) + (heldOut ? gap : 0) + 30, 20 + Math.Max(LegendWidth(labels), TextWidth(note, 11) + 10));
+        var title = byIteration ? "Tasks solved by iteration (no tokens spent)" : "Tasks solved against input tokens spent";
+        int width = Math.Max(left + plotWidth * (heldOut ? 2 : 1) + (heldOut ? gap : 0) + 30,
+            20 + Math.Max(Math.Max(LegendWidth(labels), TextWidth(note, 11) + 10), TextWidth(title, 15)));
         int legendTop = top + plotHeight + 64;
         int height = legendTop + LegendLine * (labels.Count + 1) + 10;
         var s = Begin(width, height);
-        Title(s, 16, 22, byIteration ? "Tasks solved by iteration (no tokens spent)" : "Tasks solved against input tokens spent");
+        Title(s, 16, 22, title);
         double maxX = byIteration ? curves.SelectMany(c => c.Points).Select(p => (double)p.Iteration).DefaultIfEmpty(0).Max()
             : curves.SelectMany(c => c.Points).Select(p => (double)p.InputTokens).DefaultIfEmpty(0).Max();
         maxX = Math.Max(maxX, 1);
@@ -188,9 +190,13 @@ public static class SvgChart
         colorOf ??= label => Color(labelOf.Values.ToList().IndexOf(label));
         var groups = report.Groups.Where(g => g.Name != "all").Select(g => g.Name).Distinct().Order(StringComparer.Ordinal).Append("all").ToList();
         int tasksIn(string group) => report.Groups.Where(g => g.Name == group).Select(g => g.Tasks).DefaultIfEmpty(0).Max();
+        string GroupLabel(string group) => $"{group} ({tasksIn(group)})";
+        // A k no experiment has enough samples for gets no panel, only a line saying so.
+        var ks = report.Ks.Where(k => report.Groups.Any(g => g.PassAt.ContainsKey(k))).ToList();
+        var missing = report.Ks.Except(ks).ToList();
         const int left = 64, panelHeight = 170, panelGap = 78, top = 46;
         int seriesCount = Math.Max(1, series.Count);
-        int slot = Math.Max(56, seriesCount * 16 + 20);
+        int slot = Math.Max(Math.Max(56, seriesCount * 16 + 20), groups.Select(g => TextWidth(GroupLabel(g), 11) + 12).DefaultIfEmpty(0).Max());
         int plotWidth = Math.Max(480, slot * groups.Count);
         slot = plotWidth / Math.Max(1, groups.Count);
         double bar = Math.Min(36, (slot - 20.0) / seriesCount);
@@ -203,15 +209,18 @@ public static class SvgChart
             return lo == hi ? $"n = {lo} sample{(lo == 1 ? "" : "s")} per task" : $"n = {lo} to {hi} samples per task";
         }
         var legend = series.Select(r => (colorOf(labelOf[r]), $"{labelOf[r]} ({SampleCount(r)})")).ToList();
-        const string note = "n < k: pass@k needs at least k samples of every task in the group";
-        int width = Math.Max(left + plotWidth + 24, 20 + Math.Max(LegendWidth(legend.Select(l => l.Item2)), TextWidth(note, 11) + 10));
-        int legendTop = top + report.Ks.Count * (panelHeight + panelGap) + 4;
-        int height = legendTop + LegendLine * (legend.Count + 1) + 10;
+        var notes = new List<string> { "n < k: pass@k needs at least k samples of every task in the group" };
+        if (missing.Count > 0)
+            notes.Add($"{string.Join(", ", missing.Select(k => $"pass@{k}"))}: not drawn, no experiment has that many samples of every task");
+        const string title = "pass@k by group: the mean over the group's tasks of the unbiased estimator";
+        int width = Math.Max(left + plotWidth + 24, 20 + Math.Max(Math.Max(LegendWidth(legend.Select(l => l.Item2)), notes.Max(n => TextWidth(n, 11)) + 10), TextWidth(title, 15)));
+        int legendTop = top + ks.Count * (panelHeight + panelGap) + 4;
+        int height = legendTop + LegendLine * (legend.Count + notes.Count) + 10;
         var s = Begin(width, height);
-        Title(s, 16, 22, "pass@k by group: the mean over the group's tasks of the unbiased estimator");
-        for (int p = 0; p < report.Ks.Count; p++)
+        Title(s, 16, 22, title);
+        for (int p = 0; p < ks.Count; p++)
         {
-            int k = report.Ks[p];
+            int k = ks[p];
             int y0 = top + p * (panelHeight + panelGap) + 20;
             double Y(double v) => y0 + panelHeight - panelHeight * v;
             s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{y0 - 8}\" font-size=\"13\" font-weight=\"bold\">pass@{k}</text>");
@@ -237,13 +246,14 @@ public static class SvgChart
                         s.AppendLine(CultureInfo.InvariantCulture,
                             $"<text x=\"{N(bx + bar / 2)}\" y=\"{N(Y(0) - 4)}\" font-size=\"9\" fill=\"#888\" text-anchor=\"middle\">n&lt;k<title>{E(labelOf[series[r]])}, {E(groups[g])}: some task has fewer than {k} samples</title></text>");
                 }
-                var label = $"{groups[g]} ({tasksIn(groups[g])})";
+                var label = GroupLabel(groups[g]);
                 s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{N(left + g * slot + slot / 2.0)}\" y=\"{y0 + panelHeight + 16}\" font-size=\"11\" text-anchor=\"middle\">{E(label)}</text>");
             }
             s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left + plotWidth / 2}\" y=\"{y0 + panelHeight + 32}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">group (tasks)</text>");
         }
         Legend(s, 16, legendTop, legend, line: false);
-        s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{legendTop + LegendLine * legend.Count}\" font-size=\"11\" fill=\"#444\">{E(note)}</text>");
+        for (int i = 0; i < notes.Count; i++)
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{legendTop + LegendLine * (legend.Count + i)}\" font-size=\"11\" fill=\"#444\">{E(notes[i])}</text>");
         return End(s);
     }
 
@@ -265,13 +275,14 @@ public static class SvgChart
         int plotWidth = Math.Max(480, slot * names.Count);
         slot = plotWidth / Math.Max(1, names.Count);
         var legend = runs.Select(r => (colorOf(labelOf[r]), labelOf[r])).ToList();
-        int width = Math.Max(left + plotWidth + 24, 20 + LegendWidth(legend.Select(l => l.Item2)));
+        const string title = "Speedup of the cheapest correct program over the reference program, per task";
+        int width = Math.Max(left + plotWidth + 24, 20 + Math.Max(LegendWidth(legend.Select(l => l.Item2)), TextWidth(title, 15)));
         int legendTop = top + plotHeight + below + 24;
         int height = legendTop + LegendLine * (legend.Count + 1) + 10;
         double most = Math.Max(1, tasks.Select(t => t.Speedup ?? 0).DefaultIfEmpty(0).Max());
         double Y(double v) => top + plotHeight - plotHeight * v / most;
         var s = Begin(width, height);
-        Title(s, 16, 22, "Speedup of the cheapest correct program over the reference program, per task");
+        Title(s, 16, 22, title);
         Axes(s, left, top, plotWidth, plotHeight, [], v => v, Ticks(most, integer: false), Y, "", "reference cycles / cycles", TickText, v => TickText(v) + "x");
         s.AppendLine(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" y1=\"{N(Y(1))}\" x2=\"{left + plotWidth}\" y2=\"{N(Y(1))}\" stroke=\"#333\" stroke-dasharray=\"6 4\"><title>the reference program (1x)</title></line>");
         double bar = Math.Min(28, (slot - 6.0) / Math.Max(1, runs.Count));

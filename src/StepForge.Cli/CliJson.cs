@@ -137,7 +137,9 @@ public sealed record BenchTaskJson(
 public sealed record BaselineJson(double MedianMs, long Elements);
 
 /// <summary>One task of <c>synthesize --json</c>.</summary>
-public sealed record SynthesizeJson(string Task, string Name, bool Found, double Seconds, long Tried, long Kept, int Verified, int Rejected, string Message, string? Program);
+public sealed record SynthesizeJson(
+    string Task, string Name, bool Found, string Outcome, double CpuSeconds, double Seconds, long Tried, long Work, int Kept, int Verified, int Rejected, int Level,
+    int? Ops, long? ElementsStreamed, int? FirstOps, long? FirstElementsStreamed, IReadOnlyList<string>? Pieces, string Knowledge, string Message, string? Program);
 
 /// <summary>A costed program of <c>cost --json</c>: its verdict, and its cost or why it has none.</summary>
 public sealed record CostProgramJson(

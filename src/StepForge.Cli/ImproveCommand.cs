@@ -49,7 +49,7 @@ public static class ImproveCommand
             var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice);
             io.Error.WriteLine($"{session.Spec.Id}, setting {Settings(session)}: {session.Tasks.Count} training and {testTasks.Count} test task(s), " +
                 $"{session.Options.Samples} sample(s) x {session.Options.Temperatures.Count} temperature(s) per task and iteration; store {session.DbPath}");
-            var loop = new SelfImprovement(session.Client, session.Store, options);
+            var loop = new SelfImprovement(session.Proposer, session.Store, options);
             ImproveResult result = null!;
             bool asJson = parsed.GetValue(json);
             void Report(IterationRecord r)

@@ -40,7 +40,7 @@ public static class RunCommand
             int planned = taskList.Count * temperatures.Count * options.Samples;
             io.Error.WriteLine($"{spec.Id}, setting {Settings.Name(options.Setting)}: {taskList.Count} task(s) x {temperatures.Count} temperature(s) x {options.Samples} sample(s) = {planned}; store {dbPath}");
             SamplerSummary summary = null!;
-            var sampler = new Sampler(session.Client, store, options);
+            var sampler = new Sampler(session.Proposer, store, options);
             if (await SamplingArguments.ExecuteAsync(io, session, async ct => summary = await sampler.RunAsync(taskList, null, session.Display, ct).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false) is { } failure)
                 return failure;
@@ -65,7 +65,7 @@ public static class RunCommand
                 ResultTables.Print(io.Out, perTask, perGroup, kList);
                 io.Out.WriteLine($"samples: {summary.Planned} planned, {summary.Skipped} already stored, {summary.Finished} new, {summary.Failed} failed; " +
                     $"{summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
-                    (session.Client.HasPrice ? "" : "; cost unknown for this model (give --price IN,OUT)"));
+                    (session.Proposer.HasPrice ? "" : "; cost unknown for this model (give --price IN,OUT)"));
             }
             string? page = null;
             if (parsed.GetValue(html) is { } folder)

@@ -8,7 +8,7 @@ namespace StepForge.Cli;
 
 /// <summary>An open experiment: the model client, the store, the tasks and how to sample. Disposing closes them.</summary>
 public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> tasks, string dbPath, ExperienceStore store, ResponseCache cache,
-    ModelClient client, SamplerOptions options, SampleProgressDisplay display) : IDisposable
+    IProposer proposer, ModelClient? client, SamplerOptions options, SampleProgressDisplay display) : IDisposable
 {
     public ModelSpec Spec { get; } = spec;
 
@@ -18,7 +18,8 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 
     public ExperienceStore Store { get; } = store;
 
-    public ModelClient Client { get; } = client;
+    /// <summary>Who writes the programs: the model behind a prompt, or the built-in search.</summary>
+    public IProposer Proposer { get; } = proposer;
 
     public SamplerOptions Options { get; } = options;
 
@@ -26,7 +27,7 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 
     public void Dispose()
     {
-        Client.Dispose();
+        client?.Dispose();
         cache.Dispose();
         Store.Dispose();
     }
@@ -60,8 +61,7 @@ public sealed class SamplingArguments
         Timeout.Refusing(io, s => s <= 0 ? "--timeout must be positive" : null);
         MaxAnswerBytes.Refusing(io, n => n < 1024 ? "--max-answer-bytes must be at least 1024" : null);
         Retries.Refusing(io, n => n < 0 ? "--retries must be 0 or more" : null);
-        MaxSeconds.Refusing(io, s => s <= 0 ? "--max-seconds and --max-candidates must be positive" : null);
-        MaxCandidates.Refusing(io, n => n < 1 ? "--max-seconds and --max-candidates must be positive" : null);
+        Search = new SearchArguments(io);
         Price.Refusing(io, text => text is not null && PriceProblem(text) is { } problem ? problem : null);
     }
 
@@ -83,8 +83,7 @@ public sealed class SamplingArguments
     };
 
     private static string DefaultModel => Environment.GetEnvironmentVariable("STEPFORGE_MODEL") is { Length: > 0 } configured ? configured : ModelSpec.BuiltinSearch;
-    public Option<double> MaxSeconds { get; } = new("--max-seconds") { Description = "builtin:search: search time per task and sample.", DefaultValueFactory = _ => 30 };
-    public Option<long> MaxCandidates { get; } = new("--max-candidates") { Description = "builtin:search: candidate ops tried per task and sample.", DefaultValueFactory = _ => 5_000_000 };
+    public SearchArguments Search { get; }
     public Option<string?> BaseUrl { get; } = new("--base-url") { Description = "An OpenAI-compatible server (DeepSeek, Together, vLLM, Ollama), e.g. http://localhost:11434/v1." };
     public Option<string?> KeyEnv { get; } = new("--api-key-env") { Description = "Environment variable holding the API key (default: ANTHROPIC_API_KEY, OPENAI_API_KEY, DEEPSEEK_API_KEY or TOGETHER_API_KEY by provider)." };
     public Option<string> Setting { get; } = new("--setting") { Description = "single (proposer alone), agent (proposer + guardian), single-ws (the task as Python source, no structural IR).", DefaultValueFactory = _ => DefaultSetting };
@@ -106,8 +105,9 @@ public sealed class SamplingArguments
     public void AddTo(Command command)
     {
         command.Add(TaskPaths);
-        foreach (var option in new Option[] { Tasks, Experiment, Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials, MaxSeconds, MaxCandidates })
+        foreach (var option in new Option[] { Tasks, Experiment, Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials })
             command.Add(option);
+        Search.AddTo(command);
         // The model is checked with its URL and key variable, and whatever gave it (--model or STEPFORGE_MODEL). A command's
         // validator runs before defaults are filled in: an option not given reads as null here.
         command.Validators.Add(result =>
@@ -122,8 +122,11 @@ public sealed class SamplingArguments
                 io.Refuse(result, e.Message);
                 return;
             }
-            if (spec.Dialect == ModelDialect.Builtin && Settings.TryParse(result.GetValue(Setting) ?? DefaultSetting, out var setting) && setting == Agents.Setting.SingleWs)
-                io.Refuse(result, "builtin:search reads the task's structured YAML: use --setting single or agent");
+            if (spec.Dialect != ModelDialect.Builtin) return;
+            if (Settings.TryParse(result.GetValue(Setting) ?? DefaultSetting, out var setting) && setting == Agents.Setting.SingleWs)
+                io.Refuse(result, "builtin:search takes the task as data, not as a prompt: single-ws is a prompt format; use --setting single or agent");
+            else if (ParseGuardian(result.GetValue(Guardian) ?? "repair") == GuardianKind.Model)
+                io.Refuse(result, "builtin:search writes affine programs and answers no guardian prompt: use --guardian repair");
         });
     }
 
@@ -201,9 +204,9 @@ public sealed class SamplingArguments
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian, parsed.GetValue(Feedback),
             concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
-        var search = new Synthesis.SearchOptions(parsed.GetValue(MaxSeconds), parsed.GetValue(MaxCandidates));
-        var client = new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price, search), cache, display.Note);
-        return new SamplingSession(spec, tasks, dbPath, store, cache, client, options, display);
+        var client = builtin ? null : new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
+        IProposer proposer = client is null ? new SearchProposer(Search.Options(parsed)) : new LlmProposer(client);
+        return new SamplingSession(spec, tasks, dbPath, store, cache, proposer, client, options, display);
     }
 
     /// <summary>What defines this experiment: the command, model, setting, tasks by content and every option that changes results.</summary>
@@ -222,8 +225,10 @@ public sealed class SamplingArguments
         if (setting == Agents.Setting.Agent) options["--guardian"] = guardian == GuardianKind.Model ? "model" : "repair";
         if (spec.Dialect == ModelDialect.Builtin)
         {
-            options["--max-seconds"] = N(parsed.GetValue(MaxSeconds));
-            options["--max-candidates"] = parsed.GetValue(MaxCandidates).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // The safety net changes no stored result: a search it stops is retried, never stored.
+            options["--max-work"] = parsed.GetValue(Search.MaxWork).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            options["--max-candidates"] = parsed.GetValue(Search.MaxCandidates).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            options["--max-values"] = parsed.GetValue(Search.MaxValues).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         else options["--max-tokens"] = parsed.GetValue(MaxTokens).ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in commandOptions) options[key] = value;

@@ -30,7 +30,7 @@ public sealed record SamplerSummary(int Planned, int Skipped, int Finished, int 
 /// Samples n programs per task and temperature in parallel: proposer (→ guardian) → verifier, each sample stored as it
 /// finishes. Samples the log already holds are skipped, so a rerun continues where a killed run stopped.
 /// </summary>
-public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions options)
+public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions options)
 {
     /// <exception cref="ModelCallException">a fatal model failure (unreachable server, bad key): the run stops.</exception>
     public async Task<SamplerSummary> RunAsync(IReadOnlyList<TaskSpec> tasks, Func<TaskSpec, IReadOnlyList<Demonstration>>? demonstrations = null,
@@ -39,6 +39,8 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         var duplicate = tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new ArgumentException($"two tasks are named {duplicate.Key} ({string.Join(", ", duplicate.Select(t => t.SourcePath))}); samples are stored by task name");
+        if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Model && proposer is not IGuardian)
+            throw new ArgumentException($"{proposer.Id} cannot be the model guardian: use --guardian repair");
         // The store keeps every correct program's cost (at the task's own sizes, on the default machine).
         var verifyOptions = options.Verify ?? new VerifyOptions(Trials: 2);
         verifyOptions = verifyOptions with { Cost = verifyOptions.Cost ?? new CostOptions() };
@@ -48,9 +50,9 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         var work = (from task in tasks
                     from temperature in options.Temperatures
                     from index in Enumerable.Range(0, options.Samples)
-                    select (Task: task, Key: new SampleKey(options.Experiment, task.Name, model.Spec.Id, Settings.Name(options.Setting), temperature, index))).ToList();
+                    select (Task: task, Key: new SampleKey(options.Experiment, task.Name, proposer.Id, Settings.Name(options.Setting), temperature, index))).ToList();
         int done = 0, skipped = 0, finished = 0, failed = 0, retried = 0;
-        long callsBefore = model.Calls;
+        long callsBefore = proposer.Calls;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ModelCallException? fatal = null;
         try
@@ -91,7 +93,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
             // Stopped because of the fatal failure below.
         }
         if (fatal is not null) throw fatal;
-        return new SamplerSummary(work.Count, skipped, finished, failed, model.Calls - callsBefore, retried);
+        return new SamplerSummary(work.Count, skipped, finished, failed, proposer.Calls - callsBefore, retried);
     }
 
     private async Task<SampleRecord> SampleAsync(TaskSpec task, SampleKey key, IReadOnlyList<Demonstration> demos,
@@ -102,7 +104,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         bool estimated = false, cached = true;
         double modelSeconds = 0, verifySeconds = 0;
         int calls = 0, retries = 0;
-        void Account(ModelAnswer a)
+        void Account(Proposal a)
         {
             input += a.InputTokens;
             output += a.OutputTokens;
@@ -122,34 +124,31 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
         int round = 0;
         for (; round <= options.FeedbackRounds; round++)
         {
-            prompt = ProposerPrompt.Build(task, options.Setting, demos, feedback);
-            var answer = await model.AskAsync(new ModelRequest(prompt.System, prompt.User, key.Temperature, key.Index, round == 0 ? "proposer" : $"proposer-{round}", options.MaxTokens), ct).ConfigureAwait(false);
-            Account(answer);
-            response = answer.Text;
-            var extraction = AnswerExtractor.Extract(response, options.Setting);
-            impl = finalImpl = extraction.Impl;
+            var proposal = await proposer.ProposeAsync(new ProposalRequest(task, options.Setting, demos, feedback, key.Temperature, key.Index, round, options.MaxTokens), ct)
+                .ConfigureAwait(false);
+            Account(proposal);
+            prompt = proposal.Prompt;
+            response = proposal.Response;
+            impl = finalImpl = proposal.Impl;
             guardianResponse = null;
             var watch = Stopwatch.StartNew();
             if (impl is null)
             {
-                // The built-in search answers without a program only when it found none: that task is unsolved, not
-                // misparsed. A model's text without a program stays a parse verdict.
-                verdict = model.Spec.Dialect == ModelDialect.Builtin
-                    ? new Verdict(VerdictKind.Unsolved, task.SourcePath, task.Name, response.Trim() is { Length: > 0 } said ? said : "the proposer found no program", Rule: "unsolved")
-                    : new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, extraction.Problem!, Rule: "answer");
+                verdict = proposal.Unsolved
+                    ? new Verdict(VerdictKind.Unsolved, task.SourcePath, task.Name, proposal.Problem ?? "the proposer found no program", Rule: "unsolved")
+                    : new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, proposal.Problem ?? "the answer holds no program", Rule: "answer");
             }
             else
             {
                 if (options.Setting == Setting.Agent && options.Guardian == GuardianKind.Model)
                 {
-                    var guard = GuardianPrompt.Build(task, impl);
                     watch.Stop();
-                    var guarded = await model.AskAsync(new ModelRequest(guard.System, guard.User, key.Temperature, key.Index, round == 0 ? "guardian" : $"guardian-{round}", options.MaxTokens), ct).ConfigureAwait(false);
+                    var guarded = await ((IGuardian)proposer).GuardAsync(task, impl, key.Temperature, key.Index, round, options.MaxTokens, ct).ConfigureAwait(false);
                     watch.Start();
                     Account(guarded);
-                    guardianResponse = guarded.Text;
+                    guardianResponse = guarded.Response;
                     // A guardian that answers nothing usable leaves the proposer's program as it was.
-                    finalImpl = AnswerExtractor.ExtractImpl(guarded.Text).Impl ?? impl;
+                    finalImpl = guarded.Impl ?? impl;
                 }
                 verdict = await Task.Run(() => VerifySafely(verifier, task, finalImpl ?? impl), ct).ConfigureAwait(false);
                 if (verdict.IsRetryable) throw new SampleNotCheckedException($"{task.Name}: {verdict.Message}");
@@ -157,7 +156,7 @@ public sealed class Sampler(ModelClient model, ISampleLog log, SamplerOptions op
             }
             verifySeconds += watch.Elapsed.TotalSeconds;
             // A proposer that found nothing would find nothing again: feedback is for rejected programs.
-            if (verdict.IsCorrect || verdict.Kind == VerdictKind.Unsolved || round == options.FeedbackRounds) break;
+            if (verdict.IsCorrect || proposal.Unsolved || round == options.FeedbackRounds) break;
             feedback = Feedback(impl, verdict);
         }
         return new SampleRecord(key, task.Group, prompt, response, guardianResponse, impl, finalImpl, verdict,

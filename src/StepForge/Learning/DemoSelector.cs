@@ -46,4 +46,19 @@ public static class DemoSelector
             : programs.OrderBy(s => s.FinalImpl!.Length);
         return ordered.ThenBy(s => s.FinalImpl, StringComparer.Ordinal).First().FinalImpl!;
     }
+
+    /// <summary>
+    /// Every task the store holds a verified program for, with the one <paramref name="choice"/> picks, in task-name
+    /// order: what a learner that was not part of the run can learn from.
+    /// </summary>
+    public static IReadOnlyList<Demonstration> FromStore(ExperienceStore store, DemoChoice choice = DemoChoice.Shortest)
+    {
+        var tasks = store.Tasks();
+        return
+        [
+            .. store.Samples().Where(s => s.IsCorrect && s.FinalImpl is not null && tasks.ContainsKey(s.Key.Task))
+                .GroupBy(s => s.Key.Task).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new Demonstration(tasks[g.Key], Choose([.. g], choice))),
+        ];
+    }
 }

@@ -414,6 +414,21 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
         return new CostSummary(At(0), At(1), At(2), At(3), At(4), At(5) != 0, reader.IsDBNull(first + 6) ? null : At(6));
     }
 
+    /// <summary>The stored tasks by name, read back from the YAML they were stored as.</summary>
+    /// <exception cref="TaskFileException">when a stored task no longer loads.</exception>
+    public IReadOnlyDictionary<string, TaskSpec> Tasks()
+    {
+        lock (gate)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name, path, spec FROM tasks ORDER BY name";
+            using var reader = command.ExecuteReader();
+            var result = new Dictionary<string, TaskSpec>(StringComparer.Ordinal);
+            while (reader.Read()) result[reader.GetString(0)] = TaskReader.Read(reader.GetString(2), reader.GetString(1));
+            return result;
+        }
+    }
+
     public bool IsDone(SampleKey key)
     {
         lock (gate)

@@ -1,5 +1,4 @@
 using StepForge.Agents;
-using StepForge.Llm;
 using StepForge.Tasks;
 
 namespace StepForge.Learning;
@@ -48,7 +47,7 @@ public sealed record ImproveResult(IReadOnlyList<IterationRecord> Iterations, IR
 /// Resuming is replaying: every sample and answer is in the store, so a rerun recomputes the same iterations and
 /// asks only what was never answered.
 /// </summary>
-public sealed class SelfImprovement(ModelClient model, ExperienceStore store, ImproveOptions options)
+public sealed class SelfImprovement(IProposer proposer, ExperienceStore store, ImproveOptions options)
 {
     public async Task<ImproveResult> RunAsync(IReadOnlyList<TaskSpec> train, IReadOnlyList<TaskSpec> test,
         Action<IterationRecord>? onIteration = null, IProgress<SampleProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -85,9 +84,9 @@ public sealed class SelfImprovement(ModelClient model, ExperienceStore store, Im
 
             var sampling = options.Sampling with { Experiment = IterationExperiment(options.Name, iteration) };
             (progress as IIterationProgress)?.Iteration(iteration, unsolved.Count * sampling.Temperatures.Count * sampling.Samples);
-            await new Sampler(model, store, sampling).RunAsync(unsolved, _ => demos, progress, cancellationToken).ConfigureAwait(false);
+            await new Sampler(proposer, store, sampling).RunAsync(unsolved, _ => demos, progress, cancellationToken).ConfigureAwait(false);
 
-            var samples = store.Samples(sampling.Experiment).Where(s => s.Key.Model == model.Spec.Id && s.Key.Setting == Settings.Name(sampling.Setting)).ToList();
+            var samples = store.Samples(sampling.Experiment).Where(s => s.Key.Model == proposer.Id && s.Key.Setting == Settings.Name(sampling.Setting)).ToList();
             var newly = new List<string>();
             foreach (var task in unsolved)
             {

@@ -4,14 +4,12 @@ using System.Diagnostics;
 using Anthropic;
 using Microsoft.Extensions.AI;
 using OpenAI;
-using StepForge.Synthesis;
 
 namespace StepForge.Llm;
 
 /// <summary>Everything a run needs to reach its model.</summary>
 /// <param name="Concurrency">Calls in flight at once (per-provider rate limits are the usual bound).</param>
-/// <param name="Search">Budgets of the built-in search model, per task.</param>
-public sealed record ModelSettings(ModelSpec Spec, string? ApiKey, RetryPolicy Retry, int Concurrency = 8, Price? Price = null, SearchOptions? Search = null);
+public sealed record ModelSettings(ModelSpec Spec, string? ApiKey, RetryPolicy Retry, int Concurrency = 8, Price? Price = null);
 
 /// <summary>
 /// One model behind Microsoft.Extensions.AI's <see cref="IChatClient"/> (the OpenAI SDK for OpenAI-compatible servers,
@@ -26,11 +24,13 @@ public sealed class ModelClient : IDisposable
     private readonly Price? price;
     private long calls;
 
+    /// <exception cref="ArgumentException">for the built-in search, which is no API model (Agents runs it as a proposer).</exception>
     public ModelClient(ModelSettings settings, ResponseCache? cache, Action<string>? onRetry = null)
     {
+        if (settings.Spec.Dialect == ModelDialect.Builtin) throw new ArgumentException($"{ModelSpec.BuiltinSearch} is not reached through an API client", nameof(settings));
         Spec = settings.Spec;
         this.cache = cache;
-        price = settings.Price ?? (settings.Spec.Dialect == ModelDialect.Builtin ? new Price(0, 0) : Pricing.For(settings.Spec.Model));
+        price = settings.Price ?? Pricing.For(settings.Spec.Model);
         slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         // Our handler retries and times out; the SDKs are told not to, so a call is tried exactly as the policy says.
         HttpMessageHandler handler = new RetryHandler(settings.Retry, onRetry);
@@ -65,8 +65,6 @@ public sealed class ModelClient : IDisposable
                 Temperature = (float)request.Temperature,
                 MaxOutputTokens = request.MaxTokens,
             };
-            // Only the built-in model reads it: an API client could send unknown properties on to the server.
-            if (Spec.Dialect == ModelDialect.Builtin) options.AdditionalProperties = new() { [SearchChatClient.SampleIndexKey] = request.SampleIndex };
             response = await chat.GetResponseAsync(
                 [new ChatMessage(ChatRole.System, request.System), new ChatMessage(ChatRole.User, request.User)], options, cancellationToken).ConfigureAwait(false);
         }
@@ -120,7 +118,6 @@ public sealed class ModelClient : IDisposable
     private static IChatClient Create(ModelSettings settings, HttpClient http)
     {
         var spec = settings.Spec;
-        if (spec.Dialect == ModelDialect.Builtin) return new SearchChatClient(settings.Search ?? new SearchOptions());
         var key = settings.ApiKey ?? "none";
         if (spec.Dialect == ModelDialect.Anthropic)
         {

@@ -3,9 +3,9 @@ using System.Collections.Concurrent;
 namespace StepForge.PyLite;
 
 /// <summary>
-/// Parsed task snippets (fn bodies, references, global blocks), shared across verifications and threads: a task's
-/// own code is the same for every candidate, so only the candidate's program needs parsing each time. Syntax trees
-/// are immutable. The cache forgets everything when it grows past its bound.
+/// Parsed task snippets (fn bodies, references, global blocks) and candidate programs of ordinary length, shared
+/// across verifications and threads: a task's own code is the same for every candidate, and samplers propose the
+/// same program many times. Syntax trees are immutable. The cache forgets everything when it grows past its bound.
 /// </summary>
 public static class ParsedSnippets
 {

@@ -14,17 +14,16 @@ public sealed class SimulationException(string message, OpNode op, Exception? in
 /// step-semantics.md says: the stream's dims come first (outermost first), the element's dims last,
 /// so every stream position owns one contiguous block. Dynamic sizes (after Partition) come from the data.
 /// </summary>
+/// <remarks>
+/// Memory stays bounded at large sizes: Repeat and RepeatRef are views that copy nothing, fn bodies are evaluated on
+/// chunks of positions, and a Map read only by a fold or another Map (directly, or through ops that keep the data as
+/// it is) is computed chunk by chunk as its reader goes, so its whole output never exists. Chunks are sized by a
+/// fixed count of values, never by the machine, so the work charged to the budget is the same everywhere.
+/// </remarks>
 public sealed class Simulator(FnRunner fns)
 {
-    private sealed record StreamData(StreamType Type, Tensor[] Components)
-    {
-        /// <summary>How many leading tensor axes belong to the stream (the rest are the element's).</summary>
-        public int StreamAxes => Components[0].Rank - StreamType.ElementDims(Type.DType.Components[0]).Count();
-
-        public int[] StreamShape => Components[0].Shape[..StreamAxes];
-
-        public int Positions => Components[0].Shape[..StreamAxes].Aggregate(1, (a, b) => a * b);
-    }
+    /// <summary>About how many values one chunk of positions holds: large enough that an evaluation's fixed cost is small, small enough to stay in cache.</summary>
+    internal const long ChunkValues = 1 << 20;
 
     /// <summary>Runs the program; returns the returned streams' component tensors, in return order.</summary>
     public IReadOnlyList<Tensor[]> Run(StepProgram program, IReadOnlyList<Tensor[]> inputs)
@@ -33,7 +32,7 @@ public sealed class Simulator(FnRunner fns)
             throw new LimitExceededException(ExecutionBudget.OpsRule, $"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
         var streams = new StreamData?[program.Streams.Count];
         for (int i = 0; i < program.InputStreams.Count; i++)
-            streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], inputs[i]);
+            streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], [.. inputs[i].Select(StreamComponent.Of)]);
 
         // A stream's data is dropped after its last reader, so a long program holds only the streams still to be read
         // (at large sizes each can be hundreds of megabytes).
@@ -42,61 +41,111 @@ public sealed class Simulator(FnRunner fns)
         for (int o = 0; o < program.Ops.Count; o++)
             foreach (var id in program.Ops[o].Inputs) lastReader[id] = o;
         foreach (var id in program.Returns) lastReader[id] = int.MaxValue;
+        var deferred = DeferredMaps(program);
 
         for (int o = 0; o < program.Ops.Count; o++)
         {
             var op = program.Ops[o];
             var args = op.Inputs.Select(id => streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op)).ToList();
-            using var site = FoldLengths.Active ? FoldLengths.At($"op {o} {op.Op.Name}") : default;
-            IReadOnlyList<Tensor[]> outputs;
-            try
-            {
-                outputs = Execute(op.Op, args, [.. op.Outputs.Select(o => program.Streams[o])]);
-            }
-            catch (TensorException e)
-            {
-                throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
-            }
-            catch (FnFailedException e)
-            {
-                throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
-            }
-            catch (LimitExceededException e)
-            {
-                throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
-            }
-            catch (OverflowException e)
-            {
-                throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException("limit.integer", $"{op.Op.Name}: a size overflows: {e.Message}"));
-            }
+            string? site = FoldLengths.Active ? $"op {o} {op.Op.Name}" : null;
+            var outTypes = op.Outputs.Select(id => program.Streams[id]).ToList();
+            IReadOnlyList<StreamComponent[]> outputs = deferred[o]
+                ? [Deferred(((MapOp)op.Op).Fn, args, outTypes[0], op, site)]
+                : Guarded(op, site, () => Execute(op.Op, args, outTypes));
             foreach (var id in op.Inputs)
                 if (lastReader[id] == o) streams[id] = null;
             for (int i = 0; i < op.Outputs.Count; i++)
-                streams[op.Outputs[i]] = new StreamData(program.Streams[op.Outputs[i]], outputs[i]);
+                streams[op.Outputs[i]] = new StreamData(outTypes[i], outputs[i]);
             fns.Interpreter.Budget.CheckTime();
         }
-        return [.. program.Returns.Select(id => streams[id]!.Components)];
+        return [.. program.Returns.Select(id => streams[id]!.Materialize())];
+    }
+
+    /// <summary>Runs <paramref name="body"/> as op <paramref name="op"/>: its sums recorded at its site, its failures named after it.</summary>
+    private static T Guarded<T>(OpNode op, string? site, Func<T> body)
+    {
+        using var at = site is null ? default : FoldLengths.At(site);
+        try
+        {
+            return body();
+        }
+        catch (TensorException e)
+        {
+            throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
+        }
+        catch (FnFailedException e)
+        {
+            throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
+        }
+        catch (LimitExceededException e)
+        {
+            throw new SimulationException($"{op.Op.Name}: {e.Message}", op, e);
+        }
+        catch (OverflowException e)
+        {
+            throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException("limit.integer", $"{op.Op.Name}: a size overflows: {e.Message}"));
+        }
+    }
+
+    /// <summary>
+    /// Which Maps are computed as their reader goes: those whose output is read once, not returned, and reaches a fold
+    /// or another Map through ops that keep the data as it is (Bufferize, Streamify, Promote, Flatten, Reshape, Zip).
+    /// </summary>
+    internal static bool[] DeferredMaps(StepProgram program)
+    {
+        var readers = new List<int>[program.Streams.Count];
+        for (int i = 0; i < readers.Length; i++) readers[i] = [];
+        for (int o = 0; o < program.Ops.Count; o++)
+            foreach (var id in program.Ops[o].Inputs) readers[id].Add(o);
+        var returned = program.Returns.ToHashSet();
+        bool ReadInChunks(int stream)
+        {
+            for (int depth = 0; depth < program.Ops.Count; depth++)
+            {
+                if (returned.Contains(stream) || readers[stream].Count != 1) return false;
+                var reader = program.Ops[readers[stream][0]];
+                switch (reader.Op)
+                {
+                    case MapOp or AccumOp or ScanOp:
+                        return true;
+                    case BufferizeOp or StreamifyOp or PromoteOp or FlattenOp or ReshapeOp or ZipOp:
+                        stream = reader.Outputs[0];
+                        break;
+                    default:
+                        return false;
+                }
+            }
+            return false;
+        }
+        return [.. program.Ops.Select(op => op.Op is MapOp && ReadInChunks(op.Outputs[0]))];
     }
 
     /// <summary>
     /// Runs one op on streams given as types and component tensors (a search evaluates candidates op by op).
     /// Failures are <see cref="TensorException"/>, <see cref="FnFailedException"/> or <see cref="LimitExceededException"/>.
     /// </summary>
-    public IReadOnlyList<Tensor[]> Apply(StepOp op, IReadOnlyList<StreamType> inputTypes, IReadOnlyList<Tensor[]> inputs, IReadOnlyList<StreamType> outTypes) =>
-        Execute(op, [.. inputTypes.Select((t, i) => new StreamData(t, inputs[i]))], outTypes);
+    public IReadOnlyList<Tensor[]> Apply(StepOp op, IReadOnlyList<StreamType> inputTypes, IReadOnlyList<Tensor[]> inputs, IReadOnlyList<StreamType> outTypes)
+    {
+        var outputs = Execute(op, [.. inputTypes.Select((t, i) => new StreamData(t, [.. inputs[i].Select(StreamComponent.Of)]))], outTypes);
+        return [.. outputs.Select((o, i) => new StreamData(outTypes[i], o).Materialize())];
+    }
 
-    private IReadOnlyList<Tensor[]> Execute(StepOp op, List<StreamData> args, IReadOnlyList<StreamType> outTypes)
+    private IReadOnlyList<StreamComponent[]> Execute(StepOp op, List<StreamData> args, IReadOnlyList<StreamType> outTypes)
     {
         switch (op)
         {
             case MapOp map:
-                return [Map(map.Fn, Zip(args), outTypes[0])];
+            {
+                var x = Zip(args);
+                var values = MapPositions(map.Fn, x, 0, checked((int)x.Positions));
+                return [[.. values.Select(t => StreamComponent.Of(t.Reshape([.. x.StreamShape, .. t.Shape[1..]])))]];
+            }
             case ZipOp:
                 return [Zip(args).Components];
             case AccumOp accum:
-                return [Fold(accum.Fn, accum.B, args[0], outTypes[0], emitEveryStep: false)];
+                return [[.. Fold(accum.Fn, accum.B, args[0], outTypes[0], emitEveryStep: false).Select(StreamComponent.Of)]];
             case ScanOp scan:
-                return [Fold(scan.Fn, scan.B, args[0], outTypes[0], emitEveryStep: true)];
+                return [[.. Fold(scan.Fn, scan.B, args[0], outTypes[0], emitEveryStep: true).Select(StreamComponent.Of)]];
             case BufferizeOp or StreamifyOp:
                 return [args[0].Components];
             case PromoteOp promote:
@@ -136,13 +185,32 @@ public sealed class Simulator(FnRunner fns)
             case PartitionOp:
                 return Partition(args[0], args[1], outTypes.Count);
             case MergeOp merge:
-                return [Merge(merge.Fn, args.Take(args.Count - 1).ToList(), args[^1], outTypes[0])];
+                return [[.. Merge(merge.Fn, args.Take(args.Count - 1).ToList(), args[^1], outTypes[0]).Select(StreamComponent.Of)]];
             default:
                 throw new TensorException($"op {op.Name} cannot be simulated");
         }
     }
 
-    private static int ElementCount(StreamData s) => s.Components[0].Rank - s.StreamAxes;
+    /// <summary>A Map computed chunk by chunk as its one reader reads it.</summary>
+    private StreamComponent[] Deferred(FnDecl fn, List<StreamData> args, StreamType outType, OpNode op, string? site)
+    {
+        var x = Zip(args);
+        var shapes = outType.DType.Components.Select(c => (int[])[.. x.StreamShape, .. fns.ElementShape(c)]).ToArray();
+        // The same limit as if the output were stored: whether it is deferred must not change the verdict.
+        foreach (var shape in shapes) CheckSize(Tensor.Numel(shape));
+        var map = new DeferredMap((first, count) => Guarded(op, site, () => MapPositions(fn, x, first, count)));
+        return [.. shapes.Select((shape, c) => new StreamComponent(shape, new DeferredValues(map, c, Tensor.Numel(shape[x.StreamAxes..]))))];
+    }
+
+    /// <summary>A stream as large as a tensor may be: views and deferred Maps obey the per-tensor limit like stored streams.</summary>
+    private static void CheckSize(long values)
+    {
+        if (values > int.MaxValue) throw new LimitExceededException($"a tensor of {values:N0} elements is too large");
+        if (Tensor.Budget is { } budget && values > budget.MaxTensorElements)
+            throw new LimitExceededException(ExecutionBudget.TensorRule, $"a tensor of {values:N0} elements exceeds the limit of {budget.MaxTensorElements:N0}");
+    }
+
+    private static int ElementCount(StreamData s) => s.Components[0].Shape.Length - s.StreamAxes;
 
     private static StreamData Zip(List<StreamData> args)
     {
@@ -155,149 +223,230 @@ public sealed class Simulator(FnRunner fns)
     }
 
     /// <summary>Reinterprets the data with a new dims list; <paramref name="edit"/> changes the innermost-first list of the first component.</summary>
-    private static Tensor[] Reshaped(StreamData s, Action<List<int>> edit)
+    private static StreamComponent[] Reshaped(StreamData s, Action<List<int>> edit)
     {
         int streamAxes = s.StreamAxes;
         return [.. s.Components.Select(c =>
         {
             var full = c.Shape.Reverse().ToList();
-            int elementCount = c.Rank - streamAxes;
+            int elementCount = c.Shape.Length - streamAxes;
             var streamPart = full.Skip(elementCount).ToList();
             var probe = Enumerable.Repeat(0, ElementCount(s)).Concat(streamPart).ToList();
             edit(probe);
             var newShape = full.Take(elementCount).Concat(probe.Skip(ElementCount(s))).Reverse().ToArray();
-            return c.Reshape(newShape);
+            if (Tensor.Numel(newShape) != c.Count)
+                throw new TensorException($"cannot reshape a stream of shape ({string.Join(", ", c.Shape)}) to ({string.Join(", ", newShape)})");
+            return c with { Shape = newShape };
         })];
     }
 
-    private static Tensor[] Repeat(StreamData s, int n)
+    /// <summary>Every element repeated n times as a new innermost stream dim: a view, nothing is copied.</summary>
+    private static StreamComponent[] Repeat(StreamData s, int n)
     {
         int axes = s.StreamAxes;
-        return [.. s.Components.Select(c =>
+        return [.. s.Components.Select((c, i) =>
         {
-            var expanded = c.Unsqueeze(axes);
-            var shape = expanded.Shape.ToArray();
-            shape[axes] = n;
-            return expanded.BroadcastTo(shape);
+            int[] shape = [.. c.Shape[..axes], n, .. c.Shape[axes..]];
+            CheckSize(Tensor.Numel(shape));
+            return new StreamComponent(shape, new RepeatedValues(c.Values, s.ElementSizes[i], n));
         })];
-    }
-
-    private static Tensor Slice(Tensor t, int position, int[] elementShape)
-    {
-        var slice = Tensor.Allocate(elementShape);
-        Array.Copy(t.Data, position * slice.Count, slice.Data, 0, slice.Count);
-        return slice;
-    }
-
-    private static void Write(Tensor target, int position, Tensor value)
-    {
-        Array.Copy(value.Data, 0, target.Data, position * value.Count, value.Count);
     }
 
     private Tensor[] Allocate(int[] streamShape, DType dtype) =>
         [.. dtype.Components.Select(c => Tensor.Allocate([.. streamShape, .. fns.ElementShape(c)]))];
 
-    private Tensor[] Elements(StreamData s, int position) =>
-        [.. s.Components.Select((c, i) => Slice(c, position, c.Shape[s.StreamAxes..]))];
-
-    /// <summary>Every position's element of each component, stacked along one leading axis.</summary>
-    private static Tensor[] Stacked(StreamData s) =>
-        [.. s.Components.Select(c => c.Reshape([s.Positions, .. c.Shape[s.StreamAxes..]]))];
-
-    private Tensor[] Map(FnDecl fn, StreamData x, StreamType outType)
-    {
-        if (fns.CallBatched(fn, x.Positions, Stacked(x), null) is { } batched)
-            return [.. batched.Select(t => t.Reshape([.. x.StreamShape, .. t.Shape[1..]]))];
-        var output = Allocate(x.StreamShape, outType.DType);
-        for (int p = 0; p < x.Positions; p++)
+    /// <summary>Element <paramref name="index"/> of stacked component tensors, as a copy.</summary>
+    private static Tensor[] Element(Tensor[] stacked, int index) =>
+        [.. stacked.Select(t =>
         {
-            var result = fns.Call(fn, Elements(x, p), null);
+            var slice = Tensor.Uninitialized(t.Shape[1..]);
+            Array.Copy(t.Data, (long)index * slice.Count, slice.Data, 0, slice.Count);
+            return slice;
+        })];
+
+    private static void Write(Tensor target, long position, Tensor value) =>
+        Array.Copy(value.Data, 0, target.Data, position * value.Count, value.Count);
+
+    /// <summary>How many positions of a stream one evaluation takes: about <see cref="ChunkValues"/> values in or out.</summary>
+    private int ChunkPositions(StreamData x, DType output)
+    {
+        long perPosition = Math.Max(1, Math.Max(x.ValuesPerPosition, output.Components.Sum(c => Tensor.Numel(fns.ElementShape(c)))));
+        return (int)Math.Max(1, ChunkValues / perPosition);
+    }
+
+    /// <summary>The fn applied to positions [first, first + count) of <paramref name="x"/>: one tensor per output component, stacked.</summary>
+    private Tensor[] MapPositions(FnDecl fn, StreamData x, long first, int count)
+    {
+        int chunk = ChunkPositions(x, fn.Output);
+        // A reader's chunk (sized by its own element) is taken in one evaluation when it is not much larger.
+        if (count <= 4L * chunk) return MapChunk(fn, x, first, count);
+        var output = Allocate([count], fn.Output);
+        for (int done = 0; done < count; done += chunk)
+        {
+            int size = Math.Min(chunk, count - done);
+            var values = MapChunk(fn, x, first + done, size);
+            for (int c = 0; c < output.Length; c++) Array.Copy(values[c].Data, 0, output[c].Data, (long)done * (values[c].Count / Math.Max(1, size)), values[c].Count);
+        }
+        return output;
+    }
+
+    private Tensor[] MapChunk(FnDecl fn, StreamData x, long first, int count)
+    {
+        var input = x.Read(first, count);
+        if (fns.CallBatched(fn, count, input, null) is { } batched) return batched;
+        var output = Allocate([count], fn.Output);
+        for (int p = 0; p < count; p++)
+        {
+            var result = fns.Call(fn, Element(input, p), null);
             for (int c = 0; c < output.Length; c++) Write(output[c], p, result[c]);
         }
         return output;
     }
 
+    /// <summary>
+    /// Accum and Scan: for every outer position, the state folds over the inner positions in row-major order. Outer
+    /// positions are taken a chunk at a time, and with them a block of inner positions at a time, each read once.
+    /// </summary>
     private Tensor[] Fold(FnDecl fn, int b, StreamData x, StreamType outType, bool emitEveryStep)
     {
         var shape = x.StreamShape;
         int outerAxes = shape.Length - b;
-        int outer = shape[..outerAxes].Aggregate(1, (a, c) => a * c);
-        int inner = shape[outerAxes..].Aggregate(1, (a, c) => a * c);
+        int outer = shape[..outerAxes].Aggregate(1, (a, c) => checked(a * c));
+        int inner = shape[outerAxes..].Aggregate(1, (a, c) => checked(a * c));
         var output = Allocate(emitEveryStep ? shape : shape[..outerAxes], outType.DType);
         FoldLengths.Report(inner);
-        if (FoldBatched(fn, x, outer, inner, output, emitEveryStep)) return output;
-        for (int o = 0; o < outer; o++)
+        if (outer == 0 || inner == 0)
         {
-            var state = fns.Init(fn);
-            for (int i = 0; i < inner; i++)
-            {
-                state = fns.Call(fn, Elements(x, o * inner + i), state);
-                if (emitEveryStep) for (int c = 0; c < output.Length; c++) Write(output[c], o * inner + i, state[c]);
-            }
-            if (!emitEveryStep) for (int c = 0; c < output.Length; c++) Write(output[c], o, state[c]);
+            if (!emitEveryStep)
+                for (int o = 0; o < outer; o++)
+                {
+                    var init = fns.Init(fn);
+                    for (int c = 0; c < output.Length; c++) Write(output[c], o, init[c]);
+                }
+            return output;
+        }
+        // Values per chunk: rows of whole inner folds when one fits, else square-ish blocks of rows by steps.
+        long budget = Math.Max(1, ChunkValues / Math.Max(1, Math.Max(x.ValuesPerPosition, output.Sum(t => (long)t.Count) / Math.Max(1, emitEveryStep ? (long)outer * inner : outer))));
+        int steps, rows;
+        if (inner <= budget)
+        {
+            steps = inner;
+            rows = (int)Math.Min(outer, budget / inner);
+        }
+        else
+        {
+            steps = (int)Math.Max(1, Math.Sqrt(budget));
+            rows = (int)Math.Min(outer, Math.Max(1, budget / steps));
+        }
+        for (int o0 = 0; o0 < outer; o0 += rows)
+        {
+            int count = Math.Min(rows, outer - o0);
+            if (!(fns.Batching && count >= 2 && FoldRowsBatched(fn, x, o0, count, inner, steps, output, emitEveryStep)))
+                FoldRows(fn, x, o0, count, inner, steps, output, emitEveryStep);
         }
         return output;
     }
 
-    /// <summary>The fold with every outer position at once: one evaluation per inner step.</summary>
-    private bool FoldBatched(FnDecl fn, StreamData x, int outer, int inner, Tensor[] output, bool emitEveryStep)
+    /// <summary>Positions [i0, i0 + steps) of the inner fold of rows [o0, o0 + count): per component a tensor (count, steps, element...).</summary>
+    private static Tensor[] ReadBlock(StreamData x, int o0, int count, int inner, int i0, int steps)
     {
-        if (!fns.Batching || outer < 2) return false;
-        var init = fns.Init(fn);
-        var state = init.Select(t => t.Unsqueeze(0).BroadcastTo([outer, .. t.Shape])).ToArray();
-        var items = x.Components.Select(c => c.Reshape([outer, inner, .. c.Shape[x.StreamAxes..]])).ToArray();
-        for (int i = 0; i < inner; i++)
+        if (steps == inner)
+            return [.. x.Read((long)o0 * inner, checked(count * inner)).Select(t => t.Reshape([count, inner, .. t.Shape[1..]]))];
+        var block = new Tensor[x.Components.Length];
+        for (int c = 0; c < block.Length; c++) block[c] = Tensor.Uninitialized([count, steps, .. x.ElementShape(c)]);
+        for (int o = 0; o < count; o++)
+            for (int c = 0; c < block.Length; c++)
+            {
+                long size = steps * x.ElementSizes[c];
+                x.Components[c].Values.Read(((long)(o0 + o) * inner + i0) * x.ElementSizes[c], block[c].Data.AsSpan(checked((int)(o * size)), (int)size));
+            }
+        return block;
+    }
+
+    /// <summary>The fold of rows [o0, o0 + count) with all of them at once: one evaluation per inner step. False when the fn does not batch.</summary>
+    private bool FoldRowsBatched(FnDecl fn, StreamData x, int o0, int count, int inner, int steps, Tensor[] output, bool emitEveryStep)
+    {
+        var state = fns.Init(fn).Select(t => t.Unsqueeze(0).BroadcastTo([count, .. t.Shape])).ToArray();
+        for (int i0 = 0; i0 < inner; i0 += steps)
         {
-            var step = items.Select(t => t.Index([new Tensor.Range(null, null, null), new Tensor.At(i)])).ToArray();
-            if (fns.CallBatched(fn, outer, step, state) is not { } next) return false;
-            state = next;
-            if (emitEveryStep)
-                for (int c = 0; c < output.Length; c++)
-                {
-                    int block = state[c].Count / outer;
-                    for (int o = 0; o < outer; o++) Array.Copy(state[c].Data, o * block, output[c].Data, (o * inner + i) * block, block);
-                }
+            int size = Math.Min(steps, inner - i0);
+            var items = ReadBlock(x, o0, count, inner, i0, size);
+            for (int i = 0; i < size; i++)
+            {
+                var step = items.Select(t => t.Index([new Tensor.Range(null, null, null), new Tensor.At(i)])).ToArray();
+                if (fns.CallBatched(fn, count, step, state) is not { } next) return false;
+                state = next;
+                if (emitEveryStep)
+                    for (int c = 0; c < output.Length; c++)
+                    {
+                        int block = state[c].Count / count;
+                        for (int o = 0; o < count; o++)
+                            Array.Copy(state[c].Data, (long)o * block, output[c].Data, ((long)(o0 + o) * inner + i0 + i) * block, block);
+                    }
+            }
         }
         if (!emitEveryStep)
-            for (int c = 0; c < output.Length; c++) Array.Copy(state[c].Data, output[c].Data, output[c].Count);
+            for (int c = 0; c < output.Length; c++) Array.Copy(state[c].Data, 0, output[c].Data, (long)o0 * (state[c].Count / count), state[c].Count);
         return true;
     }
 
-    private static List<Tensor[]> Partition(StreamData x, StreamData idx, int experts)
+    /// <summary>The fold of rows [o0, o0 + count), one element at a time.</summary>
+    private void FoldRows(FnDecl fn, StreamData x, int o0, int count, int inner, int steps, Tensor[] output, bool emitEveryStep)
+    {
+        for (int o = o0; o < o0 + count; o++)
+        {
+            var state = fns.Init(fn);
+            for (int i0 = 0; i0 < inner; i0 += steps)
+            {
+                int size = Math.Min(steps, inner - i0);
+                var items = x.Read((long)o * inner + i0, size);
+                for (int i = 0; i < size; i++)
+                {
+                    state = fns.Call(fn, Element(items, i), state);
+                    if (emitEveryStep) for (int c = 0; c < output.Length; c++) Write(output[c], (long)o * inner + i0 + i, state[c]);
+                }
+            }
+            if (!emitEveryStep) for (int c = 0; c < output.Length; c++) Write(output[c], o, state[c]);
+        }
+    }
+
+    private static List<StreamComponent[]> Partition(StreamData x, StreamData idx, int experts)
     {
         int idxAxes = idx.StreamAxes;
-        int positions = idx.Positions;
-        int width = idx.Components[0].Shape[^1];
+        long positions = idx.Positions;
+        var flagTensor = idx.Materialize()[0];
+        int width = flagTensor.Shape[^1];
         if (width != experts) throw new TensorException($"the multihot has {width} flags but Partition makes {experts} streams");
         if (!x.Components[0].Shape[..idxAxes].SequenceEqual(idx.StreamShape))
             throw new TensorException("the outer dims of x do not match the index stream");
-        var rows = Enumerable.Range(0, experts).Select(_ => new List<int>()).ToList();
-        var flags = idx.Components[0].Data;
-        for (int p = 0; p < positions; p++)
+        var rows = Enumerable.Range(0, experts).Select(_ => new List<long>()).ToList();
+        var flags = flagTensor.Data;
+        for (long p = 0; p < positions; p++)
             for (int e = 0; e < experts; e++)
                 if (flags[p * width + e] != 0) rows[e].Add(p);
         return [.. rows.Select(r => x.Components.Select(c =>
         {
             var blockShape = c.Shape[idxAxes..];
-            int block = blockShape.Aggregate(1, (a, b) => a * b);
-            var result = Tensor.Allocate([r.Count, .. blockShape]);
-            for (int k = 0; k < r.Count; k++) Array.Copy(c.Data, r[k] * block, result.Data, k * block, block);
-            return result;
+            int block = checked((int)Tensor.Numel(blockShape));
+            var result = Tensor.Uninitialized([r.Count, .. blockShape]);
+            for (int k = 0; k < r.Count; k++) c.Values.Read(r[k] * block, result.Data.AsSpan(k * block, block));
+            return StreamComponent.Of(result);
         }).ToArray())];
     }
 
     private Tensor[] Merge(FnDecl fn, List<StreamData> streams, StreamData idx, StreamType outType)
     {
-        int idxPositions = idx.Positions;
-        int width = idx.Components[0].Shape[^1];
+        long idxPositions = idx.Positions;
+        var flagTensor = idx.Materialize()[0];
+        int width = flagTensor.Shape[^1];
         if (width != streams.Count) throw new TensorException($"the multihot has {width} flags but Merge has {streams.Count} streams");
-        var flags = idx.Components[0].Data;
+        var flags = flagTensor.Data;
         // Every expert stream is [count, common..., element...]; the fold runs over each common position.
         var common = streams[0].Components[0].Shape[1..streams[0].StreamAxes];
-        int commonPositions = common.Aggregate(1, (a, b) => a * b);
+        int commonPositions = common.Aggregate(1, (a, b) => checked(a * b));
         var output = Allocate([.. idx.StreamShape, .. common], outType.DType);
         var next = new int[streams.Count];
-        for (int p = 0; p < idxPositions; p++)
+        for (long p = 0; p < idxPositions; p++)
         {
             var chosen = Enumerable.Range(0, width).Where(e => flags[p * width + e] != 0).ToList();
             if (chosen.Count == 0) continue;
@@ -308,7 +457,7 @@ public sealed class Simulator(FnRunner fns)
             {
                 var state = fns.Init(fn);
                 foreach (var e in chosen)
-                    state = fns.Call(fn, Elements(streams[e], next[e] * commonPositions + j), state);
+                    state = fns.Call(fn, streams[e].ElementAt((long)next[e] * commonPositions + j), state);
                 for (int c = 0; c < output.Length; c++) Write(output[c], p * commonPositions + j, state[c]);
             }
             foreach (var e in chosen) next[e]++;

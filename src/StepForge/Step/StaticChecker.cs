@@ -35,12 +35,16 @@ public static class StaticChecker
         return new StaticCheckResult(stillAffine, rebound, repair.Source, repair);
     }
 
+    /// <summary>Programs longer than this (far beyond any task's) are parsed every time, so the cache stays small.</summary>
+    private const int MaxCachedSource = 8192;
+
     public static (BoundProgram? Program, Diagnostic? Problem) Bind(string source, ProgramEnvironment env)
     {
         Module module;
         try
         {
-            module = Parser.ParseModule(source);
+            // Samplers propose the same program many times: a program of ordinary length is parsed once per process.
+            module = source.Length <= MaxCachedSource ? ParsedSnippets.Get(source) : Parser.ParseModule(source);
         }
         catch (PyLiteSyntaxException e)
         {

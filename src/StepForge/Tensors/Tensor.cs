@@ -59,14 +59,22 @@ public sealed class Tensor
     }
 
     /// <summary>A zero-filled tensor, charged to the current budget.</summary>
-    public static Tensor Allocate(int[] shape, ElementKind kind = ElementKind.Float)
+    public static Tensor Allocate(int[] shape, ElementKind kind = ElementKind.Float) => Allocate(shape, kind, zeroed: true);
+
+    /// <summary>
+    /// A tensor whose every element the caller writes before anyone reads it: its memory is not cleared first (at
+    /// large sizes clearing is a good part of the time). Charged like <see cref="Allocate(int[], ElementKind)"/>.
+    /// </summary>
+    internal static Tensor Uninitialized(int[] shape, ElementKind kind = ElementKind.Float) => Allocate(shape, kind, zeroed: false);
+
+    private static Tensor Allocate(int[] shape, ElementKind kind, bool zeroed)
     {
         foreach (var d in shape)
             if (d < 0) throw new TensorException($"negative dimension in shape ({string.Join(", ", shape)})");
         long n = Numel(shape);
         if (n > int.MaxValue) throw new LimitExceededException($"a tensor of {n:N0} elements is too large");
         _budget?.ChargeElements(n);
-        return new Tensor(shape, new float[n], kind);
+        return new Tensor(shape, zeroed ? new float[n] : GC.AllocateUninitializedArray<float>((int)n), kind);
     }
 
     public static Tensor Scalar(double value, ElementKind kind = ElementKind.Float) => new([], [(float)value], kind);
@@ -109,7 +117,7 @@ public sealed class Tensor
 
     public Tensor Copy()
     {
-        var t = Allocate([.. Shape], Kind);
+        var t = Uninitialized([.. Shape], Kind);
         Array.Copy(Data, t.Data, Data.Length);
         return t;
     }
@@ -136,7 +144,7 @@ public sealed class Tensor
         if (perm.Length != Rank || perm.Distinct().Count() != Rank || perm.Any(p => p < 0 || p >= Rank))
             throw new TensorException($"invalid permutation ({string.Join(", ", perm)}) of {Describe()}");
         var shape = perm.Select(p => Shape[p]).ToArray();
-        var result = Allocate(shape, Kind);
+        var result = Uninitialized(shape, Kind);
         var srcStrides = Strides(Shape);
         var stridesInResultOrder = perm.Select(p => srcStrides[p]).ToArray();
         CopyStrided(Data, 0, shape, stridesInResultOrder, result.Data);
@@ -223,7 +231,7 @@ public sealed class Tensor
                 throw new TensorException($"cannot expand {Describe()} to ({string.Join(", ", shape)})");
         }
         if (target.SequenceEqual(Shape)) return this;
-        var result = Allocate(target, Kind);
+        var result = Uninitialized(target, Kind);
         var srcStrides = Strides(Shape);
         var strides = new int[target.Length];
         for (int i = 0; i < Rank; i++) strides[lead + i] = Shape[i] == 1 ? 0 : srcStrides[i];
@@ -239,7 +247,7 @@ public sealed class Tensor
         while (src.Rank < repeats.Length) src = src.Unsqueeze(0);
         if (repeats.Any(r => r < 0)) throw new TensorException($"repeat(): repeats ({string.Join(", ", repeats)}) must be non-negative");
         var shape = src.Shape.Select((s, i) => TensorMath.CheckedSize((long)s * repeats[i], "repeat")).ToArray();
-        var result = Allocate(shape, Kind);
+        var result = Uninitialized(shape, Kind);
         var srcStrides = Strides(src.Shape);
         var index = new int[shape.Length];
         for (int o = 0; o < result.Count; o++)
@@ -310,7 +318,7 @@ public sealed class Tensor
                 }
             }
         }
-        var result = Allocate([.. shape], Kind);
+        var result = Uninitialized([.. shape], Kind);
         CopyStrided(Data, offset, [.. shape], [.. strides], result.Data);
         return result;
     }
@@ -333,7 +341,7 @@ public sealed class Tensor
         var shape = first.Shape.ToArray();
         shape[d] = tensors.Sum(t => t.Shape[d]);
         var kind = tensors.Any(t => t.IsFloat) ? ElementKind.Float : first.Kind;
-        var result = Allocate(shape, kind);
+        var result = Uninitialized(shape, kind);
         int outer = first.Shape.Take(d).Aggregate(1, (a, b) => a * b);
         int o = 0;
         for (int i = 0; i < outer; i++)

@@ -75,7 +75,7 @@ public static partial class TensorMath
         if (op is BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor && kind == ElementKind.Float)
             throw new TensorException("bitwise operators (&, |, ^) work on integer and bool tensors, not float");
         var shape = a.Shape.SequenceEqual(b.Shape) ? a.Shape : BroadcastShapes(a.Shape, b.Shape);
-        var result = Tensor.Allocate([.. shape], kind);
+        var result = Tensor.Uninitialized([.. shape], kind);
         var r = result.Data;
         if (a.Count == r.Length && b.Count == r.Length)
         {
@@ -105,20 +105,21 @@ public static partial class TensorMath
         }
         else
         {
-            var aStrides = BroadcastStrides(a.Shape, shape);
-            var bStrides = BroadcastStrides(b.Shape, shape);
-            var index = new int[shape.Length];
+            var (dims, aStrides, bStrides) = Coalesced(shape, BroadcastStrides(a.Shape, shape), BroadcastStrides(b.Shape, shape));
+            // Row by row along the innermost (coalesced) dim, where a broadcast operand is a scalar or a contiguous run.
+            int inner = dims[^1], sa = aStrides[^1], sb = bStrides[^1], outerRank = dims.Length - 1;
+            var index = new int[outerRank];
             int ia = 0, ib = 0;
-            for (int o = 0; o < r.Length; o++)
+            for (int o = 0; o < r.Length; o += inner)
             {
-                r[o] = Apply(op, a.Data[ia], b.Data[ib], kind);
-                for (int d = shape.Length - 1; d >= 0; d--)
+                BinaryRow(op, kind, a.Data, ia, sa, b.Data, ib, sb, r.AsSpan(o, inner));
+                for (int d = outerRank - 1; d >= 0; d--)
                 {
                     ia += aStrides[d];
                     ib += bStrides[d];
-                    if (++index[d] < shape[d]) break;
-                    ia -= aStrides[d] * shape[d];
-                    ib -= bStrides[d] * shape[d];
+                    if (++index[d] < dims[d]) break;
+                    ia -= aStrides[d] * dims[d];
+                    ib -= bStrides[d] * dims[d];
                     index[d] = 0;
                 }
             }
@@ -126,6 +127,75 @@ public static partial class TensorMath
         if (kind == ElementKind.Int && op is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Pow)
             for (int i = 0; i < r.Length; i++) r[i] = MathF.Round(r[i]);
         return result;
+    }
+
+    /// <summary>Merges neighbouring dims that both operands step through as one (contiguous, or both broadcast).</summary>
+    private static (int[] Shape, int[] A, int[] B) Coalesced(int[] shape, int[] a, int[] b)
+    {
+        var dims = new List<int> { shape[0] };
+        var sa = new List<int> { a[0] };
+        var sb = new List<int> { b[0] };
+        for (int d = 1; d < shape.Length; d++)
+        {
+            if (sa[^1] == a[d] * shape[d] && sb[^1] == b[d] * shape[d])
+            {
+                dims[^1] *= shape[d];
+                sa[^1] = a[d];
+                sb[^1] = b[d];
+            }
+            else
+            {
+                dims.Add(shape[d]);
+                sa.Add(a[d]);
+                sb.Add(b[d]);
+            }
+        }
+        return ([.. dims], [.. sa], [.. sb]);
+    }
+
+    /// <summary>One row of a broadcast binary op: each operand a contiguous run (stride 1), a scalar (stride 0) or strided.</summary>
+    private static void BinaryRow(BinaryKind op, ElementKind kind, float[] a, int ia, int sa, float[] b, int ib, int sb, Span<float> r)
+    {
+        int n = r.Length;
+        if (op is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div)
+        {
+            if (sa == 1 && sb == 1)
+            {
+                ReadOnlySpan<float> x = a.AsSpan(ia, n), y = b.AsSpan(ib, n);
+                switch (op)
+                {
+                    case BinaryKind.Add: TensorPrimitives.Add(x, y, r); return;
+                    case BinaryKind.Sub: TensorPrimitives.Subtract(x, y, r); return;
+                    case BinaryKind.Mul: TensorPrimitives.Multiply(x, y, r); return;
+                    default: TensorPrimitives.Divide(x, y, r); return;
+                }
+            }
+            if (sa == 1 && sb == 0)
+            {
+                ReadOnlySpan<float> x = a.AsSpan(ia, n);
+                float y = b[ib];
+                switch (op)
+                {
+                    case BinaryKind.Add: TensorPrimitives.Add(x, y, r); return;
+                    case BinaryKind.Sub: TensorPrimitives.Subtract(x, y, r); return;
+                    case BinaryKind.Mul: TensorPrimitives.Multiply(x, y, r); return;
+                    default: TensorPrimitives.Divide(x, y, r); return;
+                }
+            }
+            if (sa == 0 && sb == 1)
+            {
+                float x = a[ia];
+                ReadOnlySpan<float> y = b.AsSpan(ib, n);
+                switch (op)
+                {
+                    case BinaryKind.Add: TensorPrimitives.Add(y, x, r); return;
+                    case BinaryKind.Sub: TensorPrimitives.Subtract(x, y, r); return;
+                    case BinaryKind.Mul: TensorPrimitives.Multiply(y, x, r); return;
+                    default: TensorPrimitives.Divide(x, y, r); return;
+                }
+            }
+        }
+        for (int j = 0; j < n; j++, ia += sa, ib += sb) r[j] = Apply(op, a[ia], b[ib], kind);
     }
 
     private static int[] BroadcastStrides(int[] shape, int[] target)
@@ -139,7 +209,7 @@ public static partial class TensorMath
 
     public static Tensor Map(Tensor a, Func<float, float> f, ElementKind kind = ElementKind.Float)
     {
-        var result = Tensor.Allocate([.. a.Shape], kind);
+        var result = Tensor.Uninitialized([.. a.Shape], kind);
         for (int i = 0; i < a.Count; i++) result.Data[i] = f(a.Data[i]);
         return result;
     }
@@ -151,7 +221,7 @@ public static partial class TensorMath
         var c = condition.BroadcastTo(shape);
         var x = a.BroadcastTo(shape);
         var y = b.BroadcastTo(shape);
-        var result = Tensor.Allocate(shape, ResultKind(BinaryKind.Add, a.Kind, b.Kind));
+        var result = Tensor.Uninitialized(shape, ResultKind(BinaryKind.Add, a.Kind, b.Kind));
         for (int i = 0; i < result.Count; i++) result.Data[i] = c.Data[i] != 0 ? x.Data[i] : y.Data[i];
         return result;
     }
@@ -168,7 +238,7 @@ public static partial class TensorMath
 
     public static Tensor Exp(Tensor a)
     {
-        var r = Tensor.Allocate([.. a.Shape]);
+        var r = Tensor.Uninitialized([.. a.Shape]);
         TensorPrimitives.Exp(a.Data, r.Data);
         return r;
     }
@@ -329,25 +399,14 @@ public static partial class TensorMath
             throw new TensorException($"matmul: shapes ({string.Join(", ", a.Shape)}) and ({string.Join(", ", b.Shape)}) cannot be multiplied ({k} != {k2})");
         var batch = BroadcastShapes(a2.Shape[..^2], b2.Shape[..^2]);
         int batches = batch.Aggregate(1, (x, y) => x * y);
-        var result = Tensor.Allocate([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
+        var result = Tensor.Uninitialized([.. batch, m, n], ResultKind(BinaryKind.Mul, a.Kind, b.Kind));
         // A multiply-add per contracted element.
         Tensor.Budget?.ChargeWork(checked((long)batches * m * n * k));
         FoldLengths.Report(k);
         // Broadcast batch dims by index arithmetic: a weight matrix shared by every batch row is never copied.
         var aOffsets = BatchOffsets(a2.Shape[..^2], batch, m * k);
         var bOffsets = BatchOffsets(b2.Shape[..^2], batch, k * n);
-        for (int t = 0; t < batches; t++)
-        {
-            int aBase = aOffsets[t], bBase = bOffsets[t];
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double acc = 0;
-                    int ar = aBase + i * k, bc = bBase + j;
-                    for (int p = 0; p < k; p++) acc += (double)a2.Data[ar + p] * b2.Data[bc + p * n];
-                    result.Data[(t * m + i) * n + j] = (float)acc;
-                }
-        }
+        Gemm.Multiply(a2.Data, aOffsets, b2.Data, bOffsets, result.Data, m, n, k);
         var shape = result.Shape.ToList();
         if (bVec) shape.RemoveAt(shape.Count - 1);
         if (aVec) shape.RemoveAt(shape.Count - (bVec ? 1 : 2));
@@ -401,6 +460,7 @@ public static partial class TensorMath
             if (!sizes.ContainsKey(c)) throw new TensorException($"einsum(): output subscript '{c}' does not appear in the inputs of '{equation}'");
             if (output.Count(x => x == c) > 1) throw new TensorException($"einsum(): output subscript '{c}' appears more than once in '{equation}'");
         }
+        if (EinsumAsMatmul(inputs, operands, output, sizes) is { } viaMatmul) return viaMatmul;
         var letters = output.Concat(sizes.Keys.Where(c => !output.Contains(c))).ToArray();
         var dims = letters.Select(c => sizes[c]).ToArray();
         var result = Tensor.Allocate([.. output.Select(c => sizes[c])]);
@@ -435,6 +495,41 @@ public static partial class TensorMath
         }
         for (int i = 0; i < result.Count; i++) result.Data[i] = (float)acc[i];
         return result;
+    }
+
+    /// <summary>
+    /// A two-operand einsum without diagonals, broadcasting or a sum over one operand alone, as a batched matrix
+    /// product: batch letters (both operands and the output), free letters of each operand, and contracted letters
+    /// (both operands, not the output) taken in order of first appearance, the order the general loop below sums
+    /// them in, so the result is the same bit for bit. Null when the equation is not of that form.
+    /// </summary>
+    private static Tensor? EinsumAsMatmul(string[] inputs, IReadOnlyList<Tensor> operands, string output, Dictionary<char, int> sizes)
+    {
+        if (operands.Count != 2) return null;
+        string a = inputs[0], b = inputs[1];
+        if (a.Distinct().Count() != a.Length || b.Distinct().Count() != b.Length) return null;
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < inputs[o].Length; i++)
+                if (operands[o].Shape[i] != sizes[inputs[o][i]]) return null;
+        var order = sizes.Keys.ToList();
+        var batch = output.Where(c => a.Contains(c) && b.Contains(c)).ToArray();
+        var freeA = output.Where(c => a.Contains(c) && !b.Contains(c)).ToArray();
+        var freeB = output.Where(c => b.Contains(c) && !a.Contains(c)).ToArray();
+        var contracted = order.Where(c => !output.Contains(c)).ToArray();
+        if (contracted.Any(c => !a.Contains(c) || !b.Contains(c))) return null;
+        static int Product(IEnumerable<char> letters, Dictionary<char, int> sizes) => letters.Aggregate(1, (x, c) => checked(x * sizes[c]));
+        int batches = Product(batch, sizes), m = Product(freeA, sizes), n = Product(freeB, sizes), k = Product(contracted, sizes);
+        var left = Arranged(operands[0], a, [.. batch, .. freeA, .. contracted]).Reshape([batches, m, k]);
+        var right = Arranged(operands[1], b, [.. batch, .. contracted, .. freeB]).Reshape([batches, k, n]);
+        var product = Matmul(left, right).Reshape([.. batch.Concat(freeA).Concat(freeB).Select(c => sizes[c])]);
+        return Arranged(product, new string([.. batch, .. freeA, .. freeB]), output.ToCharArray());
+    }
+
+    /// <summary>The tensor whose dims are named by <paramref name="letters"/>, with its dims in the order of <paramref name="wanted"/>.</summary>
+    private static Tensor Arranged(Tensor t, string letters, char[] wanted)
+    {
+        var perm = wanted.Select(c => letters.IndexOf(c, StringComparison.Ordinal)).ToArray();
+        return perm.Select((p, i) => p == i).All(x => x) ? t : t.Permute(perm);
     }
 
     public static Tensor Arange(double start, double end, double step, ElementKind kind)

@@ -57,7 +57,7 @@ public class SelfImprovementTests
         var (train, test) = Tasks();
         using var store = new ExperienceStore(db);
         using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
-        var result = await new SelfImprovement(client, store, options).RunAsync(train, test);
+        var result = await new SelfImprovement(new LlmProposer(client), store, options).RunAsync(train, test);
         return (result, store.Iterations(options.Name).Count);
     }
 
@@ -113,7 +113,7 @@ public class SelfImprovementTests
         var (train, _) = Tasks();
         using var store = new ExperienceStore(db);
         using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), null);
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => new SelfImprovement(client, store, Options()).RunAsync(train, [train[0]]));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => new SelfImprovement(new LlmProposer(client), store, Options()).RunAsync(train, [train[0]]));
         Assert.Contains("both the training and the test set", e.Message, StringComparison.Ordinal);
     }
 }

@@ -25,9 +25,9 @@ public static class ReportFixture
         var (train, test) = SelfImprovementTests.Tasks();
         using var store = new ExperienceStore(db);
         using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-small", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new SelfImprovement(client, store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
+            new SelfImprovement(new LlmProposer(client), store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
         using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-large", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new Sampler(client, store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
+            new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
         return db;
     }
 }
@@ -126,7 +126,7 @@ public class HtmlReportTests
         var page = File.ReadAllText(Path.Combine(folder, "index.html"));
         foreach (var part in new[] { "<h2>Experiments</h2>", "<h2>pass@k by group</h2>", "<h2>Learning curves</h2>", "<h2>What the columns mean</h2>",
                      "<h2>By experiment</h2>", "<h2>By group</h2>", "<h2>By task</h2>",
-                     $"<img src=\"{HtmlReport.CurvesImage}\"", $"<img src=\"{HtmlReport.PassAtKImage}\"", "<td class=\"l\">rms-H</td>",
+                     $"<img src=\"{HtmlReport.CurvesImage}\"", $"<img src=\"{HtmlReport.PassAtKImage}\"", "<td class=\"l n\">rms-H</td>",
                      "<th>written by</th><td class=\"l\"><code>stepforge report ", "<th>StepForge</th>", "<th>date</th>", "<dt>unique</dt>", "<dt>verdicts</dt>" })
             Assert.Contains(part, page, StringComparison.Ordinal);
         Assert.Contains(", commit ", page, StringComparison.Ordinal);

@@ -237,14 +237,16 @@ internal static partial class Catalogue
     /// <summary>The batch size of the first batched value among the arguments, or -1 when there is none.</summary>
     private static int BatchSize(object? self, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs)
     {
-        static int Find(object? v) => v switch
+        // Depth-limited: a list may contain itself (l[0] = l).
+        static int Find(object? v, int depth) => v switch
         {
+            _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(ExecutionBudget.DepthRule, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
             Batched b => b.Size,
-            PyList l => l.Items.Select(Find).FirstOrDefault(s => s >= 0, -1),
-            PyTuple t => t.Items.Select(Find).FirstOrDefault(s => s >= 0, -1),
+            PyList l => l.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),
+            PyTuple t => t.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),
             _ => -1,
         };
-        return new[] { self }.Concat(args).Concat(kwargs.Values).Select(Find).FirstOrDefault(s => s >= 0, -1);
+        return new[] { self }.Concat(args).Concat(kwargs.Values).Select(v => Find(v, 0)).FirstOrDefault(s => s >= 0, -1);
     }
 
     private static Dictionary<string, object> Align(TorchFunction f, Arguments a, int size)

@@ -16,7 +16,8 @@ if [ $# -eq 0 ]; then
   echo "screenshot: artifacts/report.png"
 else
   dir="$(cd "$1" && pwd)"
-  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2400 \
+  # Tall enough for a whole report; HEIGHT=N for a longer page.
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size="1400,${HEIGHT:-6000}" \
     --screenshot="$dir/screenshot.png" "file://$dir/index.html" 2>/dev/null
   echo "screenshot: $dir/screenshot.png"
 fi

@@ -14,31 +14,32 @@ public static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per task and per phase (one thread, then all threads).", DefaultValueFactory = _ => 1.0 };
         var threads = new Option<int>("--threads") { Description = "Threads for the parallel phase (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
-        var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" };
+        var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" }.Sizes(io);
         var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
         var baseSize = new Option<string[]>("--base-size")
         {
             Description = "With --size: measure how time grows with data from these sizes instead of each task's own (repeatable).",
             HelpName = "SYM=VALUE",
-        };
+        }.Sizes(io);
         var fixedTolerance = new Option<bool>("--fixed-tolerance") { Description = "With --size: keep the float32 tolerance instead of widening it with the sizes (as verify --fixed-tolerance)." };
         var verify = new Command("verify",
             "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
             "second on one thread and on several, median and worst latency per task, bytes allocated per verification, and the rate when " +
             "a task's data and reference are reused across candidates (reuse/s). With --size, each task is also timed at its own sizes, " +
-            "to show how the time grows with the data. See bench/README.md.")
+            "to show how the time grows with the data. See bench/README.md.\n" +
+            StepForgeCli.ExitCodes("when every task was measured", "when some task could not be measured"))
         {
             paths, seconds, threads, json, size, baseSize, repair, fixedTolerance,
         };
+        verify.Validators.Add(result =>
+        {
+            if (result.GetValue(baseSize) is { Length: > 0 } && result.GetValue(size) is not { Length: > 0 })
+                io.Refuse(result, "--base-size needs --size (the sizes to measure at)");
+        });
         verify.SetAction(parsed =>
         {
-            if (!VerifyCommand.TryParseSizes(parsed.GetValue(size) ?? [], io, out var sizes)) return StepForgeCli.ExitBadInput;
-            if (!VerifyCommand.TryParseSizes(parsed.GetValue(baseSize) ?? [], io, out var baseSizes)) return StepForgeCli.ExitBadInput;
-            if (baseSizes.Count > 0 && sizes.Count == 0)
-            {
-                io.Error.WriteLine("stepforge: error: --base-size needs --size (the sizes to measure at)");
-                return StepForgeCli.ExitBadInput;
-            }
+            var sizes = OptionValues.Sizes(parsed, size);
+            var baseSizes = OptionValues.Sizes(parsed, baseSize);
             var tasks = new List<TaskSpec>();
             try
             {
@@ -69,7 +70,7 @@ public static class BenchCommand
             else Print(io.Out, report, baseSizes.Count > 0 ? string.Join(" ", baseSizes.Select(kv => $"{kv.Key}={kv.Value}")) : "the task's sizes");
             return report.Tasks.Any(t => t.Failure is not null) ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
-        return new Command("bench", "Performance measurements.") { verify };
+        return new Command("bench", "Performance measurements.\n" + StepForgeCli.ExitCodes("when every task was measured", "when some task could not be measured")) { verify };
     }
 
     private static string F(double v, string format = "0") => v.ToString(format, CultureInfo.InvariantCulture);
@@ -119,28 +120,9 @@ public static class BenchCommand
         _ => F(n),
     };
 
-    private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(new
-    {
-        threads = r.Threads,
-        seconds_per_task = r.SecondsPerTask,
-        mean_single_thread_rate = r.MeanSingleThreadRate,
-        mean_multi_thread_rate = r.MeanMultiThreadRate,
-        round_robin_rate = r.RoundRobinRate,
-        mean_reuse_rate = r.MeanReuseRate,
-        slowest_task = r.Slowest?.Task,
-        tasks = r.Tasks.Select(t => new
-        {
-            task = t.Task,
-            single_thread_rate = t.SingleThreadRate,
-            multi_thread_rate = t.MultiThreadRate,
-            reuse_rate = t.ReuseRate,
-            median_ms = t.MedianMilliseconds,
-            worst_ms = t.WorstMilliseconds,
-            allocated_bytes_per_verification = t.AllocatedBytesPerVerification,
-            elements = t.Elements,
-            ns_per_element = t.NanosecondsPerElement,
-            baseline = t.Baseline is { } b ? new { median_ms = b.MedianMilliseconds, elements = b.Elements } : null,
-            failure = t.Failure,
-        }),
-    });
+    private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(
+        new BenchJson(r.Threads, r.SecondsPerTask, r.MeanSingleThreadRate, r.MeanMultiThreadRate, r.RoundRobinRate, r.MeanReuseRate, r.Slowest?.Task,
+            [.. r.Tasks.Select(t => new BenchTaskJson(t.Task, t.SingleThreadRate, t.MultiThreadRate, t.ReuseRate, t.MedianMilliseconds, t.WorstMilliseconds,
+                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.Elements) : null, t.Failure))]),
+        CliJson.Style.BenchJson);
 }

@@ -26,19 +26,16 @@ public sealed class CandidateOptions
 
     public Option<bool> Strict { get; } = new("--strict-affine") { Description = "Count returning a stream as consuming it (stricter than upstream)." };
 
-    public void AddTo(Command command)
+    public void AddTo(Command command, ConsoleIo io)
     {
         command.Add(Tasks);
         foreach (var option in new Option[] { Impl, Json, Repair, Print, Strict }) command.Add(option);
+        command.Validators.Add(result =>
+        {
+            if (result.TryGet(Print, out var print) && print && result.TryGet(Repair, out var repair) && !repair)
+                io.Refuse(result, "--print goes with --repair-affine");
+        });
     }
 
     public AffineMode AffineMode(ParseResult parsed) => parsed.GetValue(Strict) ? Step.AffineMode.Strict : Step.AffineMode.Upstream;
-
-    /// <summary>False (after saying why) when --print is given without --repair-affine.</summary>
-    public bool Validate(ParseResult parsed, ConsoleIo io)
-    {
-        if (!parsed.GetValue(Print) || parsed.GetValue(Repair)) return true;
-        io.Error.WriteLine("stepforge: error: --print goes with --repair-affine");
-        return false;
-    }
 }

@@ -12,11 +12,10 @@ public static class CheckCommand
         var shared = new CandidateOptions();
         var command = new Command("check",
             "Check candidate STeP programs statically: parse, types and shapes against the task's outputs, affine use of streams.\n" +
-            "Exit 0 if all pass, 1 if any is rejected, 2 if the invocation or a task file is bad.");
-        shared.AddTo(command);
+            StepForgeCli.ExitCodes("when every candidate passes", "when some candidate is rejected"));
+        shared.AddTo(command, io);
         command.SetAction(parsed =>
         {
-            if (!shared.Validate(parsed, io)) return StepForgeCli.ExitBadInput;
             var options = new StaticCheckOptions(parsed.GetValue(shared.Repair), shared.AffineMode(parsed));
             return TaskBatch.Run(io, parsed.GetValue(shared.Tasks) ?? [], parsed.GetValue(shared.Impl), parsed.GetValue(shared.Json),
                 parsed.GetValue(shared.Print), showErrors: false, (task, candidate) => TaskChecker.Check(task, candidate, options));

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using StepForge.Cost;
 using StepForge.Step;
@@ -38,10 +37,15 @@ public static class CostCommand
             "whether the program deadlocks with fifo_depth channels (where, and how deep they must be), and the busiest op. With --impl, the candidate " +
             "beside the task's reference program and the speedup (reference cycles / candidate cycles).\n" +
             "Flops of an fn call, counted over its apply body:\n" + RulesText() +
-            "Exit 0 if every program is correct and costed, 1 if one is not, 2 if the invocation or a task file is bad.")
+            StepForgeCli.ExitCodes("when every program is correct and costed", "when one is not"))
         {
             tasks, impl, machine, json, ops, rules, repair,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.TryGet(rules, out var onlyRules) && !onlyRules && result.GetValue(tasks) is not { Length: > 0 })
+                io.Refuse(result, "give at least one TASK file or folder (or --rules)");
+        });
         command.SetAction(parsed =>
         {
             var chosen = Machine.Default;
@@ -63,11 +67,6 @@ public static class CostCommand
                 return StepForgeCli.ExitOk;
             }
             var paths = parsed.GetValue(tasks) ?? [];
-            if (paths.Length == 0)
-            {
-                io.Error.WriteLine("stepforge: error: give at least one TASK file or folder (or --rules)");
-                return StepForgeCli.ExitBadInput;
-            }
             string? candidate = null;
             if (parsed.GetValue(impl) is { } implPath)
             {
@@ -219,50 +218,17 @@ public static class CostCommand
                 $"{ch.Stream} peaks at {N(ch.Peak)} element(s) of {N(ch.ElementBytes)} B")));
     }
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     private static string Json(TaskSpec task, IReadOnlyList<Costed> programs, Machine machine)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteString("task", task.SourcePath);
-            w.WriteString("name", task.Name);
-            w.WriteStartObject("machine");
-            foreach (var (key, _) in Machine.Keys)
-            {
-                var value = machine.Value(key);
-                if (key == "double_buffer") w.WriteBoolean(key, machine.DoubleBuffer);
-                else w.WriteNumber(key, double.Parse(value, CultureInfo.InvariantCulture));
-            }
-            w.WriteEndObject();
-            foreach (var p in programs)
-            {
-                w.WritePropertyName(p.Role);
-                w.WriteStartObject();
-                w.WriteString("verdict", Verdict.KindName(p.Verdict.Kind));
-                w.WriteString("message", p.Verdict.Message);
-                if (p.Estimate.Cost is { } c)
-                {
-                    w.WritePropertyName("cost");
-                    c.WriteJson(w, details: true);
-                }
-                else
-                {
-                    w.WriteNull("cost");
-                    w.WriteString("cost_problem", p.Estimate.Problem?.Message ?? "not costed");
-                }
-                w.WriteEndObject();
-            }
-            if (programs.Count == 2)
-            {
-                if (Speedup(programs) is { } s) w.WriteNumber("speedup", Math.Round(s, 6));
-                else w.WriteNull("speedup");
-            }
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        static CostProgramJson Program(Costed p) => new(Verdict.KindName(p.Verdict.Kind), p.Verdict.Message, p.Estimate.Cost?.Json(details: true),
+            p.Estimate.Cost is null ? p.Estimate.Problem?.Message ?? "not costed" : null);
+        var reference = programs.FirstOrDefault(p => p.Role == "reference");
+        var candidate = programs.FirstOrDefault(p => p.Role == "candidate");
+        return reference is not null && candidate is not null
+            ? JsonSerializer.Serialize(new CostComparisonJson(task.SourcePath, task.Name, MachineJson.Of(machine), Program(reference), Program(candidate),
+                Speedup(programs) is { } s ? Math.Round(s, 6) : null), CliJson.Style.CostComparisonJson)
+            : JsonSerializer.Serialize(new CostTaskJson(task.SourcePath, task.Name, MachineJson.Of(machine),
+                reference is null ? null : Program(reference), candidate is null ? null : Program(candidate)), CliJson.Style.CostTaskJson);
     }
 
     /// <summary>The flop table as indented lines, for --help and --rules.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using StepForge.Learning;
 
@@ -9,12 +10,14 @@ public static class ImproveCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var shared = new SamplingArguments();
+        var shared = new SamplingArguments(io, "improve");
         var test = new Option<string[]>("--test") { Description = "Held-out task files or folders: sampled every iteration, never shown as demonstrations.", AllowMultipleArgumentsPerToken = true };
-        var name = new Option<string>("--name") { Description = "Name of this run inside the store (iteration i is experiment NAME/iter-i).", DefaultValueFactory = _ => "improve" };
-        var granularity = new Option<int>("--granularity") { Description = "m: correct-sample counts per stratum (1 = one stratum per count).", DefaultValueFactory = _ => 1 };
-        var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 };
-        var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." };
+        var granularity = new Option<int>("--granularity") { Description = "m: correct-sample counts per stratum (1 = one stratum per count).", DefaultValueFactory = _ => 1 }
+            .Refusing(io, m => m < 1 ? "--granularity must be at least 1" : null);
+        var iterations = new Option<int>("--max-iterations") { Description = "Stop after this many iterations.", DefaultValueFactory = _ => 20 }
+            .Refusing(io, n => n < 1 ? "--max-iterations must be at least 1" : null);
+        var budget = new Option<long?>("--token-budget") { Description = "Stop before an iteration once this many tokens (in + out) are spent." }
+            .Refusing(io, n => n is < 1 ? "--token-budget must be positive" : null);
         var json = new Option<bool>("--json") { Description = "Print the iterations and the solved tasks as one JSON object." };
         var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
         var demos = new Option<string>("--demos")
@@ -22,30 +25,28 @@ public static class ImproveCommand
             Description = "Which verified program shows a solved task: shortest (the shortest text) or cheapest (fewest cycles by the cost model, then fewest on-chip bytes).",
             DefaultValueFactory = _ => "shortest",
             HelpName = "shortest|cheapest",
-        };
+        }.Refusing(io, text => Demos(text) is null ? $"--demos {text}: expected shortest or cheapest" : null);
         var command = new Command("improve",
             "Adaptive self-improvement: sample the unsolved tasks; the verified programs of hard-earned solutions become demonstrations in the " +
             "next iteration's prompts, hardest first, easier ones only when the harder bring nothing new; stop when all are solved, nothing " +
             "new is learned, or at the budget. Everything goes to the store; the same command resumes a run that was stopped.\n" +
-            "Exit 0 when the loop ended, 1 when it was interrupted, 2 on bad input or an unreachable model.");
+            StepForgeCli.ExitCodes("when the loop ended", "when some calls failed or the loop was interrupted (the same command continues)"));
         shared.AddTo(command);
-        foreach (var option in new Option[] { test, name, granularity, iterations, budget, json, html, demos }) command.Add(option);
-        command.SetAction(parsed =>
+        foreach (var option in new Option[] { test, granularity, iterations, budget, json, html, demos }) command.Add(option);
+        command.SetAction(async (parsed, cancellationToken) =>
         {
-            int Bad(string message)
+            var choice = Demos(parsed.GetValue(demos)!) ?? throw OptionValues.Unchecked(demos);
+            var loopOptions = new Dictionary<string, string>
             {
-                io.Error.WriteLine($"stepforge: error: {message}");
-                return StepForgeCli.ExitBadInput;
-            }
-            if (parsed.GetValue(granularity) < 1) return Bad("--granularity must be at least 1");
-            if (parsed.GetValue(iterations) < 1) return Bad("--max-iterations must be at least 1");
-            if (parsed.GetValue(budget) is < 1) return Bad("--token-budget must be positive");
-            DemoChoice? choice = parsed.GetValue(demos) switch { "shortest" => DemoChoice.Shortest, "cheapest" => DemoChoice.Cheapest, _ => null };
-            if (choice is null) return Bad($"--demos {parsed.GetValue(demos)}: expected shortest or cheapest");
-            var runName = parsed.GetValue(name)!;
-            using var session = shared.Open(parsed, io, runName, parsed.GetValue(test) is { Length: > 0 } t ? t : null, out var testTasks);
+                ["--granularity"] = parsed.GetValue(granularity).ToString(CultureInfo.InvariantCulture),
+                ["--max-iterations"] = parsed.GetValue(iterations).ToString(CultureInfo.InvariantCulture),
+                ["--token-budget"] = parsed.GetValue(budget)?.ToString(CultureInfo.InvariantCulture) ?? "none",
+                ["--demos"] = parsed.GetValue(demos)!,
+            };
+            using var session = shared.Open(parsed, parsed.GetValue(test) is { Length: > 0 } t ? t : null, loopOptions, out var testTasks);
             if (session is null) return StepForgeCli.ExitBadInput;
-            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice.Value);
+            var runName = session.Options.Experiment;
+            var options = new ImproveOptions(runName, session.Options, parsed.GetValue(granularity), parsed.GetValue(iterations), parsed.GetValue(budget), choice);
             io.Error.WriteLine($"{session.Spec.Id}, setting {Settings(session)}: {session.Tasks.Count} training and {testTasks.Count} test task(s), " +
                 $"{session.Options.Samples} sample(s) x {session.Options.Temperatures.Count} temperature(s) per task and iteration; store {session.DbPath}");
             var loop = new SelfImprovement(session.Proposer, session.Store, options);
@@ -57,12 +58,13 @@ public static class ImproveCommand
                 var demos = r.Demonstrations.Count == 0 ? "none" : $"{r.Demonstrations.Count} from {r.Level} stratum(a)";
                 io.Out.WriteLine($"iteration {r.Iteration}: demonstrations {demos}; sampled {r.Sampled.Count} task(s); newly solved {r.NewlySolved.Count}" +
                     (r.NewlySolved.Count > 0 ? $" ({string.Join(", ", r.NewlySolved)})" : "") +
-                    $"; solved {r.SolvedTrain}/{session.Tasks.Count} training, {r.SolvedTest}/{testTasks.Count} test; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
+                    $"; solved {r.SolvedTrain}/{session.Tasks.Count} training" + (testTasks.Count > 0 ? $", {r.SolvedTest}/{testTasks.Count} test" : "") +
+                    $"; tokens {r.InputTokens:N0} in, {r.OutputTokens:N0} out");
             }
-            if (SamplingArguments.Execute(io, session, async ct =>
-                    result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false)) is { } failure)
+            if (await SamplingArguments.ExecuteAsync(io, session, async ct =>
+                    result = await loop.RunAsync(session.Tasks, testTasks, Report, session.Display, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) is { } failure)
                 return failure;
-            if (asJson) io.Out.WriteLine(Json(result));
+            if (asJson) io.Out.WriteLine(Json(runName, result));
             else
             {
                 io.Out.WriteLine($"stopped: {result.StopReason}");
@@ -74,12 +76,12 @@ public static class ImproveCommand
                         : $"  {task.Name} ({role}): not solved");
                 }
             }
+            string? page = null;
             if (parsed.GetValue(html) is { } folder)
             {
                 try
                 {
-                    var report = Reports.ReportBuilder.Build([(session.DbPath, session.Store)], [1, 5, 10]);
-                    io.Error.WriteLine($"wrote {Reports.HtmlReport.Write(report, folder)}");
+                    page = ReportCommand.WriteHtml([(session.DbPath, session.Store)], [1, 5, 10], RunSummary.FastPs(), folder, parsed);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -87,35 +89,22 @@ public static class ImproveCommand
                     return StepForgeCli.ExitBadInput;
                 }
             }
+            var testNames = testTasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            int solvedTest = result.Solved.Keys.Count(testNames.Contains);
+            var samples = session.Store.Samples().Where(s => SelfImprovement.RunOf(s.Key.Experiment) == runName).ToList();
+            (asJson ? io.Error : io.Out).WriteLine(ClosingLine.Text(
+                $"{result.Solved.Count - solvedTest}/{session.Tasks.Count} training " + (testTasks.Count > 0 ? $"and {solvedTest}/{testTasks.Count} held-out tasks solved" : "tasks solved"),
+                result.Iterations.Sum(i => i.InputTokens), result.Iterations.Sum(i => i.OutputTokens), samples, session.DbPath, page));
             return StepForgeCli.ExitOk;
         });
         return command;
     }
 
+    private static DemoChoice? Demos(string text) => text switch { "shortest" => DemoChoice.Shortest, "cheapest" => DemoChoice.Cheapest, _ => null };
+
     private static string Settings(SamplingSession session) => StepForge.Agents.Settings.Name(session.Options.Setting);
 
-    private static string Json(ImproveResult result) => JsonSerializer.Serialize(new
-    {
-        stop_reason = result.StopReason,
-        iterations = result.Iterations.Select(r => new
-        {
-            iteration = r.Iteration,
-            level = r.Level,
-            demonstrations = r.Demonstrations,
-            sampled = r.Sampled,
-            newly_solved = r.NewlySolved,
-            solved_train = r.SolvedTrain,
-            solved_test = r.SolvedTest,
-            input_tokens = r.InputTokens,
-            output_tokens = r.OutputTokens,
-        }),
-        solved = result.Solved.Values.OrderBy(e => e.Task.Name, StringComparer.Ordinal).Select(e => new
-        {
-            task = e.Task.Name,
-            iteration = e.Iteration,
-            correct = e.Correct,
-            samples = e.Samples,
-            program = e.Program,
-        }),
-    }, new JsonSerializerOptions { WriteIndented = false });
+    private static string Json(string experiment, ImproveResult result) => JsonSerializer.Serialize(new ImproveJson(experiment, result.StopReason, result.Iterations,
+        [.. result.Solved.Values.OrderBy(e => e.Task.Name, StringComparer.Ordinal).Select(e => new SolvedTaskJson(e.Task.Name, e.Iteration, e.Correct, e.Samples, e.Program))]),
+        CliJson.Style.ImproveJson);
 }

@@ -2,5 +2,5 @@ namespace StepForge.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => StepForgeCli.Run(args, Console.Out, Console.Error, Console.In);
+    public static Task<int> Main(string[] args) => StepForgeCli.RunAsync(args, Console.Out, Console.Error, Console.In);
 }

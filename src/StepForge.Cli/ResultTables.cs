@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using StepForge.Learning;
+using StepForge.Reports;
 
 namespace StepForge.Cli;
 
@@ -67,70 +68,42 @@ public static class ResultTables
                 output.WriteLine(line.ToString());
             }
         }
-        foreach (var run in tasks.GroupBy(t => (t.Model, t.Setting)))
+        foreach (var run in tasks.GroupBy(t => (t.Experiment, t.Model, t.Setting)))
         {
-            output.WriteLine($"{run.Key.Model}, setting {run.Key.Setting}");
+            output.WriteLine($"experiment {run.Key.Experiment}: {run.Key.Model}, setting {run.Key.Setting}");
             Table("task", [.. run], isGroup: false);
             output.WriteLine();
-            Table("group", [.. groups.Where(g => g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
+            Table("group", [.. groups.Where(g => g.Experiment == run.Key.Experiment && g.Model == run.Key.Model && g.Setting == run.Key.Setting)], isGroup: true);
             output.WriteLine();
         }
         output.WriteLine("cycles and on-chip B: the cheapest correct program's (stepforge cost), beside the task's reference program's; speedup = ref cycles / cycles " +
             "(a group's: the geometric mean); fast_p: the fraction of tasks with a correct program at least p times as fast as the reference");
     }
 
+    /// <summary>The task (or group) rows as CSV, one record per row, numbers in the invariant culture.</summary>
     public static string Csv(IReadOnlyList<ResultRow> rows, IReadOnlyList<int> ks)
     {
         var fastPs = FastPs(rows);
-        var s = new StringBuilder("model,setting,task,group,samples,correct,unique_correct");
-        foreach (var k in ks) s.Append(CultureInfo.InvariantCulture, $",pass_at_{k}");
-        s.Append(",input_tokens,output_tokens,cost,best_cycles,reference_cycles,speedup,best_onchip_bytes,reference_onchip_bytes");
-        foreach (var p in fastPs) s.Append(",fast_").Append(P(p));
-        s.AppendLine();
-        static string Q(string? v) => v is null ? "" : v.Contains(',', StringComparison.Ordinal) || v.Contains('"', StringComparison.Ordinal) ? "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : v;
-        static string L(long? v) => v is long x ? x.ToString(CultureInfo.InvariantCulture) : "";
+        var csv = new CsvWriter([
+            "model", "setting", "task", "group", "samples", "correct", "unique_correct", .. ks.Select(k => $"pass_at_{k}"),
+            "input_tokens", "output_tokens", "cost", "best_cycles", "reference_cycles", "speedup", "best_onchip_bytes", "reference_onchip_bytes",
+            .. fastPs.Select(p => "fast_" + P(p)),
+        ]);
+        static string? R(double? v) => v?.ToString("R", CultureInfo.InvariantCulture);
+        static string? L(long? v) => v?.ToString(CultureInfo.InvariantCulture);
         foreach (var r in rows)
-        {
-            s.Append(CultureInfo.InvariantCulture, $"{Q(r.Model)},{Q(r.Setting)},{Q(r.Name)},{Q(r.Group)},{r.Samples},{r.Correct},{r.UniqueCorrect}");
-            foreach (var k in ks) s.Append(',').Append(r.PassAt.TryGetValue(k, out var p) ? p.ToString("R", CultureInfo.InvariantCulture) : "");
-            s.Append(CultureInfo.InvariantCulture, $",{r.InputTokens},{r.OutputTokens},{(r.Cost is { } c ? c.ToString(CultureInfo.InvariantCulture) : "")}");
-            s.Append(CultureInfo.InvariantCulture, $",{L(r.Best?.Cycles)},{L(r.Reference?.Cycles)},{(r.Speedup is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "")},{L(r.Best?.OnChipBytes)},{L(r.Reference?.OnChipBytes)}");
-            foreach (var p in fastPs) s.Append(',').Append(r.FastAt.GetValueOrDefault(p).ToString("R", CultureInfo.InvariantCulture));
-            s.AppendLine();
-        }
-        return s.ToString();
+            csv.Record([
+                r.Model, r.Setting, r.Name, r.Group, L(r.Samples), L(r.Correct), L(r.UniqueCorrect), .. ks.Select(k => R(r.PassAt.TryGetValue(k, out var p) ? p : null)),
+                L(r.InputTokens), L(r.OutputTokens), r.Cost?.ToString(CultureInfo.InvariantCulture), L(r.Best?.Cycles), L(r.Reference?.Cycles), R(r.Speedup),
+                L(r.Best?.OnChipBytes), L(r.Reference?.OnChipBytes), .. fastPs.Select(p => R(r.FastAt.GetValueOrDefault(p))),
+            ]);
+        return csv.ToString();
     }
 
-    public static object Json(ResultRow r) => new
-    {
-        name = r.Name,
-        group = r.Group,
-        model = r.Model,
-        setting = r.Setting,
-        tasks = r.Tasks,
-        solved = r.Solved,
-        samples = r.Samples,
-        correct = r.Correct,
-        unique_correct = r.UniqueCorrect,
-        pass_at = r.PassAt.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
-        input_tokens = r.InputTokens,
-        output_tokens = r.OutputTokens,
-        cost = r.Cost,
-        best_cycles = r.Best?.Cycles,
-        best_onchip_bytes = r.Best?.OnChipBytes,
-        reference_cycles = r.Reference?.Cycles,
-        reference_onchip_bytes = r.Reference?.OnChipBytes,
-        speedup = r.Speedup,
-        fast_at = r.FastAt.OrderBy(kv => kv.Key).ToDictionary(kv => P(kv.Key), kv => kv.Value),
-        programs = r.Programs.Select(p => new
-        {
-            program = p.Program,
-            samples = p.Samples,
-            cycles = p.Cost.Cycles,
-            onchip_bytes = p.Cost.OnChipBytes,
-            offchip_bytes = p.Cost.OffChipBytes,
-            flops = p.Cost.Flops,
-            speedup = p.Speedup,
-        }),
-    };
+    public static RowJson Json(ResultRow r) => new(
+        r.Name, r.Group, r.Experiment, r.Model, r.Setting, r.Tasks, r.Solved, r.Samples, r.Correct, r.UniqueCorrect, r.Verdicts,
+        r.PassAt.ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
+        r.InputTokens, r.OutputTokens, r.Cost, r.Best?.Cycles, r.Best?.OnChipBytes, r.Reference?.Cycles, r.Reference?.OnChipBytes, r.Speedup,
+        r.FastAt.OrderBy(kv => kv.Key).ToDictionary(kv => P(kv.Key), kv => kv.Value),
+        [.. r.Programs.Select(p => new ProgramJson(p.Program, p.Samples, p.Cost.Cycles, p.Cost.OnChipBytes, p.Cost.OffChipBytes, p.Cost.Flops, p.Speedup))]);
 }

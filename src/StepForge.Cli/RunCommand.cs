@@ -1,11 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using StepForge.Agents;
 using StepForge.Learning;
 using StepForge.Llm;
-using StepForge.Tasks;
 
 namespace StepForge.Cli;
 
@@ -14,32 +11,28 @@ public static class RunCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var shared = new SamplingArguments();
-        var experiment = new Option<string>("--experiment") { Description = "Name of this experiment inside the store.", DefaultValueFactory = _ => "run" };
-        var ks = new Option<string>("--k") { Description = "The k of pass@k to report, comma-separated.", DefaultValueFactory = _ => "1,5,10" };
+        var shared = new SamplingArguments(io, "run");
+        var ks = OptionValues.Ks(io);
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON object." };
         var csv = new Option<string?>("--csv") { Description = "Also write the per-task results to this CSV file." };
-        var fastP = new Option<string?>("--fast-p") { Description = "More p for fast_p (fast_1 and fast_2 are always shown), comma-separated, e.g. 1.5,4.", HelpName = "P[,P...]" };
+        var html = new Option<string?>("--html") { Description = "At the end, write the store's report (as stepforge report --html) into this folder.", HelpName = "DIR" };
+        var fastP = OptionValues.FastPs(io);
         var command = new Command("run",
             "Ask a model for STeP programs for every task (n samples per temperature, in parallel), verify each, store prompts, answers, " +
             "programs, verdicts, tokens and each correct program's cost in the experience store as they finish, and print per-task and per-group " +
             "results with pass@k, the cheapest correct program's cycles and on-chip bytes against the reference program's, and fast_p.\n" +
-            "Exit 0 when every sample was obtained, 1 when some calls failed (rerun to retry just those), 2 on bad input or an unreachable model.");
+            StepForgeCli.ExitCodes("when every sample was obtained", "when some calls failed or the run was interrupted (the same command continues)"));
         shared.AddTo(command);
-        command.Add(experiment);
         command.Add(ks);
         command.Add(json);
         command.Add(csv);
+        command.Add(html);
         command.Add(fastP);
-        command.SetAction(parsed =>
+        command.SetAction(async (parsed, cancellationToken) =>
         {
-            if (!SamplingArguments.TryParseList(parsed.GetValue(ks)!, int.Parse, k => k >= 1, out var kList))
-            {
-                io.Error.WriteLine($"stepforge: error: --k {parsed.GetValue(ks)}: expected positive integers, comma-separated");
-                return StepForgeCli.ExitBadInput;
-            }
-            if (!TryParseFastPs(parsed.GetValue(fastP), io, out var fastPs)) return StepForgeCli.ExitBadInput;
-            using var session = shared.Open(parsed, io, parsed.GetValue(experiment)!, null, out _);
+            var kList = OptionValues.Ks(parsed, ks);
+            var fastPs = OptionValues.FastPs(parsed, fastP);
+            using var session = shared.Open(parsed, null, new Dictionary<string, string>(), out _);
             if (session is null) return StepForgeCli.ExitBadInput;
             var (spec, taskList, options, store, dbPath) = (session.Spec, session.Tasks, session.Options, session.Store, session.DbPath);
             var temperatures = options.Temperatures;
@@ -48,7 +41,8 @@ public static class RunCommand
             io.Error.WriteLine($"{spec.Id}, setting {Settings.Name(options.Setting)}: {taskList.Count} task(s) x {temperatures.Count} temperature(s) x {options.Samples} sample(s) = {planned}; store {dbPath}");
             SamplerSummary summary = null!;
             var sampler = new Sampler(session.Proposer, store, options);
-            if (SamplingArguments.Execute(io, session, async ct => summary = await sampler.RunAsync(taskList, null, session.Display, ct).ConfigureAwait(false)) is { } failure)
+            if (await SamplingArguments.ExecuteAsync(io, session, async ct => summary = await sampler.RunAsync(taskList, null, session.Display, ct).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false) is { } failure)
                 return failure;
 
             var stored = store.Samples(options.Experiment).Where(s => s.Key.Model == spec.Id && s.Key.Setting == Settings.Name(options.Setting)
@@ -65,7 +59,7 @@ public static class RunCommand
                     return StepForgeCli.ExitBadInput;
                 }
             }
-            if (parsed.GetValue(json)) io.Out.WriteLine(Json(spec, options.Setting, dbPath, summary, perTask, perGroup));
+            if (parsed.GetValue(json)) io.Out.WriteLine(Json(options.Experiment, spec, options.Setting, dbPath, summary, perTask, perGroup));
             else
             {
                 ResultTables.Print(io.Out, perTask, perGroup, kList);
@@ -73,42 +67,29 @@ public static class RunCommand
                     $"{summary.ModelCalls} model call(s) made, {summary.Retries} retried" +
                     (session.Proposer.HasPrice ? "" : "; cost unknown for this model (give --price IN,OUT)"));
             }
+            string? page = null;
+            if (parsed.GetValue(html) is { } folder)
+            {
+                try
+                {
+                    page = ReportCommand.WriteHtml([(dbPath, store)], kList, fastPs, folder, parsed);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    io.Error.WriteLine($"stepforge: error: --html {folder}: {e.Message}");
+                    return StepForgeCli.ExitBadInput;
+                }
+            }
             if (summary.Failed > 0)
                 io.Error.WriteLine($"{summary.Failed} sample(s) could not be obtained from the model (see the errors table in {dbPath}); run the same command again to retry them");
+            (parsed.GetValue(json) ? io.Error : io.Out).WriteLine(ClosingLine.Text($"{perTask.Count(r => r.Solved > 0)}/{taskList.Count} tasks solved",
+                stored.Sum(s => s.InputTokens), stored.Sum(s => s.OutputTokens), stored, dbPath, page));
             return summary.Failed > 0 ? StepForgeCli.ExitRejected : StepForgeCli.ExitOk;
         });
         return command;
     }
 
-    /// <summary>fast_1, fast_2 and the --fast-p values; false (after saying why) when one is not a positive number.</summary>
-    public static bool TryParseFastPs(string? text, ConsoleIo io, out IReadOnlyList<double> fastPs)
-    {
-        fastPs = RunSummary.FastPs();
-        if (text is null) return true;
-        if (!SamplingArguments.TryParseList(text, double.Parse, p => p > 0 && double.IsFinite(p), out var extra))
-        {
-            io.Error.WriteLine($"stepforge: error: --fast-p {text}: expected positive numbers, comma-separated");
-            return false;
-        }
-        fastPs = RunSummary.FastPs(extra);
-        return true;
-    }
-
-    private static string Json(ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups)
-    {
-        return JsonSerializer.Serialize(new
-        {
-            model = spec.Id,
-            setting = Settings.Name(setting),
-            db,
-            planned = summary.Planned,
-            skipped = summary.Skipped,
-            finished = summary.Finished,
-            failed = summary.Failed,
-            model_calls = summary.ModelCalls,
-            retries = summary.Retries,
-            tasks = tasks.Select(ResultTables.Json),
-            groups = groups.Select(ResultTables.Json),
-        });
-    }
+    private static string Json(string experiment, ModelSpec spec, Setting setting, string db, SamplerSummary summary, IReadOnlyList<ResultRow> tasks, IReadOnlyList<ResultRow> groups) =>
+        JsonSerializer.Serialize(new RunJson(experiment, spec.Id, Settings.Name(setting), db, summary.Planned, summary.Skipped, summary.Finished, summary.Failed,
+            summary.ModelCalls, summary.Retries, [.. tasks.Select(ResultTables.Json)], [.. groups.Select(ResultTables.Json)]), CliJson.Style.RunJson);
 }

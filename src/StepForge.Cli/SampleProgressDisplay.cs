@@ -1,22 +1,25 @@
 using Spectre.Console;
 using StepForge.Agents;
+using StepForge.Learning;
 using StepForge.Tasks;
 
 namespace StepForge.Cli;
 
 /// <summary>
 /// Progress of a sampling run on stderr: a live bar with counts when stderr is a terminal, otherwise one line per
-/// finished sample (for logs and CI). Retry notes go into the bar's caption, or onto their own lines.
+/// finished sample (for logs and CI). Counts are those of the current sampling round: the run, or the iteration of the
+/// self-improvement loop it names. Retry notes go into the bar's caption, or onto their own lines.
 /// </summary>
-public sealed class SampleProgressDisplay : IProgress<SampleProgress>
+public sealed class SampleProgressDisplay : IProgress<SampleProgress>, IIterationProgress
 {
     private readonly TextWriter error;
     private readonly int total;
     private readonly Lock gate = new();
     private ProgressTask? bar;
     private int correct, failed, retryLines;
-    private string? lastNote;
+    private string? lastNote, stage;
 
+    /// <param name="total">Samples the run plans, for the bar until a round says how many it has.</param>
     public SampleProgressDisplay(TextWriter error, int total)
     {
         this.error = error;
@@ -47,6 +50,20 @@ public sealed class SampleProgressDisplay : IProgress<SampleProgress>
             }).ConfigureAwait(false);
     }
 
+    /// <summary>An iteration of the loop begins: the counts start again, over its samples.</summary>
+    public void Iteration(int iteration, int samples)
+    {
+        lock (gate)
+        {
+            stage = $"iteration {iteration}";
+            correct = failed = 0;
+            if (bar is null) return;
+            bar.Value = 0;
+            bar.MaxValue = Math.Max(1, samples);
+            bar.Description = Caption();
+        }
+    }
+
     public void Report(SampleProgress p)
     {
         lock (gate)
@@ -61,7 +78,8 @@ public sealed class SampleProgressDisplay : IProgress<SampleProgress>
             }
             if (p.Skipped) return;
             var what = p.Error is not null ? "error: " + p.Error : p.Verdict is { } v ? Verdict.KindName(v.Kind) : "?";
-            error.WriteLine($"[{p.Done,5}/{total}] {p.Task}: {what}");
+            var count = $"{p.Done}/{p.Total}".PadLeft(2 * p.Total.ToString(System.Globalization.CultureInfo.InvariantCulture).Length + 1);
+            error.WriteLine(stage is null ? $"[{count}] {p.Task}: {what}" : $"[{stage}: {count}] {p.Task}: {what}");
         }
     }
 
@@ -78,7 +96,7 @@ public sealed class SampleProgressDisplay : IProgress<SampleProgress>
     }
 
     private string Caption() =>
-        Markup.Escape($"{correct} correct, {failed} failed" + (lastNote is null ? "" : $"; last retry: {Shorten(lastNote)}"));
+        Markup.Escape((stage is null ? "" : stage + ": ") + $"{correct} correct, {failed} failed" + (lastNote is null ? "" : $"; last retry: {Shorten(lastNote)}"));
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 }

@@ -4,7 +4,7 @@ using StepForge.Synthesis;
 namespace StepForge.Cli;
 
 /// <summary>The built-in search's budget, shared by <c>synthesize</c>, <c>run</c> and <c>improve</c>.</summary>
-public sealed class SearchArguments
+public sealed class SearchArguments(ConsoleIo io)
 {
     private static readonly SearchOptions Defaults = new();
 
@@ -33,19 +33,15 @@ public sealed class SearchArguments
         DefaultValueFactory = _ => Defaults.SafetySeconds,
     };
 
+    private const string NotPositive = "--max-work, --max-candidates, --max-values and --safety-seconds must be positive";
+
     public void AddTo(Command command)
     {
-        command.Add(MaxWork);
-        command.Add(MaxCandidates);
-        command.Add(MaxValues);
-        command.Add(SafetySeconds);
+        command.Add(MaxWork.Refusing(io, v => v < 1 ? NotPositive : null));
+        command.Add(MaxCandidates.Refusing(io, v => v < 1 ? NotPositive : null));
+        command.Add(MaxValues.Refusing(io, v => v < 1 ? NotPositive : null));
+        command.Add(SafetySeconds.Refusing(io, v => v <= 0 ? NotPositive : null));
     }
-
-    /// <summary>What is wrong with the values given, or null.</summary>
-    public string? Problem(ParseResult parsed) =>
-        parsed.GetValue(MaxWork) < 1 || parsed.GetValue(MaxCandidates) < 1 || parsed.GetValue(MaxValues) < 1 || parsed.GetValue(SafetySeconds) <= 0
-            ? "--max-work, --max-candidates, --max-values and --safety-seconds must be positive"
-            : null;
 
     public SearchOptions Options(ParseResult parsed) =>
         Defaults with { MaxWork = parsed.GetValue(MaxWork), MaxCandidates = parsed.GetValue(MaxCandidates), MaxValues = parsed.GetValue(MaxValues), SafetySeconds = parsed.GetValue(SafetySeconds) };

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Reflection;
 
 namespace StepForge.Cli;
 
@@ -13,11 +16,16 @@ public static class StepForgeCli
     public const int ExitBadInput = 2;
     public const int ExitInternal = 3;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
+    /// <summary>The exit codes as every command's help ends with them: what 0 and 1 mean there, and the 2 and 3 all commands share.</summary>
+    public static string ExitCodes(string zero, string? one) =>
+        $"Exit codes: 0 {zero}; " + (one is null ? "" : $"1 {one}; ") +
+        "2 a bad invocation, task file or store (one line on stderr); 3 an internal error (a bug: please report it).";
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, CancellationToken cancellationToken = default)
     {
         var root = new RootCommand(
             "StepForge writes STeP (Streaming Tensor Programs) operators with LLM agents or its built-in search, and verifies them.\n" +
-            "Exit codes: 0 accepted, 1 some candidate rejected, 2 bad invocation or task file, 3 internal error.");
+            ExitCodes("when every candidate was accepted (or the work was done)", "when some candidate was rejected (or some work is left)"));
         var io = new ConsoleIo(stdout, stderr, stdin);
         root.Add(CheckCommand.Create(io));
         root.Add(VerifyCommand.Create(io));
@@ -38,12 +46,22 @@ public static class StepForgeCli
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors) stderr.WriteLine($"stepforge: error: {error.Message}");
-            stderr.WriteLine("Run 'stepforge --help' or 'stepforge COMMAND --help' for usage.");
+            // A value the validators refused says what to give instead; the usage hint is for what the parser did not understand.
+            if (parsed.Errors.Any(e => !io.Refused(e.Message)))
+                stderr.WriteLine("Run 'stepforge --help' or 'stepforge COMMAND --help' for usage.");
             return ExitBadInput;
         }
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+                // Ctrl+C cancels the token the actions get; a run then stops at the next sample, says where its samples
+                // are and exits 1. Nothing forces the exit sooner: what is stored is complete, and the same command continues.
+                ProcessTerminationTimeout = Timeout.InfiniteTimeSpan,
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (DiskFull(e) is { } where)
         {
@@ -58,6 +76,16 @@ public static class StepForgeCli
         }
     }
 
+    /// <summary>The version with the commit it was built from, as <c>--version</c> prints it (VERSION+COMMIT).</summary>
+    public static string Version { get; } =
+        typeof(StepForgeCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The command line as given, for the records an experiment and a report keep (words with spaces or quotes quoted).</summary>
+    public static string CommandLine(ParseResult parsed) =>
+        string.Join(" ", ["stepforge", .. parsed.Tokens.Select(t => t.Value.Length > 0 && t.Value.All(c => !char.IsWhiteSpace(c) && c is not ('\'' or '"' or '\\'))
+            ? t.Value
+            : "'" + t.Value.Replace("'", "'\\''", StringComparison.Ordinal) + "'")]);
+
     /// <summary>What was being written when the disk filled up (SQLite's SQLITE_FULL, or ENOSPC from a file), else null.</summary>
     public static string? DiskFull(Exception e)
     {
@@ -71,5 +99,20 @@ public static class StepForgeCli
     }
 }
 
-/// <summary>The streams a command reads and writes, so that tests can run commands in-process.</summary>
-public sealed record ConsoleIo(TextWriter Out, TextWriter Error, TextReader In);
+/// <summary>
+/// The streams a command reads and writes, so that tests can run commands in-process; and the problems its
+/// validators found in option values (each a line of its own, with no usage hint needed).
+/// </summary>
+public sealed record ConsoleIo(TextWriter Out, TextWriter Error, TextReader In)
+{
+    private readonly ConcurrentDictionary<string, bool> refused = new(StringComparer.Ordinal);
+
+    /// <summary>Refuses a parsed value with a one-line message naming the option and what it expects.</summary>
+    public void Refuse(SymbolResult result, string message)
+    {
+        refused[message] = true;
+        result.AddError(message);
+    }
+
+    public bool Refused(string message) => refused.ContainsKey(message);
+}

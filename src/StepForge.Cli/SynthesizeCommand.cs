@@ -14,7 +14,7 @@ public static class SynthesizeCommand
     public static Command Create(ConsoleIo io)
     {
         var paths = new Argument<string[]>("TASK") { Description = "Task files or folders (a task's own impl: is never read).", Arity = ArgumentArity.OneOrMore };
-        var search = new SearchArguments();
+        var search = new SearchArguments(io);
         var learnFrom = new Option<string[]>("--learn-from")
         {
             Description = "Experience stores (*.sqlite: their verified programs, the shortest per task) or task files and folders (their impl:) " +
@@ -29,18 +29,13 @@ public static class SynthesizeCommand
             "Search for a STeP program for each task without any model: bottom-up enumeration from the task's streams, fns and dims, cheapest " +
             "first by a grammar learned from demonstrations (--learn-from), merging candidates that compute the same values, verifying what " +
             "matches the reference (also at other sizes).\n" +
-            "Exit 0 if every task got a program, 1 if some did not, 2 on bad input.")
+            StepForgeCli.ExitCodes("when every task got a program", "when some did not"))
         {
             paths, learnFrom, print, json, save,
         };
         search.AddTo(command);
         command.SetAction(parsed =>
         {
-            if (search.Problem(parsed) is { } problem)
-            {
-                io.Error.WriteLine($"stepforge: error: {problem}");
-                return StepForgeCli.ExitBadInput;
-            }
             IReadOnlyList<TaskSpec> tasks;
             IReadOnlyList<SolvedExample> examples = [];
             try
@@ -99,29 +94,9 @@ public static class SynthesizeCommand
                 }
                 var s = result.Stats;
                 if (asJson)
-                    io.Out.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        task = task.SourcePath,
-                        name = task.Name,
-                        found = result.IsFound,
-                        outcome = result.Outcome.ToString().ToLowerInvariant(),
-                        cpu_seconds = cpuSeconds,
-                        seconds = s.Seconds,
-                        tried = s.Tried,
-                        work = s.Work,
-                        kept = s.Kept,
-                        verified = s.Verified,
-                        rejected = s.Rejected,
-                        level = s.Level,
-                        ops = result.Answer?.Ops,
-                        elements_streamed = result.Answer?.ElementsStreamed,
-                        first_ops = result.First?.Ops,
-                        first_elements_streamed = result.First?.ElementsStreamed,
-                        pieces = result.Answer?.Pieces,
-                        knowledge = result.Knowledge,
-                        message = result.Message,
-                        program = result.Program,
-                    }));
+                    io.Out.WriteLine(JsonSerializer.Serialize(new SynthesizeJson(task.SourcePath, task.Name, result.IsFound, result.Outcome.ToString().ToLowerInvariant(),
+                        cpuSeconds, s.Seconds, s.Tried, s.Work, s.Kept, s.Verified, s.Rejected, s.Level, result.Answer?.Ops, result.Answer?.ElementsStreamed,
+                        result.First?.Ops, result.First?.ElementsStreamed, result.Answer?.Pieces, result.Knowledge, result.Message, result.Program), CliJson.Style.SynthesizeJson));
                 else
                 {
                     var outcome = result.Outcome switch { SearchOutcome.Found => "found", SearchOutcome.Stopped => "stopped", _ => "not found" };

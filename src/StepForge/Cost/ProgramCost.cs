@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace StepForge.Cost;
 
@@ -80,85 +79,16 @@ public sealed record ProgramCost(
 
     public CostSummary Summary => new(Cycles, OnChipBytes, OffChipBytes, Flops, LowerBound, FifoDeadlock is not null, RequiredFifoDepth);
 
-    /// <summary>Writes the cost as one JSON object; <paramref name="details"/> adds the per-unit and per-channel breakdown.</summary>
-    public void WriteJson(Utf8JsonWriter w, bool details)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("cycles", Cycles);
-        w.WriteNumber("time_us", Math.Round(Microseconds, 6));
-        w.WriteNumber("onchip_bytes", OnChipBytes);
-        w.WriteStartObject("onchip");
-        w.WriteNumber("buffers", BufferBytes);
-        w.WriteNumber("states", StateBytes);
-        w.WriteNumber("channels", ChannelBytes);
-        w.WriteNumber("channel_peaks", ChannelPeakBytes);
-        w.WriteEndObject();
-        w.WriteNumber("offchip_bytes", OffChipBytes);
-        w.WriteNumber("flops", Flops);
-        w.WriteNumber("lower_bound", LowerBound);
-        w.WriteString("bound_by", BoundBy);
-        w.WriteString("bottleneck", Bottleneck.Label);
-        w.WriteNumber("fifo_depth", Machine.FifoDepth);
-        WriteDeadlock(w, "deadlock", FifoDeadlock);
-        if (RequiredFifoDepth is long depth) w.WriteNumber("required_fifo_depth", depth); else w.WriteNull("required_fifo_depth");
-        WriteDeadlock(w, "deadlock_unbounded", UnboundedDeadlock);
-        if (details)
-        {
-            w.WriteStartArray("ops");
-            foreach (var o in Ops)
-            {
-                w.WriteStartObject();
-                w.WriteString("op", o.Op);
-                w.WriteNumber("line", o.Line);
-                w.WriteString("label", o.Label);
-                w.WriteNumber("elements", o.Elements);
-                w.WriteString("cycles_per_element", ServiceText(o));
-                w.WriteNumber("busy", o.Busy);
-                w.WriteNumber("flops", o.Flops);
-                w.WriteNumber("flops_per_call", o.FlopsPerCall);
-                w.WriteNumber("storage_bytes", o.StorageBytes);
-                w.WriteNumber("first_start", o.FirstStart);
-                w.WriteNumber("last_finish", o.LastFinish);
-                w.WriteBoolean("bottleneck", o.Bottleneck);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("channels");
-            foreach (var c in Channels)
-            {
-                w.WriteStartObject();
-                w.WriteString("stream", c.Stream);
-                w.WriteString("from", c.From);
-                w.WriteString("to", c.To);
-                w.WriteNumber("element_bytes", c.ElementBytes);
-                w.WriteNumber("elements", c.Elements);
-                w.WriteNumber("peak", c.Peak);
-                w.WriteNumber("required_depth", c.RequiredDepth);
-                w.WriteNumber("bytes", c.Bytes);
-                w.WriteNumber("peak_bytes_beyond_depth", c.PeakBytesBeyondDepth);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-    }
+    /// <summary>The cost as its JSON object; <paramref name="details"/> adds the per-unit and per-channel breakdown.</summary>
+    public CostJson Json(bool details) => new(
+        Cycles, Math.Round(Microseconds, 6), OnChipBytes, new OnChipJson(BufferBytes, StateBytes, ChannelBytes, ChannelPeakBytes), OffChipBytes, Flops,
+        LowerBound, BoundBy, Bottleneck.Label, Machine.FifoDepth, FifoDeadlock, RequiredFifoDepth, UnboundedDeadlock,
+        details
+            ? [.. Ops.Select(o => new OpJson(o.Op, o.Line, o.Label, o.Elements, ServiceText(o), o.Busy, o.Flops, o.FlopsPerCall, o.StorageBytes, o.FirstStart, o.LastFinish, o.Bottleneck))]
+            : null,
+        details ? Channels : null);
 
     /// <summary>Cycles per step as a person reads them: one number, or the range when steps differ (Merge).</summary>
     public static string ServiceText(OpCost o) =>
         o.MinService == o.MaxService ? o.MinService.ToString(CultureInfo.InvariantCulture) : $"{o.MinService}-{o.MaxService}";
-
-    private static void WriteDeadlock(Utf8JsonWriter w, string key, Deadlock? d)
-    {
-        if (d is null)
-        {
-            w.WriteNull(key);
-            return;
-        }
-        w.WriteStartObject(key);
-        w.WriteString("op", d.Op);
-        w.WriteNumber("line", d.Line);
-        w.WriteString("channel", d.Channel);
-        w.WriteString("message", d.Message);
-        w.WriteEndObject();
-    }
 }

@@ -41,11 +41,13 @@ public sealed record ReferenceCost(string Status, CostSummary? Cost);
 /// The experiment's SQLite file: tasks (with their reference program's cost), prompts, every sample (response,
 /// extracted program, verdict, cost of a correct program, tokens, latency, temperature, setting, model), and calls
 /// that failed. Each sample is written when it finishes, in its own transaction, so a killed run loses at most the
-/// samples in flight. Safe to use from several threads. A store of schema 1 (before costs) is migrated on opening.
+/// samples in flight. Safe to use from several threads. Each experiment's definition is recorded under its name, so
+/// that one name always means one experiment. Older stores are migrated on opening: schema 1 (before costs) and
+/// schema 2 (before experiment definitions, which are then rebuilt from the samples).
 /// </summary>
 public sealed class ExperienceStore : ISampleLog, IDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     /// <summary>The headline cost figures, as columns of samples (and, prefixed ref_, of tasks).</summary>
     private static readonly string[] CostColumns = ["cycles", "onchip_bytes", "offchip_bytes", "flops", "lower_bound", "fifo_deadlock", "required_fifo_depth"];
@@ -90,12 +92,15 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 CREATE TABLE IF NOT EXISTS errors(
                     experiment TEXT NOT NULL, task TEXT NOT NULL, model TEXT NOT NULL, setting TEXT NOT NULL,
                     temperature REAL NOT NULL, sample_index INTEGER NOT NULL, message TEXT NOT NULL, created TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS experiments(
+                    name TEXT PRIMARY KEY, definition TEXT NOT NULL, command_line TEXT, version TEXT, created TEXT NOT NULL);
                 """);
             using var version = connection.CreateCommand();
             version.CommandText = "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', $v); SELECT value FROM meta WHERE key = 'schema'";
             version.Parameters.AddWithValue("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture));
             var stored = (string)version.ExecuteScalar()!;
-            if (stored == "1") Migrate();
+            if (stored == "1") MigrateToCosts();
+            if (stored is "1" or "2") MigrateToDefinitions();
             else if (stored != SchemaVersion.ToString(CultureInfo.InvariantCulture))
                 throw new ExperienceStoreException($"{path}: made by another StepForge version (schema {stored}, this one reads {SchemaVersion})");
         }
@@ -110,7 +115,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// Schema 1 → 2: the cost columns of samples and of tasks' reference programs (ALTER TABLE keeps every row; old
     /// samples have no cost, old tasks get their reference cost the next time they are added).
     /// </summary>
-    private void Migrate()
+    private void MigrateToCosts()
     {
         using var transaction = connection.BeginTransaction();
         void AddColumns(string table, IEnumerable<(string Name, string Type)> columns)
@@ -133,15 +138,137 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
         }
         AddColumns("samples", CostColumns.Select(c => (c, "INTEGER")));
         AddColumns("tasks", [("ref_status", "TEXT"), .. CostColumns.Select(c => ("ref_" + c, "INTEGER"))]);
-        using (var version = connection.CreateCommand())
-        {
-            version.Transaction = transaction;
-            version.CommandText = "UPDATE meta SET value = $v WHERE key = 'schema'";
-            version.Parameters.AddWithValue("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture));
-            version.ExecuteNonQuery();
-        }
+        SetSchema(transaction, 2);
         transaction.Commit();
     }
+
+    /// <summary>
+    /// Schema 2 → 3: the experiments table, with a definition rebuilt from the samples of every experiment the store
+    /// holds (an improve run's iterations are one experiment): the command (improve when it has iterations), its model
+    /// and setting when it used one of each, and the tasks it sampled (iteration 0's for an improve run) with the hash
+    /// of their stored specs. Options were not recorded: the first command that continues the experiment records them.
+    /// </summary>
+    private void MigrateToDefinitions()
+    {
+        using var transaction = connection.BeginTransaction();
+        SqliteCommand Command(string sql)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            return command;
+        }
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var command = Command("SELECT name, spec FROM tasks"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) digests[reader.GetString(0)] = ExperimentDefinition.DigestOf(reader.GetString(1));
+        var runs = new Dictionary<string, (HashSet<string> Models, HashSet<string> Settings, HashSet<string> Tasks, bool Improve, string Created)>(StringComparer.Ordinal);
+        using (var command = Command("SELECT experiment, model, setting, task, MIN(created) FROM samples GROUP BY experiment, model, setting, task"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var experiment = reader.GetString(0);
+                var name = SelfImprovement.RunOf(experiment);
+                if (!runs.TryGetValue(name, out var run))
+                    runs[name] = run = ([], [], [], false, reader.GetString(4));
+                run.Models.Add(reader.GetString(1));
+                run.Settings.Add(reader.GetString(2));
+                run.Tasks.Add(reader.GetString(3));
+                runs[name] = run with { Improve = run.Improve || name != experiment, Created = string.CompareOrdinal(reader.GetString(4), run.Created) < 0 ? reader.GetString(4) : run.Created };
+            }
+        using (var command = Command("SELECT run, sampled FROM iterations WHERE iteration = 0"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+                if (runs.TryGetValue(reader.GetString(0), out var run))
+                    runs[reader.GetString(0)] = run with { Tasks = [.. JsonSerializer.Deserialize(reader.GetString(1), LearningJson.Style.ListString) ?? []], Improve = true };
+        foreach (var (name, run) in runs)
+        {
+            static string? One(HashSet<string> values) => values.Count == 1 ? values.First() : null;
+            var definition = new ExperimentDefinition(run.Improve ? "improve" : "run", One(run.Models), One(run.Settings),
+                run.Tasks.Order(StringComparer.Ordinal).ToDictionary(t => t, t => digests.GetValueOrDefault(t, ""), StringComparer.Ordinal),
+                new Dictionary<string, string>(), new Dictionary<string, string>(), Reconstructed: true);
+            using var insert = Command("INSERT OR IGNORE INTO experiments(name, definition, command_line, version, created) VALUES ($n, $d, NULL, NULL, $c)");
+            insert.Parameters.AddWithValue("$n", name);
+            insert.Parameters.AddWithValue("$d", JsonSerializer.Serialize(definition, LearningJson.Style.ExperimentDefinition));
+            insert.Parameters.AddWithValue("$c", run.Created);
+            insert.ExecuteNonQuery();
+        }
+        SetSchema(transaction, 3);
+        transaction.Commit();
+    }
+
+    private void SetSchema(SqliteTransaction transaction, int schema)
+    {
+        using var version = connection.CreateCommand();
+        version.Transaction = transaction;
+        version.CommandText = "UPDATE meta SET value = $v WHERE key = 'schema'";
+        version.Parameters.AddWithValue("$v", schema.ToString(CultureInfo.InvariantCulture));
+        version.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Opens the experiment <paramref name="name"/>: records it when the store has none of that name, continues it
+    /// when its definition is the same (a reconstructed one then takes the whole definition), and otherwise changes
+    /// nothing and says how the definitions differ.
+    /// </summary>
+    public (ExperimentOpening Opening, string? Difference) OpenExperiment(string name, ExperimentDefinition definition, string? commandLine, string? version)
+    {
+        lock (gate)
+        {
+            using var transaction = connection.BeginTransaction();
+            SqliteCommand Command(string sql)
+            {
+                var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = sql;
+                command.Parameters.AddWithValue("$n", name);
+                command.Parameters.AddWithValue("$d", JsonSerializer.Serialize(definition, LearningJson.Style.ExperimentDefinition));
+                command.Parameters.AddWithValue("$line", (object?)commandLine ?? DBNull.Value);
+                command.Parameters.AddWithValue("$v", (object?)version ?? DBNull.Value);
+                command.Parameters.AddWithValue("$c", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+                return command;
+            }
+            string? storedJson;
+            using (var read = Command("SELECT definition FROM experiments WHERE name = $n"))
+                storedJson = read.ExecuteScalar() as string;
+            if (storedJson is null)
+            {
+                using var insert = Command("INSERT INTO experiments(name, definition, command_line, version, created) VALUES ($n, $d, $line, $v, $c)");
+                insert.ExecuteNonQuery();
+                transaction.Commit();
+                return (ExperimentOpening.Created, null);
+            }
+            var stored = ReadDefinition(storedJson);
+            if (stored.Difference(definition) is { } difference) return (ExperimentOpening.Refused, difference);
+            if (stored.Reconstructed)
+            {
+                using var update = Command("UPDATE experiments SET definition = $d, command_line = $line, version = $v WHERE name = $n");
+                update.ExecuteNonQuery();
+            }
+            transaction.Commit();
+            return (ExperimentOpening.Resumed, null);
+        }
+    }
+
+    /// <summary>Every experiment the store holds, by name.</summary>
+    public IReadOnlyList<ExperimentRecord> Experiments()
+    {
+        lock (gate)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name, definition, command_line, version, created FROM experiments ORDER BY name";
+            using var reader = command.ExecuteReader();
+            var result = new List<ExperimentRecord>();
+            while (reader.Read())
+                result.Add(new ExperimentRecord(reader.GetString(0), ReadDefinition(reader.GetString(1)),
+                    reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
+            return result;
+        }
+    }
+
+    private ExperimentDefinition ReadDefinition(string json) =>
+        JsonSerializer.Deserialize(json, LearningJson.Style.ExperimentDefinition)
+        ?? throw new ExperienceStoreException($"{Path}: an experiment's definition is not readable");
 
     /// <summary>
     /// Stores the tasks and the cost of each one's reference program (its own impl:, on the default machine). A task
@@ -442,9 +569,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             command.Parameters.AddWithValue("$run", run);
             command.Parameters.AddWithValue("$i", r.Iteration);
             command.Parameters.AddWithValue("$level", r.Level);
-            command.Parameters.AddWithValue("$demos", JsonSerializer.Serialize(r.Demonstrations));
-            command.Parameters.AddWithValue("$sampled", JsonSerializer.Serialize(r.Sampled));
-            command.Parameters.AddWithValue("$new", JsonSerializer.Serialize(r.NewlySolved));
+            command.Parameters.AddWithValue("$demos", JsonSerializer.Serialize(r.Demonstrations, LearningJson.Style.IReadOnlyListString));
+            command.Parameters.AddWithValue("$sampled", JsonSerializer.Serialize(r.Sampled, LearningJson.Style.IReadOnlyListString));
+            command.Parameters.AddWithValue("$new", JsonSerializer.Serialize(r.NewlySolved, LearningJson.Style.IReadOnlyListString));
             command.Parameters.AddWithValue("$train", r.SolvedTrain);
             command.Parameters.AddWithValue("$test", r.SolvedTest);
             command.Parameters.AddWithValue("$in", r.InputTokens);
@@ -467,7 +594,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             command.Parameters.AddWithValue("$run", (object?)run ?? DBNull.Value);
             using var reader = command.ExecuteReader();
             var result = new List<(string, IterationRecord)>();
-            static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize<List<string>>(json) ?? [];
+            static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize(json, LearningJson.Style.ListString) ?? [];
             while (reader.Read())
                 result.Add((reader.GetString(0), new IterationRecord((int)reader.GetInt64(1), (int)reader.GetInt64(2), List(reader.GetString(3)),
                     List(reader.GetString(4)), List(reader.GetString(5)), (int)reader.GetInt64(6), (int)reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9))));

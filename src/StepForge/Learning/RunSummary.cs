@@ -38,6 +38,12 @@ public sealed record ResultRow(
 
     /// <summary>The task's distinct correct programs with a cost, cheapest first.</summary>
     public IReadOnlyList<ProgramFigures> Programs { get; init; } = [];
+
+    /// <summary>The experiment the samples belong to (an improve run's iterations count as its one experiment).</summary>
+    public string Experiment { get; init; } = "";
+
+    /// <summary>How many samples got each verdict (correct, wrong, unsolved, parse, ...), most frequent first.</summary>
+    public IReadOnlyDictionary<string, int> Verdicts { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>Per-task and per-group results of stored samples, with pass@k by the unbiased estimator.</summary>
@@ -54,8 +60,8 @@ public static class RunSummary
         fastPs ??= FastPs();
         return
         [
-            .. samples.GroupBy(s => (s.Key.Model, s.Key.Setting, s.Key.Task))
-                .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Setting, StringComparer.Ordinal)
+            .. samples.GroupBy(s => (s.Key.Experiment, s.Key.Model, s.Key.Setting, s.Key.Task))
+                .OrderBy(g => g.Key.Experiment, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Setting, StringComparer.Ordinal)
                 .ThenBy(g => g.First().Group, StringComparer.Ordinal).ThenBy(g => g.Key.Task, StringComparer.Ordinal)
                 .Select(g =>
                 {
@@ -83,6 +89,8 @@ public static class RunSummary
                         Speedup = best?.Speedup,
                         FastAt = fastPs.ToDictionary(p => p, p => best?.Speedup >= p ? 1.0 : 0.0),
                         Programs = programs,
+                        Experiment = g.Key.Experiment,
+                        Verdicts = CountVerdicts(g.Select(s => s.Verdict)),
                     };
                 }),
         ];
@@ -92,11 +100,11 @@ public static class RunSummary
     public static IReadOnlyList<ResultRow> PerGroup(IReadOnlyList<ResultRow> tasks, IReadOnlyList<int> ks)
     {
         var rows = new List<ResultRow>();
-        foreach (var run in tasks.GroupBy(t => (t.Model, t.Setting)))
+        foreach (var run in tasks.GroupBy(t => (t.Experiment, t.Model, t.Setting)))
         {
             foreach (var group in run.GroupBy(t => t.Group ?? "(none)").OrderBy(g => g.Key, StringComparer.Ordinal))
-                rows.Add(Combine(group.Key, run.Key.Model, run.Key.Setting, [.. group], ks));
-            rows.Add(Combine("all", run.Key.Model, run.Key.Setting, [.. run], ks));
+                rows.Add(Combine(group.Key, run.Key.Model, run.Key.Setting, [.. group], ks) with { Experiment = run.Key.Experiment });
+            rows.Add(Combine("all", run.Key.Model, run.Key.Setting, [.. run], ks) with { Experiment = run.Key.Experiment });
         }
         return rows;
     }
@@ -113,8 +121,12 @@ public static class RunSummary
             // fast_p is over all the group's tasks: one without a correct (or costed) program is not fast.
             FastAt = rows[0].FastAt.Keys.ToDictionary(p => p, p => rows.Average(r => r.FastAt.GetValueOrDefault(p))),
             Speedup = speedups.Count == 0 ? null : Math.Exp(speedups.Average(Math.Log)),
+            Verdicts = CountVerdicts(rows.SelectMany(r => r.Verdicts.SelectMany(v => Enumerable.Repeat(v.Key, v.Value)))),
         };
     }
+
+    private static Dictionary<string, int> CountVerdicts(IEnumerable<string> verdicts) =>
+        verdicts.GroupBy(v => v).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
 
     private static decimal? SumCost(IEnumerable<StoredSample> samples) =>
         samples.Any(s => s.Cost is null) ? null : samples.Sum(s => s.Cost!.Value);

@@ -30,6 +30,12 @@ public sealed record IterationRecord(
     long InputTokens,
     long OutputTokens);
 
+/// <summary>Progress that wants to know when an iteration of the loop begins, and how many samples it will take.</summary>
+public interface IIterationProgress
+{
+    void Iteration(int iteration, int samples);
+}
+
 public sealed record ImproveResult(IReadOnlyList<IterationRecord> Iterations, IReadOnlyDictionary<string, Experience> Solved, string StopReason);
 
 /// <summary>
@@ -76,7 +82,8 @@ public sealed class SelfImprovement(IProposer proposer, ExperienceStore store, I
             }
             else tried.Add(Signature(demos, unsolved));
 
-            var sampling = options.Sampling with { Experiment = $"{options.Name}/iter-{iteration}" };
+            var sampling = options.Sampling with { Experiment = IterationExperiment(options.Name, iteration) };
+            (progress as IIterationProgress)?.Iteration(iteration, unsolved.Count * sampling.Temperatures.Count * sampling.Samples);
             await new Sampler(proposer, store, sampling).RunAsync(unsolved, _ => demos, progress, cancellationToken).ConfigureAwait(false);
 
             var samples = store.Samples(sampling.Experiment).Where(s => s.Key.Model == proposer.Id && s.Key.Setting == Settings.Name(sampling.Setting)).ToList();
@@ -106,6 +113,16 @@ public sealed class SelfImprovement(IProposer proposer, ExperienceStore store, I
             else if (iteration > 0) level++;
         }
         return new ImproveResult(iterations, experiences.Concat(solvedTest).ToDictionary(kv => kv.Key, kv => kv.Value), stop);
+    }
+
+    /// <summary>The experiment an iteration's samples are stored under.</summary>
+    public static string IterationExperiment(string run, int iteration) => $"{run}/iter-{iteration}";
+
+    /// <summary>"NAME/iter-3" belongs to run NAME; any other experiment is its own run.</summary>
+    public static string RunOf(string experiment)
+    {
+        int at = experiment.LastIndexOf("/iter-", StringComparison.Ordinal);
+        return at > 0 ? experiment[..at] : experiment;
     }
 
     private static string Signature(IReadOnlyList<Demonstration> demos, IReadOnlyList<TaskSpec> unsolved) =>

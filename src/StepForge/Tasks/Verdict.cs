@@ -1,5 +1,5 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using StepForge.Cost;
 using StepForge.Step;
 
@@ -49,57 +49,35 @@ public sealed record Verdict(
 
     public static string KindName(VerdictKind kind) => kind.ToString().ToLowerInvariant();
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>The verdict as the one JSON line an agent or script reads.</summary>
+    public string ToJson() => JsonSerializer.Serialize(Json(), TasksJson.Style.VerdictJson);
 
-    public string ToJson()
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            w.WriteStartObject();
-            w.WriteString("verdict", KindName(Kind));
-            w.WriteString("task", Task);
-            WriteOrNull(w, "name", Name);
-            if (File is not null) w.WriteString("file", File);
-            if (Line is int line) w.WriteNumber("line", line); else w.WriteNull("line");
-            if (Column is int column) w.WriteNumber("column", column); else w.WriteNull("column");
-            WriteOrNull(w, "op", Op);
-            WriteOrNull(w, "rule", Rule);
-            w.WriteString("message", Message);
-            WriteOrNull(w, "expected", Expected);
-            WriteOrNull(w, "actual", Actual);
-            if (Outputs is not null)
-            {
-                w.WriteStartArray("outputs");
-                foreach (var o in Outputs)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", o.Name);
-                    w.WriteNumber("component", o.Component);
-                    if (double.IsFinite(o.MaxAbsError)) w.WriteNumber("max_abs_error", o.MaxAbsError); else w.WriteNull("max_abs_error");
-                    w.WriteBoolean("close", o.Close);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (RepairedImpl is not null)
-            {
-                w.WriteNumber("copies_inserted", CopiesInserted);
-                w.WriteString("repaired_impl", RepairedImpl);
-            }
-            if (Cost is not null)
-            {
-                w.WritePropertyName("cost");
-                Cost.WriteJson(w, details: false);
-            }
-            w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    private static void WriteOrNull(Utf8JsonWriter w, string key, string? value)
-    {
-        if (value is null) w.WriteNull(key);
-        else w.WriteString(key, value);
-    }
+    public VerdictJson Json() => new(
+        KindName(Kind), Task, Name, File, Line, Column, Op, Rule, Message, Expected, Actual,
+        Outputs?.Select(o => new OutputJson(o.Name, o.Component, double.IsFinite(o.MaxAbsError) ? o.MaxAbsError : null, o.Close)).ToList(),
+        RepairedImpl is null ? null : CopiesInserted, RepairedImpl, Cost?.Json(details: false));
 }
+
+/// <summary>A verdict as JSON: keys that may be null are written as null, the optional parts are left out when absent.</summary>
+/// <param name="File">The <c>--impl</c> file the line points into; left out for the task file.</param>
+/// <param name="Outputs">One entry per output component when the program ran.</param>
+/// <param name="CopiesInserted">With <see cref="RepairedImpl"/>: how many Copy ops affine repair inserted.</param>
+public sealed record VerdictJson(
+    string Verdict,
+    string Task,
+    string? Name,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? File,
+    int? Line,
+    int? Column,
+    string? Op,
+    string? Rule,
+    string Message,
+    string? Expected,
+    string? Actual,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<OutputJson>? Outputs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? CopiesInserted,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RepairedImpl,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CostJson? Cost);
+
+/// <summary>One output component's comparison: the largest absolute error (null when not finite) and whether it was close enough.</summary>
+public sealed record OutputJson(string Name, int Component, double? MaxAbsError, bool Close);

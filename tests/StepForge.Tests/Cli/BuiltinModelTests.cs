@@ -39,6 +39,7 @@ public class BuiltinModelTests
         var unsolved = samples.Single(s => s.Key.Task == "double");
         Assert.Equal("unsolved", unsolved.Verdict);
         Assert.Contains("no program found within 2,000 candidates", unsolved.VerdictJson, StringComparison.Ordinal);
+        Assert.Contains("\"verdict\":\"unsolved\"", unsolved.VerdictJson, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public sealed class CheckCommandTests : IDisposable
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int exit = StepForgeCli.Run(args, stdout, stderr, new StringReader(stdin));
+        int exit = Support.Cli.Invoke(args, stdout, stderr, new StringReader(stdin));
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
@@ -192,8 +192,24 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Contains("check", output, StringComparison.Ordinal);
         var check = Run("check", "--help");
         Assert.Equal(0, check.Exit);
-        foreach (var option in new[] { "--impl", "--json", "--repair-affine", "--print", "Exit 0" })
+        foreach (var option in new[] { "--impl", "--json", "--repair-affine", "--print", "Exit codes: 0" })
             Assert.Contains(option, check.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("verify")]
+    [InlineData("cost")]
+    [InlineData("run")]
+    [InlineData("improve")]
+    [InlineData("report")]
+    [InlineData("synthesize")]
+    [InlineData("bench")]
+    public void EveryCommandsHelp_EndsWithTheSameExitCodes(string command)
+    {
+        var (exit, output, _) = Run(command, "--help");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"Exit codes: 0 [^;]+; (1 [^;]+; )?2 a bad invocation, task file or store \(one line on stderr\); 3 an internal error \(a bug: please report it\)\.", output);
     }
 
     [Fact]

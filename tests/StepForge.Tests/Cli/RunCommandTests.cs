@@ -173,7 +173,7 @@ public class RunRetryTests
         using var server = new FakeModelServer((r, n) => n % 2 == 1 ? new FakeReply.Status(429, 0.05) : new FakeReply.Answer(AgentScenario.Answer(r)));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int exit = StepForgeCli.Run(["run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", AgentScenario.WriteTasks(["correct"]),
+        int exit = Support.Cli.Invoke(["run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", AgentScenario.WriteTasks(["correct"]),
             "--samples", "3", "--concurrency", "1", "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "r.sqlite")], stdout, stderr, new StringReader(""));
         Assert.Equal(0, exit);
         Assert.Contains("3 model call(s) made, 3 retried", stdout.ToString(), StringComparison.Ordinal);

@@ -47,10 +47,10 @@ public class StoreCostTests
             Assert.Equal(2, samples.Count(s => s.IsCorrect));
             Assert.All(samples, s => Assert.Null(s.Performance));
         }
-        Assert.Equal("2", Scalar(db, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("3", Scalar(db, "SELECT value FROM meta WHERE key = 'schema'"));
         Assert.Equal("1", Scalar(db, "SELECT COUNT(*) FROM pragma_table_info('samples') WHERE name = 'cycles'"));
         Assert.Equal("1", Scalar(db, "SELECT COUNT(*) FROM pragma_table_info('tasks') WHERE name = 'ref_cycles'"));
-        // Opening it again finds schema 2 and changes nothing.
+        // Opening it again finds the latest schema and changes nothing.
         using var again = new ExperienceStore(db);
         Assert.Equal(3, again.Samples().Count);
     }

@@ -188,12 +188,7 @@ public class TimingTests
     [Fact]
     public void TheNumbers_AreDeterministic()
     {
-        static string Json(ProgramCost cost)
-        {
-            using var buffer = new MemoryStream();
-            using (var w = new System.Text.Json.Utf8JsonWriter(buffer)) cost.WriteJson(w, details: true);
-            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-        }
+        static string Json(ProgramCost cost) => System.Text.Json.JsonSerializer.Serialize(cost.Json(details: true), TasksJson.Style.CostJson);
         var file = Path.Combine(Support.TestPaths.ProjectBenchmark, "etoe", "softmax-top2-moe.yaml");
         var first = Json(CostOf(TaskReader.ReadFile(file)));
         var second = Json(CostOf(TaskReader.ReadFile(file)));

@@ -47,7 +47,8 @@ public class ReportTests
         var report = Build();
         var curve = Assert.Single(report.Curves);
         Assert.Equal("improve", curve.Run);
-        Assert.Equal(6, curve.Tasks);
+        Assert.Equal(5, curve.Tasks);
+        Assert.Equal(1, curve.TestTasks);
         using var store = new ExperienceStore(ReportFixture.Db);
         var samples = store.Samples();
         long tokens = 0;
@@ -64,8 +65,9 @@ public class ReportTests
             Assert.Equal(tokens, point.InputTokens);
             Assert.Equal(solved.Count(t => t != "rms-X"), point.Solved);
             Assert.Equal(solved.Contains("rms-X") ? 1 : 0, point.SolvedTest);
-            Assert.Equal(solved.Count > best, point.ParetoOptimal);
-            best = Math.Max(best, solved.Count);
+            int train = solved.Count(t => t != "rms-X");
+            Assert.Equal(train > best, point.ParetoOptimal);
+            best = Math.Max(best, train);
         }
         Assert.Equal([true, true, false, true, false, false], curve.Points.Select(p => p.ParetoOptimal));
     }
@@ -91,7 +93,7 @@ public class ReportTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        Assert.Equal(0, StepForgeCli.Run(["report", ReportFixture.Db, "--k", "1,2"], stdout, stderr, new StringReader("")));
+        Assert.Equal(0, Support.Cli.Invoke(["report", ReportFixture.Db, "--k", "1,2"], stdout, stderr, new StringReader("")));
         var text = stdout.ToString();
         Assert.Contains("learning curve: improve", text, StringComparison.Ordinal);
         Assert.Matches(@"\n\s+3\s+[\d,]+\s+[\d,]+\s+4\s+1\s+\*", text);
@@ -100,9 +102,9 @@ public class ReportTests
         var notAStore = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.sqlite");
         File.WriteAllText(notAStore, "this is not a database, just text that is long enough to look like a file header...");
         var err = new StringWriter();
-        Assert.Equal(2, StepForgeCli.Run(["report", notAStore], new StringWriter(), err, new StringReader("")));
+        Assert.Equal(2, Support.Cli.Invoke(["report", notAStore], new StringWriter(), err, new StringReader("")));
         Assert.Contains("not a StepForge experience store", err.ToString(), StringComparison.Ordinal);
-        Assert.Equal(2, StepForgeCli.Run(["report", notAStore + ".missing"], new StringWriter(), new StringWriter(), new StringReader("")));
+        Assert.Equal(2, Support.Cli.Invoke(["report", notAStore + ".missing"], new StringWriter(), new StringWriter(), new StringReader("")));
     }
 }
 
@@ -113,7 +115,7 @@ public class HtmlReportTests
     {
         var folder = Directory.CreateTempSubdirectory("stepforge-html-").FullName;
         var err = new StringWriter();
-        Assert.Equal(0, StepForgeCli.Run(["report", ReportFixture.Db, "--html", folder], new StringWriter(), err, new StringReader("")));
+        Assert.Equal(0, Support.Cli.Invoke(["report", ReportFixture.Db, "--html", folder, "--k", "1,2"], new StringWriter(), err, new StringReader("")));
         return folder;
     }
 
@@ -122,20 +124,28 @@ public class HtmlReportTests
     {
         var folder = Write();
         var page = File.ReadAllText(Path.Combine(folder, "index.html"));
-        foreach (var part in new[] { "<h2>Learning curves</h2>", "<h2>By model and setting</h2>", "<h2>By group</h2>", "<h2>By task</h2>",
-                     $"<img src=\"{HtmlReport.CurvesImage}\"", $"<img src=\"{HtmlReport.SolvedImage}\"", "<td class=\"l\">rms-H</td>" })
+        foreach (var part in new[] { "<h2>Experiments</h2>", "<h2>pass@k by group</h2>", "<h2>Learning curves</h2>", "<h2>What the columns mean</h2>",
+                     "<h2>By experiment</h2>", "<h2>By group</h2>", "<h2>By task</h2>",
+                     $"<img src=\"{HtmlReport.CurvesImage}\"", $"<img src=\"{HtmlReport.PassAtKImage}\"", "<td class=\"l n\">rms-H</td>",
+                     "<th>written by</th><td class=\"l\"><code>stepforge report ", "<th>StepForge</th>", "<th>date</th>", "<dt>unique</dt>", "<dt>verdicts</dt>" })
             Assert.Contains(part, page, StringComparison.Ordinal);
+        Assert.Contains(", commit ", page, StringComparison.Ordinal);
         Assert.DoesNotMatch(@"(src|href)=""(https?:)?//", page);
         Assert.DoesNotContain("<link", page, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", page, StringComparison.Ordinal);
         var curves = XDocument.Load(Path.Combine(folder, HtmlReport.CurvesImage));
         XNamespace svg = "http://www.w3.org/2000/svg";
-        // One marker per iteration, filled for the Pareto-optimal ones.
-        var markers = curves.Descendants(svg + "circle").ToList();
-        Assert.Equal(6, markers.Count);
-        Assert.Equal(3, markers.Count(c => (string?)c.Attribute("fill") != "white"));
-        var bars = XDocument.Load(Path.Combine(folder, HtmlReport.SolvedImage));
-        Assert.Equal(2, bars.Descendants(svg + "rect").Count(r => r.Element(svg + "title") is not null));
+        // One marker per iteration in each panel, training and held-out, filled for the Pareto-optimal ones, which the frontier joins.
+        var markers = curves.Descendants(svg + "circle").Where(c => c.Element(svg + "title") is not null).ToList();
+        var training = markers.Where(c => c.Element(svg + "title")!.Value.Contains("of 5 solved", StringComparison.Ordinal)).ToList();
+        var heldOut = markers.Where(c => c.Element(svg + "title")!.Value.Contains("of 1 solved", StringComparison.Ordinal)).ToList();
+        Assert.Equal((6, 6), (training.Count, heldOut.Count));
+        Assert.Equal(3, training.Count(c => (string?)c.Attribute("fill") != "white"));
+        Assert.Equal(2, heldOut.Count(c => (string?)c.Attribute("fill") != "white"));
+        Assert.Equal(2, curves.Descendants(svg + "path").Count());
+        // pass@1 and pass@2 for two experiments in one group and in all: 2 x 2 x 2 bars, each with its figures.
+        var bars = XDocument.Load(Path.Combine(folder, HtmlReport.PassAtKImage));
+        Assert.Equal(8, bars.Descendants(svg + "rect").Count(r => r.Element(svg + "title") is not null));
     }
 
     [ChromiumFact]

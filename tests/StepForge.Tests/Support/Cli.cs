@@ -10,8 +10,12 @@ public static class Cli
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        return (StepForgeCli.Run(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
+        return (Invoke(args, stdout, stderr, new StringReader("")), stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>The command line as a process would run it, to its exit code (tests wait for it as the shell would).</summary>
+    public static int Invoke(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
+        StepForgeCli.RunAsync(args, stdout, stderr, stdin).GetAwaiter().GetResult();
 
     /// <summary>Starts the built stepforge.dll with the given arguments; kills it when <paramref name="killWhen"/> is set.</summary>
     public static void RunUntilKilled(string[] args, ManualResetEventSlim killWhen, string what)
@@ -26,5 +30,25 @@ public static class Cli
         Assert.True(killWhen.Wait(TimeSpan.FromSeconds(60)), $"the run never reached {what}");
         process.Kill(entireProcessTree: true);
         process.WaitForExit();
+    }
+
+    /// <summary>
+    /// Starts the built stepforge.dll, sends it SIGINT (what Ctrl+C sends) once <paramref name="interruptWhen"/> is set,
+    /// and returns how it ended.
+    /// </summary>
+    public static (int Exit, string Out, string Err) RunAndInterrupt(string[] args, ManualResetEventSlim interruptWhen, string what)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(interruptWhen.Wait(TimeSpan.FromSeconds(60)), $"the run never reached {what}");
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            kill.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), "the run did not stop after SIGINT");
+        return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 }

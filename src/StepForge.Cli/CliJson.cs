@@ -134,7 +134,7 @@ public sealed record BenchTaskJson(
     string? Failure);
 
 /// <summary>The same task at the sizes growth is measured from.</summary>
-public sealed record BaselineJson(double MedianMs, long Elements);
+public sealed record BaselineJson(double MedianMs, double MeanMs, long Elements);
 
 /// <summary>One task of <c>synthesize --json</c>.</summary>
 public sealed record SynthesizeJson(

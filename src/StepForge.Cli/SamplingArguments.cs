@@ -43,8 +43,8 @@ public sealed class SamplingArguments
     /// <param name="command">The command (run or improve): its name is the default experiment name and part of every definition.</param>
     public SamplingArguments(ConsoleIo io, string command)
     {
-        this.io = io;
-        this.command = command;
+        _io = io;
+        _command = command;
         var defaultExperiment = command;
         Experiment = new Option<string>("--experiment", "--name")
         {
@@ -65,8 +65,8 @@ public sealed class SamplingArguments
         Price.Refusing(io, text => text is not null && PriceProblem(text) is { } problem ? problem : null);
     }
 
-    private readonly ConsoleIo io;
-    private readonly string command;
+    private readonly ConsoleIo _io;
+    private readonly string _command;
 
     public Argument<string[]> TaskPaths { get; } = new("TASK")
     {
@@ -119,14 +119,14 @@ public sealed class SamplingArguments
             }
             catch (ArgumentException e)
             {
-                io.Refuse(result, e.Message);
+                _io.Refuse(result, e.Message);
                 return;
             }
             if (spec.Dialect != ModelDialect.Builtin) return;
             if (Settings.TryParse(result.GetValue(Setting) ?? DefaultSetting, out var setting) && setting == Agents.Setting.SingleWs)
-                io.Refuse(result, "builtin:search takes the task as data, not as a prompt: single-ws is a prompt format; use --setting single or agent");
+                _io.Refuse(result, "builtin:search takes the task as data, not as a prompt: single-ws is a prompt format; use --setting single or agent");
             else if (ParseGuardian(result.GetValue(Guardian) ?? "repair") == GuardianKind.Model)
-                io.Refuse(result, "builtin:search writes affine programs and answers no guardian prompt: use --guardian repair");
+                _io.Refuse(result, "builtin:search writes affine programs and answers no guardian prompt: use --guardian repair");
         });
     }
 
@@ -144,7 +144,7 @@ public sealed class SamplingArguments
         extra = [];
         SamplingSession? Bad(string message)
         {
-            io.Error.WriteLine($"stepforge: error: {message}");
+            _io.Error.WriteLine($"stepforge: error: {message}");
             return null;
         }
         // The validators have accepted every value: these parse.
@@ -203,7 +203,7 @@ public sealed class SamplingArguments
         int concurrency = builtin ? Math.Min(parsed.GetValue(Concurrency), Environment.ProcessorCount) : parsed.GetValue(Concurrency);
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian, parsed.GetValue(Feedback),
             concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
-        var display = new SampleProgressDisplay(io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
+        var display = new SampleProgressDisplay(_io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
         var client = builtin ? null : new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
         IProposer proposer = client is null ? new SearchProposer(Search.Options(parsed)) : new LlmProposer(client);
         return new SamplingSession(spec, tasks, dbPath, store, cache, proposer, client, options, display);
@@ -232,7 +232,7 @@ public sealed class SamplingArguments
         }
         else options["--max-tokens"] = parsed.GetValue(MaxTokens).ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in commandOptions) options[key] = value;
-        return new ExperimentDefinition(command, spec.Id, Settings.Name(setting), ExperimentDefinition.Digests(tasks), ExperimentDefinition.Digests(test), options);
+        return new ExperimentDefinition(_command, spec.Id, Settings.Name(setting), ExperimentDefinition.Digests(tasks), ExperimentDefinition.Digests(test), options);
     }
 
     /// <summary>

@@ -105,14 +105,14 @@ public static class StepForgeCli
 /// </summary>
 public sealed record ConsoleIo(TextWriter Out, TextWriter Error, TextReader In)
 {
-    private readonly ConcurrentDictionary<string, bool> refused = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _refused = new(StringComparer.Ordinal);
 
     /// <summary>Refuses a parsed value with a one-line message naming the option and what it expects.</summary>
     public void Refuse(SymbolResult result, string message)
     {
-        refused[message] = true;
+        _refused[message] = true;
         result.AddError(message);
     }
 
-    public bool Refused(string message) => refused.ContainsKey(message);
+    public bool Refused(string message) => _refused.ContainsKey(message);
 }

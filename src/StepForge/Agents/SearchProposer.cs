@@ -16,12 +16,12 @@ namespace StepForge.Agents;
 public sealed class SearchProposer(SearchOptions options) : IProposer
 {
     // The search is deterministic: the same task, demonstrations and sample get the same answer, so it is searched once.
-    private readonly ConcurrentDictionary<string, Lazy<Proposal>> answers = new(StringComparer.Ordinal);
-    private long calls;
+    private readonly ConcurrentDictionary<string, Lazy<Proposal>> _answers = new(StringComparer.Ordinal);
+    private long _calls;
 
     public string Id => "builtin:search";
 
-    public long Calls => Interlocked.Read(ref calls);
+    public long Calls => Interlocked.Read(ref _calls);
 
     public bool HasPrice => true;
 
@@ -29,7 +29,7 @@ public sealed class SearchProposer(SearchOptions options) : IProposer
     {
         var prompt = Describe(request);
         var key = prompt.User + "\u0000" + request.SampleIndex.ToString(CultureInfo.InvariantCulture);
-        var answer = answers.GetOrAdd(key, _ => new Lazy<Proposal>(() => Search(request, prompt, cancellationToken)));
+        var answer = _answers.GetOrAdd(key, _ => new Lazy<Proposal>(() => Search(request, prompt, cancellationToken)));
         try
         {
             return await Task.Run(() => answer.Value, cancellationToken).ConfigureAwait(false);
@@ -37,14 +37,14 @@ public sealed class SearchProposer(SearchOptions options) : IProposer
         catch (Exception)
         {
             // A search that did not end with an answer is not kept: the next call searches again.
-            answers.TryRemove(key, out _);
+            _answers.TryRemove(key, out _);
             throw;
         }
     }
 
     private Proposal Search(ProposalRequest request, Prompt prompt, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref calls);
+        Interlocked.Increment(ref _calls);
         var knowledge = SearchKnowledge.Learn(request.Demonstrations.Select(d => new SolvedExample(d.Task, d.Impl)));
         var result = ProgramSearch.Run(request.Task, options with { Solution = request.SampleIndex }, knowledge, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();

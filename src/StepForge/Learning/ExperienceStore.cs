@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using StepForge.Agents;
 using StepForge.Cost;
-using StepForge.Step;
 using StepForge.Tasks;
 
 namespace StepForge.Learning;
@@ -51,8 +50,8 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
 
     /// <summary>The headline cost figures, as columns of samples (and, prefixed ref_, of tasks).</summary>
     private static readonly string[] CostColumns = ["cycles", "onchip_bytes", "offchip_bytes", "flops", "lower_bound", "fifo_deadlock", "required_fifo_depth"];
-    private readonly SqliteConnection connection;
-    private readonly Lock gate = new();
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
 
     public string Path { get; }
 
@@ -62,10 +61,10 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
         Path = path;
         var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-        connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         try
         {
-            connection.Open();
+            _connection.Open();
             Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;");
             Execute("""
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -95,7 +94,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 CREATE TABLE IF NOT EXISTS experiments(
                     name TEXT PRIMARY KEY, definition TEXT NOT NULL, command_line TEXT, version TEXT, created TEXT NOT NULL);
                 """);
-            using var version = connection.CreateCommand();
+            using var version = _connection.CreateCommand();
             version.CommandText = "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', $v); SELECT value FROM meta WHERE key = 'schema'";
             version.Parameters.AddWithValue("$v", SchemaVersion.ToString(CultureInfo.InvariantCulture));
             var stored = (string)version.ExecuteScalar()!;
@@ -106,7 +105,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
         }
         catch (SqliteException e)
         {
-            connection.Dispose();
+            _connection.Dispose();
             throw new ExperienceStoreException($"{path}: not a StepForge experience store ({e.Message.TrimEnd('.')})", e);
         }
     }
@@ -117,11 +116,11 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// </summary>
     private void MigrateToCosts()
     {
-        using var transaction = connection.BeginTransaction();
+        using var transaction = _connection.BeginTransaction();
         void AddColumns(string table, IEnumerable<(string Name, string Type)> columns)
         {
             var existing = new HashSet<string>(StringComparer.Ordinal);
-            using (var info = connection.CreateCommand())
+            using (var info = _connection.CreateCommand())
             {
                 info.Transaction = transaction;
                 info.CommandText = $"PRAGMA table_info({table})";
@@ -130,7 +129,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             }
             foreach (var (name, type) in columns.Where(c => !existing.Contains(c.Name)))
             {
-                using var alter = connection.CreateCommand();
+                using var alter = _connection.CreateCommand();
                 alter.Transaction = transaction;
                 alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {name} {type}";
                 alter.ExecuteNonQuery();
@@ -150,10 +149,10 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// </summary>
     private void MigrateToDefinitions()
     {
-        using var transaction = connection.BeginTransaction();
+        using var transaction = _connection.BeginTransaction();
         SqliteCommand Command(string sql)
         {
-            var command = connection.CreateCommand();
+            var command = _connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = sql;
             return command;
@@ -199,7 +198,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
 
     private void SetSchema(SqliteTransaction transaction, int schema)
     {
-        using var version = connection.CreateCommand();
+        using var version = _connection.CreateCommand();
         version.Transaction = transaction;
         version.CommandText = "UPDATE meta SET value = $v WHERE key = 'schema'";
         version.Parameters.AddWithValue("$v", schema.ToString(CultureInfo.InvariantCulture));
@@ -213,12 +212,12 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// </summary>
     public (ExperimentOpening Opening, string? Difference) OpenExperiment(string name, ExperimentDefinition definition, string? commandLine, string? version)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var transaction = connection.BeginTransaction();
+            using var transaction = _connection.BeginTransaction();
             SqliteCommand Command(string sql)
             {
-                var command = connection.CreateCommand();
+                var command = _connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = sql;
                 command.Parameters.AddWithValue("$n", name);
@@ -253,9 +252,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>Every experiment the store holds, by name.</summary>
     public IReadOnlyList<ExperimentRecord> Experiments()
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "SELECT name, definition, command_line, version, created FROM experiments ORDER BY name";
             using var reader = command.ExecuteReader();
             var result = new List<ExperimentRecord>();
@@ -277,12 +276,12 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     public void AddTasks(IEnumerable<TaskSpec> tasks)
     {
         var list = tasks.ToList();
-        lock (gate)
+        lock (_gate)
         {
-            using var transaction = connection.BeginTransaction();
+            using var transaction = _connection.BeginTransaction();
             foreach (var task in list)
             {
-                using var command = connection.CreateCommand();
+                using var command = _connection.CreateCommand();
                 command.Transaction = transaction;
                 // A changed spec drops the reference cost it had (SET reads the old row's values).
                 command.CommandText = $"""
@@ -312,15 +311,15 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     {
         var stored = new Dictionary<string, (string Path, string Spec, bool Uncosted)>(StringComparer.Ordinal);
         var samples = new List<(long Row, string Task, string Program)>();
-        lock (gate)
+        lock (_gate)
         {
-            using (var command = connection.CreateCommand())
+            using (var command = _connection.CreateCommand())
             {
                 command.CommandText = "SELECT name, path, spec, ref_status IS NULL FROM tasks";
                 using var reader = command.ExecuteReader();
                 while (reader.Read()) stored[reader.GetString(0)] = (reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0);
             }
-            using (var command = connection.CreateCommand())
+            using (var command = _connection.CreateCommand())
             {
                 command.CommandText = "SELECT rowid, task, final_impl FROM samples WHERE verdict = 'correct' AND cycles IS NULL AND final_impl IS NOT NULL ORDER BY rowid";
                 using var reader = command.ExecuteReader();
@@ -353,12 +352,12 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 if (coster.Estimate(sample.Program).Cost is { } cost)
                     lock (costs) costs[sample.Row] = cost.Summary;
         });
-        lock (gate)
+        lock (_gate)
         {
-            using var transaction = connection.BeginTransaction();
+            using var transaction = _connection.BeginTransaction();
             foreach (var (name, reference) in references)
             {
-                using var command = connection.CreateCommand();
+                using var command = _connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = $"UPDATE tasks SET ref_status = $status, {string.Join(", ", CostColumns.Select(c => $"ref_{c} = ${c}"))} WHERE name = $n";
                 command.Parameters.AddWithValue("$n", name);
@@ -368,7 +367,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
             }
             foreach (var (row, cost) in costs)
             {
-                using var command = connection.CreateCommand();
+                using var command = _connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = $"UPDATE samples SET {string.Join(", ", CostColumns.Select(c => $"{c} = ${c}"))} WHERE rowid = $row";
                 command.Parameters.AddWithValue("$row", row);
@@ -383,9 +382,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>The reference cost of every stored task that has been costed, by task name.</summary>
     public IReadOnlyDictionary<string, ReferenceCost> ReferenceCosts()
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = $"SELECT name, ref_status, {string.Join(", ", CostColumns.Select(c => "ref_" + c))} FROM tasks WHERE ref_status IS NOT NULL ORDER BY name";
             using var reader = command.ExecuteReader();
             var result = new Dictionary<string, ReferenceCost>(StringComparer.Ordinal);
@@ -418,9 +417,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <exception cref="TaskFileException">when a stored task no longer loads.</exception>
     public IReadOnlyDictionary<string, TaskSpec> Tasks()
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "SELECT name, path, spec FROM tasks ORDER BY name";
             using var reader = command.ExecuteReader();
             var result = new Dictionary<string, TaskSpec>(StringComparer.Ordinal);
@@ -431,9 +430,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
 
     public bool IsDone(SampleKey key)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "SELECT 1 FROM samples WHERE experiment = $e AND task = $t AND model = $m AND setting = $s AND temperature = $temp AND sample_index = $i";
             Bind(command, key);
             return command.ExecuteScalar() is not null;
@@ -443,10 +442,10 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     public void Record(SampleRecord r)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(r.Prompt.System + "\u0000" + r.Prompt.User)))[..32];
-        lock (gate)
+        lock (_gate)
         {
-            using var transaction = connection.BeginTransaction();
-            using (var prompt = connection.CreateCommand())
+            using var transaction = _connection.BeginTransaction();
+            using (var prompt = _connection.CreateCommand())
             {
                 prompt.Transaction = transaction;
                 prompt.CommandText = "INSERT OR IGNORE INTO prompts(hash, system, user) VALUES ($h, $s, $u)";
@@ -455,7 +454,7 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
                 prompt.Parameters.AddWithValue("$u", r.Prompt.User);
                 prompt.ExecuteNonQuery();
             }
-            using (var command = connection.CreateCommand())
+            using (var command = _connection.CreateCommand())
             {
                 command.Transaction = transaction;
                 command.CommandText = """
@@ -497,9 +496,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
 
     public void RecordError(SampleKey key, string message)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "INSERT INTO errors(experiment, task, model, setting, temperature, sample_index, message, created) VALUES ($e, $t, $m, $s, $temp, $i, $msg, $created)";
             Bind(command, key);
             command.Parameters.AddWithValue("$msg", message);
@@ -511,9 +510,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>Stored samples, optionally of one experiment only, in a stable order.</summary>
     public IReadOnlyList<StoredSample> Samples(string? experiment = null)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = """
                 SELECT experiment, task, model, setting, temperature, sample_index, grp, verdict, impl, final_impl, fingerprint,
                        input_tokens, output_tokens, cost, model_seconds, verify_seconds, calls, rounds, cached, response, verdict_json,
@@ -541,9 +540,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>Failed calls, newest last.</summary>
     public IReadOnlyList<(SampleKey Key, string Message)> Errors(string? experiment = null)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "SELECT experiment, task, model, setting, temperature, sample_index, message FROM errors WHERE ($e IS NULL OR experiment = $e) ORDER BY rowid";
             command.Parameters.AddWithValue("$e", (object?)experiment ?? DBNull.Value);
             using var reader = command.ExecuteReader();
@@ -558,9 +557,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>Stores an iteration of the self-improvement loop (a replayed iteration replaces itself).</summary>
     public void RecordIteration(string run, IterationRecord r)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = """
                 INSERT OR REPLACE INTO iterations(run, iteration, level, demonstrations, sampled, newly_solved, solved_train, solved_test,
                     input_tokens, output_tokens, created)
@@ -584,9 +583,9 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
     /// <summary>The stored iterations of every self-improvement run (or of one), in order.</summary>
     public IReadOnlyList<(string Run, IterationRecord Iteration)> Iterations(string? run = null)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = """
                 SELECT run, iteration, level, demonstrations, sampled, newly_solved, solved_train, solved_test, input_tokens, output_tokens
                 FROM iterations WHERE ($run IS NULL OR run = $run) ORDER BY run, iteration
@@ -614,12 +613,12 @@ public sealed class ExperienceStore : ISampleLog, IDisposable
 
     private void Execute(string sql)
     {
-        using var command = connection.CreateCommand();
+        using var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    public void Dispose() => connection.Dispose();
+    public void Dispose() => _connection.Dispose();
 }
 
 public sealed class ExperienceStoreException(string message, Exception? inner = null) : Exception(message, inner);

@@ -17,55 +17,55 @@ public sealed record ModelSettings(ModelSpec Spec, string? ApiKey, RetryPolicy R
 /// </summary>
 public sealed class ModelClient : IDisposable
 {
-    private readonly IChatClient chat;
-    private readonly HttpClient http;
-    private readonly SemaphoreSlim slots;
-    private readonly ResponseCache? cache;
-    private readonly Price? price;
-    private long calls;
+    private readonly IChatClient _chat;
+    private readonly HttpClient _http;
+    private readonly SemaphoreSlim _slots;
+    private readonly ResponseCache? _cache;
+    private readonly Price? _price;
+    private long _calls;
 
     /// <exception cref="ArgumentException">for the built-in search, which is no API model (Agents runs it as a proposer).</exception>
     public ModelClient(ModelSettings settings, ResponseCache? cache, Action<string>? onRetry = null)
     {
         if (settings.Spec.Dialect == ModelDialect.Builtin) throw new ArgumentException($"{ModelSpec.BuiltinSearch} is not reached through an API client", nameof(settings));
         Spec = settings.Spec;
-        this.cache = cache;
-        price = settings.Price ?? Pricing.For(settings.Spec.Model);
-        slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
+        _cache = cache;
+        _price = settings.Price ?? Pricing.For(settings.Spec.Model);
+        _slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         // Our handler retries and times out; the SDKs are told not to, so a call is tried exactly as the policy says.
         HttpMessageHandler handler = new RetryHandler(settings.Retry, onRetry);
         if (settings.Spec.Dialect == ModelDialect.Anthropic) handler = new MissingUsageHandler(handler);
-        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        chat = Create(settings, http);
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _chat = Create(settings, _http);
     }
 
     public ModelSpec Spec { get; }
 
     /// <summary>Calls that reached the model (cache hits excluded).</summary>
-    public long Calls => Interlocked.Read(ref calls);
+    public long Calls => Interlocked.Read(ref _calls);
 
-    public bool HasPrice => price is not null;
+    public bool HasPrice => _price is not null;
 
     /// <exception cref="ModelCallException">when the call fails after its retries.</exception>
     public async Task<ModelAnswer> AskAsync(ModelRequest request, CancellationToken cancellationToken)
     {
         var key = ResponseCache.Key(Spec.Id, request);
-        if (cache?.TryGet(key) is { } hit) return hit with { Cost = price?.Cost(hit.InputTokens, hit.OutputTokens) };
+        if (_cache?.TryGet(key) is { } hit) return hit with { Cost = _price?.Cost(hit.InputTokens, hit.OutputTokens) };
 
-        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         var trace = new CallTrace();
         CallTrace.Current = trace;
         var watch = Stopwatch.StartNew();
         ChatResponse response;
         try
         {
-            Interlocked.Increment(ref calls);
+            Interlocked.Increment(ref _calls);
             var options = new ChatOptions
             {
                 Temperature = (float)request.Temperature,
                 MaxOutputTokens = request.MaxTokens,
             };
-            response = await chat.GetResponseAsync(
+            response = await _chat.GetResponseAsync(
                 [new ChatMessage(ChatRole.System, request.System), new ChatMessage(ChatRole.User, request.User)], options, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -75,7 +75,7 @@ public sealed class ModelClient : IDisposable
         finally
         {
             CallTrace.Current = null;
-            slots.Release();
+            _slots.Release();
         }
         var text = response.Text ?? "";
         long? input = trace.UsageMissing ? null : response.Usage?.InputTokenCount;
@@ -85,8 +85,8 @@ public sealed class ModelClient : IDisposable
             input ?? EstimateTokens(request.System) + EstimateTokens(request.User),
             output ?? EstimateTokens(text),
             estimated, watch.Elapsed.TotalSeconds, trace.Retries, Cached: false, Cost: null);
-        cache?.Put(key, Spec.Id, request, answer);
-        return answer with { Cost = price?.Cost(answer.InputTokens, answer.OutputTokens) };
+        _cache?.Put(key, Spec.Id, request, answer);
+        return answer with { Cost = _price?.Cost(answer.InputTokens, answer.OutputTokens) };
     }
 
     private static long EstimateTokens(string text) => (text.Length + 3) / 4;
@@ -139,8 +139,8 @@ public sealed class ModelClient : IDisposable
 
     public void Dispose()
     {
-        chat.Dispose();
-        http.Dispose();
-        slots.Dispose();
+        _chat.Dispose();
+        _http.Dispose();
+        _slots.Dispose();
     }
 }

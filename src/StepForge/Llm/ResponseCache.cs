@@ -12,13 +12,13 @@ namespace StepForge.Llm;
 /// </summary>
 public sealed class ResponseCache : IDisposable
 {
-    private readonly SqliteConnection connection;
-    private readonly Lock gate = new();
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
 
     public ResponseCache(string path)
     {
-        connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection.Open();
         Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;");
         Execute("""
             CREATE TABLE IF NOT EXISTS responses(
@@ -45,9 +45,9 @@ public sealed class ResponseCache : IDisposable
 
     public ModelAnswer? TryGet(string key)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = "SELECT text, input_tokens, output_tokens, usage_estimated, seconds, retries FROM responses WHERE key = $key";
             command.Parameters.AddWithValue("$key", key);
             using var reader = command.ExecuteReader();
@@ -59,9 +59,9 @@ public sealed class ResponseCache : IDisposable
 
     public void Put(string key, string modelId, ModelRequest request, ModelAnswer answer)
     {
-        lock (gate)
+        lock (_gate)
         {
-            using var command = connection.CreateCommand();
+            using var command = _connection.CreateCommand();
             command.CommandText = """
                 INSERT OR REPLACE INTO responses(key, model, role, temperature, sample_index, text, input_tokens, output_tokens, usage_estimated, seconds, retries, created)
                 VALUES ($key, $model, $role, $t, $i, $text, $in, $out, $est, $s, $r, $created)
@@ -86,9 +86,9 @@ public sealed class ResponseCache : IDisposable
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                using var command = connection.CreateCommand();
+                using var command = _connection.CreateCommand();
                 command.CommandText = "SELECT COUNT(*) FROM responses";
                 return (long)command.ExecuteScalar()!;
             }
@@ -97,10 +97,10 @@ public sealed class ResponseCache : IDisposable
 
     private void Execute(string sql)
     {
-        using var command = connection.CreateCommand();
+        using var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    public void Dispose() => connection.Dispose();
+    public void Dispose() => _connection.Dispose();
 }

@@ -8,25 +8,25 @@ namespace StepForge.Reports;
 /// </summary>
 public sealed class CsvWriter
 {
-    private readonly StringBuilder text = new();
-    private readonly int columns;
+    private readonly StringBuilder _text = new();
+    private readonly int _columns;
 
     public CsvWriter(IReadOnlyList<string> header)
     {
-        columns = header.Count;
+        _columns = header.Count;
         Record(header);
     }
 
     /// <exception cref="ArgumentException">when the record has another number of fields than the header.</exception>
     public CsvWriter Record(IReadOnlyList<string?> fields)
     {
-        if (fields.Count != columns) throw new ArgumentException($"a CSV record of {fields.Count} fields under a header of {columns}", nameof(fields));
+        if (fields.Count != _columns) throw new ArgumentException($"a CSV record of {fields.Count} fields under a header of {_columns}", nameof(fields));
         for (int i = 0; i < fields.Count; i++)
         {
-            if (i > 0) text.Append(',');
-            text.Append(Field(fields[i]));
+            if (i > 0) _text.Append(',');
+            _text.Append(Field(fields[i]));
         }
-        text.Append("\r\n");
+        _text.Append("\r\n");
         return this;
     }
 
@@ -35,5 +35,5 @@ public sealed class CsvWriter
         : value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
         : value;
 
-    public override string ToString() => text.ToString();
+    public override string ToString() => _text.ToString();
 }

@@ -8,13 +8,13 @@ namespace StepForge.Reports;
 public sealed record CurvePoint(int Iteration, long InputTokens, long OutputTokens, int Solved, int SolvedTest, bool ParetoOptimal, bool ParetoOptimalTest = false);
 
 /// <summary>A self-improvement run's learning curve: tasks solved against input tokens, iteration by iteration.</summary>
-/// <param name="Experiment">The experiment's label in the report (its name, with its store when the name is in several).</param>
 /// <param name="Tasks">Training tasks.</param>
-/// <param name="TestTasks">Held-out tasks (sampled every iteration, never shown).</param>
 public sealed record LearningCurve(string Store, string Run, string Model, string Setting, int Tasks, IReadOnlyList<CurvePoint> Points)
 {
+    /// <summary>The experiment's label in the report (its name, with its store when the name is in several).</summary>
     public string Experiment { get; init; } = Run;
 
+    /// <summary>Held-out tasks (sampled every iteration, never shown).</summary>
     public int TestTasks { get; init; }
 }
 

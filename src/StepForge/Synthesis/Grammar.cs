@@ -18,34 +18,34 @@ internal sealed record Production(string Kind, Fragment Fragment, ValueList<FnDe
 /// </summary>
 internal sealed class Grammar
 {
-    private readonly IReadOnlyList<FnDecl> fns;
-    private readonly IReadOnlyDictionary<string, long> sizes;
-    private readonly bool routed;
-    private readonly HashSet<DType> zippable = [];
-    private readonly Dictionary<DType, List<FnDecl>> byInput = [];
+    private readonly IReadOnlyList<FnDecl> _fns;
+    private readonly IReadOnlyDictionary<string, long> _sizes;
+    private readonly bool _routed;
+    private readonly HashSet<DType> _zippable = [];
+    private readonly Dictionary<DType, List<FnDecl>> _byInput = [];
 
     public Grammar(TaskSpec task, IReadOnlyDictionary<string, long> sizes)
     {
-        fns = task.Fns;
-        this.sizes = sizes;
-        routed = task.Inputs.Select(i => i.Type.DType).Concat(fns.Select(f => f.Output)).Any(d => d is MultihotType);
-        foreach (var fn in fns)
+        _fns = task.Fns;
+        _sizes = sizes;
+        _routed = task.Inputs.Select(i => i.Type.DType).Concat(_fns.Select(f => f.Output)).Any(d => d is MultihotType);
+        foreach (var fn in _fns)
         {
-            if (!byInput.TryGetValue(fn.Input, out var list)) byInput[fn.Input] = list = [];
+            if (!_byInput.TryGetValue(fn.Input, out var list)) _byInput[fn.Input] = list = [];
             list.Add(fn);
             // Tuples worth building with Zip on their own: proper contiguous runs of a fn's tuple input (Zip nests, tuples flatten).
             if (fn.Input is TupleType tuple)
                 for (int start = 0; start < tuple.Items.Count; start++)
                     for (int n = 2; start + n <= tuple.Items.Count && n < tuple.Items.Count; n++)
-                        zippable.Add(new TupleType(new ValueList<DType>(tuple.Items.Skip(start).Take(n))));
+                        _zippable.Add(new TupleType(new ValueList<DType>(tuple.Items.Skip(start).Take(n))));
         }
         var used = task.DimensionSymbols();
         var literals = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type))
-            .SelectMany(t => t.Shape.Concat(t.DType.AllDims)).Concat(fns.SelectMany(f => f.Input.AllDims.Concat(f.Output.AllDims)))
+            .SelectMany(t => t.Shape.Concat(t.DType.AllDims)).Concat(_fns.SelectMany(f => f.Input.AllDims.Concat(f.Output.AllDims)))
             .OfType<ConstDim>().Where(d => d.Value > 1).Distinct();
         // Only dims the task uses: a dim it never mentions only makes more values (rmsnorm's pool held [K, D, N] streams).
         RepeatDims = [.. used.Where(sizes.ContainsKey).Order(StringComparer.Ordinal).Select(Dim.Symbol), .. literals.OrderBy(d => d.Value)];
-        SplitSizes = [.. fns.SelectMany(f => f.Input.AllDims.Concat(f.Output.AllDims)).Where(d => d is SymbolDim || d is ConstDim { Value: > 1 })
+        SplitSizes = [.. _fns.SelectMany(f => f.Input.AllDims.Concat(f.Output.AllDims)).Where(d => d is SymbolDim || d is ConstDim { Value: > 1 })
             .Distinct().OrderBy(d => d.ToString(), StringComparer.Ordinal)];
     }
 
@@ -54,9 +54,9 @@ internal sealed class Grammar
     public IReadOnlyList<Dim> SplitSizes { get; }
 
     /// <summary>Fns a stream of this dtype can be passed to.</summary>
-    public IReadOnlyList<FnDecl> FnsTaking(DType dtype) => byInput.TryGetValue(dtype, out var list) ? list : [];
+    public IReadOnlyList<FnDecl> FnsTaking(DType dtype) => _byInput.TryGetValue(dtype, out var list) ? list : [];
 
-    public bool IsZippable(DType tuple) => zippable.Contains(tuple);
+    public bool IsZippable(DType tuple) => _zippable.Contains(tuple);
 
     /// <summary>The productions with one argument of this type (typing is left to the caller).</summary>
     public IEnumerable<Production> Unary(StreamType t)
@@ -123,7 +123,7 @@ internal sealed class Grammar
                 }
             }
             // A whole fn input needs a Zip of its own only to be partitioned among experts; Map, Accum and Scan take it fused.
-            if (zippable.Contains(tuple) || routed && byInput.ContainsKey(tuple))
+            if (_zippable.Contains(tuple) || _routed && _byInput.ContainsKey(tuple))
                 yield return new Production("Zip", Fragment.Binary(new ZipOp()), default, null, false);
         }
         if (y.Rank == x.Rank + 1 && y.Shape.Slice(1) == x.Shape)
@@ -140,7 +140,7 @@ internal sealed class Grammar
     /// <summary>Partition → a Map per expert → Merge: a run of consecutive fns of one signature, or one fn for every expert.</summary>
     private IEnumerable<Production> Experts(StreamType x, MultihotType route)
     {
-        if (route.Width.Evaluate(sizes) is not { } width || width < 1 || width > 16) yield break;
+        if (route.Width.Evaluate(_sizes) is not { } width || width < 1 || width > 16) yield break;
         var candidates = FnsTaking(x.DType);
         var assignments = new List<FnDecl[]>();
         for (int start = 0; start + width <= candidates.Count; start++)
@@ -150,7 +150,7 @@ internal sealed class Grammar
         }
         assignments.AddRange(candidates.Select(f => Enumerable.Repeat(f, (int)width).ToArray()));
         foreach (var experts in assignments.DistinctBy(a => string.Join(",", a.Select(f => f.FuncName))))
-            foreach (var merge in fns.Where(f => f.HasInit && f.Input == experts[0].Output))
+            foreach (var merge in _fns.Where(f => f.HasInit && f.Input == experts[0].Output))
                 yield return new Production("Experts", Fragment.Binary(new ExpertsOp(route.Width, new ValueList<FnDecl>(experts), merge)),
                     new ValueList<FnDecl>([.. experts, merge]), null, false);
     }

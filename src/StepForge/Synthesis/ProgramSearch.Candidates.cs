@@ -10,31 +10,31 @@ public sealed partial class ProgramSearch
     /// <summary>Instantiations of one piece on one tuple of argument types kept at most (the cheapest).</summary>
     private const int MaxInstantiations = 48;
 
-    private readonly Dictionary<(StreamType, StreamType), Candidate?> layoutPaths = [];
+    private readonly Dictionary<(StreamType, StreamType), Candidate?> _layoutPaths = [];
 
-    private readonly Dictionary<(StreamType, StreamType?), ILookup<string, (Production Production, StreamType[] Types)>> typedProductions = [];
-    private readonly Dictionary<(Piece, int, StreamType), bool> holeTakes = [];
+    private readonly Dictionary<(StreamType, StreamType?), ILookup<string, (Production Production, StreamType[] Types)>> _typedProductions = [];
+    private readonly Dictionary<(Piece, int, StreamType), bool> _holeTakes = [];
 
-    private IReadOnlyList<Candidate> Unary(StreamType type) => unary[type];
+    private IReadOnlyList<Candidate> Unary(StreamType type) => _unary[type];
 
     /// <summary>The grammar's productions on these arguments that type-check, by kind, with their types (cached: typing depends on types only).</summary>
     private ILookup<string, (Production Production, StreamType[] Types)> TypedProductions(StreamType[] args)
     {
         var key = (args[0], args.Length > 1 ? args[1] : null);
-        if (typedProductions.TryGetValue(key, out var known)) return known;
-        var productions = args.Length == 1 ? grammar.Unary(args[0]) : grammar.Binary(args[0], args[1]);
+        if (_typedProductions.TryGetValue(key, out var known)) return known;
+        var productions = args.Length == 1 ? _grammar.Unary(args[0]) : _grammar.Binary(args[0], args[1]);
         var typed = new List<(Production, StreamType[])>();
         foreach (var p in productions)
-            if (p.Fragment.Types(args, sizes) is { } t) typed.Add((p, t));
-        return typedProductions[key] = typed.ToLookup(t => t.Item1.Kind, StringComparer.Ordinal);
+            if (p.Fragment.Types(args, _sizes) is { } t) typed.Add((p, t));
+        return _typedProductions[key] = typed.ToLookup(t => t.Item1.Kind, StringComparer.Ordinal);
     }
 
-    private readonly Dictionary<ValueList<Dim>, List<StreamType>> typesByShape = [];
-    private readonly Dictionary<ValueList<Dim>, List<StreamType>> typesByOuterShape = [];
-    private readonly List<StreamType> routeTypes = [];
-    private readonly Dictionary<(Piece, int, string), List<StreamType>> joinIndex = [];
-    private readonly Dictionary<Piece, (PieceStep Step, int[] Side, Piece?[] Chains)?> joins = [];
-    private readonly HashSet<(StreamType, StreamType)> pairsChecked = [];
+    private readonly Dictionary<ValueList<Dim>, List<StreamType>> _typesByShape = [];
+    private readonly Dictionary<ValueList<Dim>, List<StreamType>> _typesByOuterShape = [];
+    private readonly List<StreamType> _routeTypes = [];
+    private readonly Dictionary<(Piece, int, string), List<StreamType>> _joinIndex = [];
+    private readonly Dictionary<Piece, (PieceStep Step, int[] Side, Piece?[] Chains)?> _joins = [];
+    private readonly HashSet<(StreamType, StreamType)> _pairsChecked = [];
 
     /// <summary>
     /// A type seen for the first time: its one-argument steps, and the two-argument steps it makes with the types so
@@ -43,23 +43,23 @@ public sealed partial class ProgramSearch
     /// </summary>
     private void NewType(StreamType type)
     {
-        types.Add(type);
-        unary[type] = Typed([type]);
-        Index(typesByShape, type.Shape, type);
-        if (type.Shape.Count > 1) Index(typesByOuterShape, type.Shape.Slice(1), type);
-        if (type.DType is MultihotType) routeTypes.Add(type);
+        _types.Add(type);
+        _unary[type] = Typed([type]);
+        Index(_typesByShape, type.Shape, type);
+        if (type.Shape.Count > 1) Index(_typesByOuterShape, type.Shape.Slice(1), type);
+        if (type.DType is MultihotType) _routeTypes.Add(type);
 
-        foreach (var other in typesByShape[type.Shape].ToList()) Pair(type, other);
-        if (typesByOuterShape.TryGetValue(type.Shape, out var references))
+        foreach (var other in _typesByShape[type.Shape].ToList()) Pair(type, other);
+        if (_typesByOuterShape.TryGetValue(type.Shape, out var references))
             foreach (var reference in references.ToList()) Pair(type, reference);
-        if (type.Shape.Count > 1 && typesByShape.TryGetValue(type.Shape.Slice(1), out var smaller))
+        if (type.Shape.Count > 1 && _typesByShape.TryGetValue(type.Shape.Slice(1), out var smaller))
             foreach (var x in smaller.ToList()) Pair(x, type);
-        foreach (var route in routeTypes.ToList())
+        foreach (var route in _routeTypes.ToList())
             if (Grammar.Routes(type, route)) Pair(type, route);
         if (type.DType is MultihotType)
-            foreach (var x in types.ToList())
+            foreach (var x in _types.ToList())
                 if (Grammar.Routes(x, type)) Pair(x, type);
-        foreach (var (piece, _) in model.Pieces)
+        foreach (var (piece, _) in _model.Pieces)
         {
             if (piece.Holes != 2) continue;
             for (int hole = 0; hole < 2; hole++)
@@ -67,9 +67,9 @@ public sealed partial class ProgramSearch
                 if (!PieceHoleTakes(piece, hole, type)) continue;
                 foreach (var key in JoinKeys(piece, hole, type))
                 {
-                    if (!joinIndex.TryGetValue((piece, hole, key), out var mine)) joinIndex[(piece, hole, key)] = mine = [];
+                    if (!_joinIndex.TryGetValue((piece, hole, key), out var mine)) _joinIndex[(piece, hole, key)] = mine = [];
                     mine.Add(type);
-                    if (joinIndex.TryGetValue((piece, 1 - hole, key), out var others))
+                    if (_joinIndex.TryGetValue((piece, 1 - hole, key), out var others))
                         foreach (var other in others.ToList())
                             if (hole == 0) Pair(type, other);
                             else Pair(other, type);
@@ -87,14 +87,14 @@ public sealed partial class ProgramSearch
     /// <summary>Both orders of a pair of types, each once.</summary>
     private void Pair(StreamType a, StreamType b)
     {
-        if (pairsChecked.Add((a, b))) AddPartners(a, b);
-        if (a != b && pairsChecked.Add((b, a))) AddPartners(b, a);
+        if (_pairsChecked.Add((a, b))) AddPartners(a, b);
+        if (a != b && _pairsChecked.Add((b, a))) AddPartners(b, a);
     }
 
     /// <summary>Whether a value of this type could fill a piece's hole: every step that reads the hole alone has a production on it.</summary>
     private bool PieceHoleTakes(Piece piece, int hole, StreamType type)
     {
-        if (holeTakes.TryGetValue((piece, hole, type), out var known)) return known;
+        if (_holeTakes.TryGetValue((piece, hole, type), out var known)) return known;
         bool takes = true;
         foreach (var step in piece.Steps)
             if (step.Inputs.Count == 1 && step.Inputs[0] == hole && !TypedProductions([type])[step.Kind].Any(p => p.Production.Fns.Count == step.Fns.Count))
@@ -102,7 +102,7 @@ public sealed partial class ProgramSearch
                 takes = false;
                 break;
             }
-        return holeTakes[(piece, hole, type)] = takes;
+        return _holeTakes[(piece, hole, type)] = takes;
     }
 
     /// <summary>
@@ -111,7 +111,7 @@ public sealed partial class ProgramSearch
     /// </summary>
     private (PieceStep Step, int[] Side, Piece?[] Chains)? JoinOf(Piece piece)
     {
-        if (joins.TryGetValue(piece, out var known)) return known;
+        if (_joins.TryGetValue(piece, out var known)) return known;
         var deps = new List<HashSet<int>> { new() { 0 }, new() { 1 } };
         (PieceStep, int[], Piece?[])? result = null;
         foreach (var step in piece.Steps)
@@ -131,7 +131,7 @@ public sealed partial class ProgramSearch
             }
             deps.Add(d);
         }
-        return joins[piece] = result;
+        return _joins[piece] = result;
     }
 
     /// <summary>The steps of a piece that carry one hole to one of its values, as a piece of their own.</summary>
@@ -183,7 +183,7 @@ public sealed partial class ProgramSearch
     {
         var candidates = Typed([first, second]);
         if (candidates.Length == 0) return;
-        if (!partners.TryGetValue(first, out var list)) partners[first] = list = [];
+        if (!_partners.TryGetValue(first, out var list)) _partners[first] = list = [];
         list.Add((second, candidates));
     }
 
@@ -195,23 +195,23 @@ public sealed partial class ProgramSearch
         {
             var kept = group.Where(g => Keep(g.Types[^1])).ToList();
             if (kept.Count == 0) continue;
-            double kindBits = model.KindBits(group.Key);
+            double kindBits = _model.KindBits(group.Key);
             var alternatives = kept.Select(g => g.Production).ToList();
             foreach (var (production, t) in kept)
-                result.Add(new Candidate(production, t, SearchModel.Units(kindBits + model.ChoiceBits(production, alternatives)), null));
+                result.Add(new Candidate(production, t, SearchModel.Units(kindBits + _model.ChoiceBits(production, alternatives)), null));
         }
-        foreach (var (piece, bits) in model.Pieces)
+        foreach (var (piece, bits) in _model.Pieces)
             if (piece.Holes == args.Length && Enumerable.Range(0, args.Length).All(h => PieceHoleTakes(piece, h, args[h])))
                 result.AddRange(Instantiate(piece, bits, args));
-        foreach (var c in result) dearestStep = Math.Max(dearestStep, c.Cost);
+        foreach (var c in result) _dearestStep = Math.Max(_dearestStep, c.Cost);
         return [.. result.OrderBy(c => c.Cost)];
     }
 
     private bool Keep(StreamType type)
     {
-        if (type.Rank > maxRank || Elements(type) > maxElements) return false;
+        if (type.Rank > _maxRank || Elements(type) > _maxElements) return false;
         var dtype = type.DType;
-        return usefulDTypes.Contains(dtype) || dtype is TupleType && grammar.IsZippable(dtype) || dtype is MultihotType;
+        return _usefulDTypes.Contains(dtype) || dtype is TupleType && _grammar.IsZippable(dtype) || dtype is MultihotType;
     }
 
     /// <summary>
@@ -239,7 +239,7 @@ public sealed partial class ProgramSearch
             var step = piece.Steps[s];
             var inputs = step.Inputs.Select(i => slotTypes[i]).ToArray();
             var typed = TypedProductions(inputs)[step.Kind]
-                .Where(x => x.Production.Fns.Count == step.Fns.Count && Elements(x.Types[^1]) <= maxElements && x.Types[^1].Rank <= maxRank + 1)
+                .Where(x => x.Production.Fns.Count == step.Fns.Count && Elements(x.Types[^1]) <= _maxElements && x.Types[^1].Rank <= _maxRank + 1)
                 .ToList();
             var fitting = Enumerable.Range(0, step.Fns.Count).Select(f => typed.Select(x => x.Production.Fns[f]).Distinct().ToList()).ToList();
             var fittingDims = typed.Where(x => x.Production.Dim is not null).Select(x => x.Production.Dim!).Distinct().ToList();
@@ -297,7 +297,7 @@ public sealed partial class ProgramSearch
     private string PieceName(Piece piece)
     {
         int index = 0;
-        foreach (var (p, _) in model.Pieces)
+        foreach (var (p, _) in _model.Pieces)
         {
             if (ReferenceEquals(p, piece)) break;
             index++;
@@ -308,7 +308,7 @@ public sealed partial class ProgramSearch
     /// <summary>The cheapest run of at most three layout ops (Bufferize, Streamify, Promote, Flatten, Reshape) from one type to another.</summary>
     private Candidate? LayoutPath(StreamType from, StreamType to)
     {
-        if (layoutPaths.TryGetValue((from, to), out var known)) return known;
+        if (_layoutPaths.TryGetValue((from, to), out var known)) return known;
         Candidate? best = null;
         var ops = new List<FragmentOp>();
         var path = new List<StreamType> { from };
@@ -323,20 +323,20 @@ public sealed partial class ProgramSearch
                 return;
             }
             if (ops.Count == 3) return;
-            foreach (var p in grammar.Unary(t))
+            foreach (var p in _grammar.Unary(t))
             {
                 if (p.Fragment.Ops.Count != 1 || p.Fragment.Ops[0].Op is not (BufferizeOp or StreamifyOp or PromoteOp or FlattenOp or ReshapeOp)) continue;
-                if (p.Fragment.Types([t], sizes) is not { } types) continue;
+                if (p.Fragment.Types([t], _sizes) is not { } types) continue;
                 ops.Add(new FragmentOp(p.Fragment.Ops[0].Op, new ValueList<int>([ops.Count])));
                 path.Add(types[^1]);
-                Walk(types[^1], bits + model.KindBits(p.Kind));
+                Walk(types[^1], bits + _model.KindBits(p.Kind));
                 path.RemoveAt(path.Count - 1);
                 ops.RemoveAt(ops.Count - 1);
             }
         }
 
         Walk(from, 0);
-        layoutPaths[(from, to)] = best;
+        _layoutPaths[(from, to)] = best;
         return best;
     }
 
@@ -353,7 +353,7 @@ public sealed partial class ProgramSearch
         string Name(int id)
         {
             if (names.TryGetValue(id, out var known)) return known;
-            var value = pool[id];
+            var value = _pool[id];
             if (value.Origin is not { } step) return names[id] = value.Input!;
             var fragment = step.Candidate.Production.Fragment;
             var local = new List<string>(step.Args.Select(Name));

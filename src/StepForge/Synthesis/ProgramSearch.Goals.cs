@@ -33,89 +33,89 @@ public sealed partial class ProgramSearch
 
     private const int NewtonSteps = 12;
 
-    private readonly List<Goal> goals = [];
-    private readonly Dictionary<StreamType, List<Goal>> goalsByType = [];
-    private readonly List<int> knownValues = [];
-    private int binaryUndos;
+    private readonly List<Goal> _goals = [];
+    private readonly Dictionary<StreamType, List<Goal>> _goalsByType = [];
+    private readonly List<int> _knownValues = [];
+    private int _binaryUndos;
 
-    private readonly PriorityQueue<Goal, (int, int)> unexpanded = new();
+    private readonly PriorityQueue<Goal, (int, int)> _unexpanded = new();
 
     private void StartGoals()
     {
-        for (int o = 0; o < task.Outputs.Count; o++)
-            if (task.Outputs[o].Type.DType is not TupleType)
-                AddGoal(new Goal(task.Outputs[o].Type, [.. references[o]], null, null, null, 0, 0));
+        for (int o = 0; o < _task.Outputs.Count; o++)
+            if (_task.Outputs[o].Type.DType is not TupleType)
+                AddGoal(new Goal(_task.Outputs[o].Type, [.. _references[o]], null, null, null, 0, 0));
         ExpandGoals();
     }
 
     private void AddGoal(Goal goal)
     {
-        if (goals.Count >= MaxGoals) return;
+        if (_goals.Count >= MaxGoals) return;
         // A target most of whose elements are free says little about a value: too many values would reach it.
         if (goal.Free is { } free && free.Count(f => f) * 2 > free.Length) return;
-        goals.Add(goal);
-        if (!goalsByType.TryGetValue(goal.Type, out var list)) goalsByType[goal.Type] = list = [];
+        _goals.Add(goal);
+        if (!_goalsByType.TryGetValue(goal.Type, out var list)) _goalsByType[goal.Type] = list = [];
         list.Add(goal);
         // Repeats first: a target that lost a dim is smaller and nearer the inputs; then by depth.
-        unexpanded.Enqueue(goal, (goal.Depth + 2 * goal.Unaries, goals.Count));
+        _unexpanded.Enqueue(goal, (goal.Depth + 2 * goal.Unaries, _goals.Count));
     }
 
     /// <summary>Undoes the goals not yet undone, nearest the outputs first, and carries back any value already close to one.</summary>
     private void ExpandGoals()
     {
-        while (unexpanded.TryDequeue(out var goal, out _))
+        while (_unexpanded.TryDequeue(out var goal, out _))
         {
-            if (stop is not null) return;
-            if (goal.Depth > 0 && typesByShape.ContainsKey(goal.Type.Shape))
-                foreach (var value in pool.Where(v => v.Type == goal.Type).ToList())
+            if (_stop is not null) return;
+            if (goal.Depth > 0 && _typesByShape.ContainsKey(goal.Type.Shape))
+                foreach (var value in _pool.Where(v => v.Type == goal.Type).ToList())
                     if (Near(value.Data, goal)) Reach(goal, value.Id);
             if (goal.Depth >= MaxGoalDepth) continue;
             UndoRepeats(goal);
             // An output is not undone by guessing a Map (a one-op program is found forward anyway), nor a run of more than a few.
             if (goal.Depth > 0 && goal.Unaries < MaxUnaries) UndoMaps(goal);
             if (goal.Depth == 0)
-                foreach (var known in knownValues.ToList()) UndoBinary(goal, known);
+                foreach (var known in _knownValues.ToList()) UndoBinary(goal, known);
         }
     }
 
     /// <summary>Set while a value is carried back: the values on the way do not set off more carrying (it could go on forever).</summary>
-    private bool reaching;
+    private bool _reaching;
 
     /// <summary>A new value: does it reach a goal, and can goals be undone with it as a known operand?</summary>
     private void GoalsMeet(Value value)
     {
-        if (reaching) return;
-        if (goalsByType.TryGetValue(value.Type, out var list))
+        if (_reaching) return;
+        if (_goalsByType.TryGetValue(value.Type, out var list))
             foreach (var goal in list.ToList())
                 if (goal.Depth > 0 && Near(value.Data, goal)) Reach(goal, value.Id);
         if (value.Cost <= KnownCostLimit && value.Type.DType is not TupleType)
         {
-            knownValues.Add(value.Id);
-            foreach (var goal in goals.Where(g => g.Depth == 0).ToList()) UndoBinary(goal, value.Id);
+            _knownValues.Add(value.Id);
+            foreach (var goal in _goals.Where(g => g.Depth == 0).ToList()) UndoBinary(goal, value.Id);
             ExpandGoals();
         }
     }
 
     /// <summary>Carries a value that reached a goal back up to the output, one undone step at a time.</summary>
-    private readonly Dictionary<Goal, int> reached = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Goal, int> _reached = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Values carried back from one goal at most: the first few that reach it are the cheapest.</summary>
     private const int MaxReachesPerGoal = 8;
 
     private void Reach(Goal goal, int id)
     {
-        if (reaching) return;
-        int times = reached.GetValueOrDefault(goal);
+        if (_reaching) return;
+        int times = _reached.GetValueOrDefault(goal);
         if (times >= MaxReachesPerGoal) return;
-        reached[goal] = times + 1;
-        reaching = true;
+        _reached[goal] = times + 1;
+        _reaching = true;
         try
         {
             ReachUp(goal, id);
         }
         finally
         {
-            reaching = false;
+            _reaching = false;
         }
     }
 
@@ -124,7 +124,7 @@ public sealed partial class ProgramSearch
         var current = id;
         for (var g = goal; g.Parent is not null && g.Undo is { } undo; g = g.Parent)
         {
-            var x = pool[current];
+            var x = _pool[current];
             Candidate? step;
             Value[] args;
             if (undo.RepeatDim is { } n)
@@ -140,7 +140,7 @@ public sealed partial class ProgramSearch
             }
             else
             {
-                var known = pool[undo.Known];
+                var known = _pool[undo.Known];
                 args = undo.KnownFirst ? [known, x] : [x, known];
                 step = BinaryCandidates(args[0].Type, args[1].Type)
                     .FirstOrDefault(c => c.Production.Kind == "ZipMap" && c.Production.Fns[0] == undo.Fn && c.Result == g.Parent.Type);
@@ -153,13 +153,13 @@ public sealed partial class ProgramSearch
     private IEnumerable<Candidate> BinaryCandidates(StreamType first, StreamType second)
     {
         Pair(first, second);
-        return partners.TryGetValue(first, out var list) ? list.Where(p => p.Second == second).SelectMany(p => p.Candidates) : [];
+        return _partners.TryGetValue(first, out var list) ? list.Where(p => p.Second == second).SelectMany(p => p.Candidates) : [];
     }
 
     /// <summary>Undoes a Map of each elementwise fn (one whose input and output are the goal's element type).</summary>
     private void UndoMaps(Goal goal)
     {
-        foreach (var fn in task.Fns)
+        foreach (var fn in _task.Fns)
         {
             if (fn.HasInit || fn.Input != goal.Type.DType || fn.Output != goal.Type.DType) continue;
             // The same fn undone twice in a row is rarely what a program did, and chains of it crowd the targets out.
@@ -172,17 +172,17 @@ public sealed partial class ProgramSearch
     /// <summary>Undoes a binary fn whose other operand is a known value of the goal's shape.</summary>
     private void UndoBinary(Goal goal, int knownId)
     {
-        if (goal.Depth >= MaxGoalDepth || binaryUndos >= MaxBinaryUndos) return;
-        var known = pool[knownId];
+        if (goal.Depth >= MaxGoalDepth || _binaryUndos >= MaxBinaryUndos) return;
+        var known = _pool[knownId];
         if (known.Type.Shape != goal.Type.Shape) return;
-        foreach (var fn in task.Fns)
+        foreach (var fn in _task.Fns)
         {
             if (fn.HasInit || fn.Output != goal.Type.DType || fn.Input is not TupleType { Items.Count: 2 } pair) continue;
             for (int side = 0; side < 2; side++)
             {
                 // The known operand is the fn's input component `side`; the unknown one must be laid out like the output.
                 if (pair.Items[side] != known.Type.DType || pair.Items[1 - side] != goal.Type.DType) continue;
-                if (binaryUndos++ >= MaxBinaryUndos) return;
+                if (_binaryUndos++ >= MaxBinaryUndos) return;
                 bool knownFirst = side == 0;
                 var solution = Solve([known.Type, goal.Type], Fragment.Of(2,
                         new FragmentOp(new ZipOp(), new ValueList<int>(knownFirst ? [0, 1] : [1, 0])),
@@ -206,7 +206,7 @@ public sealed partial class ProgramSearch
         // Repeat takes away the innermost dim (j = 0); Broadcast(a = j) the dim after the j innermost, which needs j <= rank - 1.
         for (int j = 0; j <= shape.Count - 2; j++)
         {
-            if (!grammar.RepeatDims.Contains(shape[j])) continue;
+            if (!_grammar.RepeatDims.Contains(shape[j])) continue;
             if (j > 0 && goal.Type.DType is not ScalarType) continue;
             // Tensor axes are the reversed element dims then stream dims: stream dim j is axis rank-1-elementAxes-j.
             int axis = tensor.Rank - 1 - elementAxes - j;
@@ -260,9 +260,9 @@ public sealed partial class ProgramSearch
     {
         if (goal.Data.Length != 1) return null;
         var target = goal.Data[0];
-        var fragTypes = frag.Types(types, sizes);
+        var fragTypes = frag.Types(types, _sizes);
         if (fragTypes is null || fragTypes[^1] != goal.Type) return null;
-        tried++;
+        _tried++;
         int count = target.Count;
         var t = target.Data;
         float Tolerance(int i) => 1e-6f + 1e-6f * Math.Abs(t[i]);
@@ -355,7 +355,7 @@ public sealed partial class ProgramSearch
         float[]? Run(float[] candidate)
         {
             Tensor[][] args = [.. known, [new Tensor(target.Shape, candidate, target.Kind)]];
-            var result = Evaluate(() => frag.Evaluate(simulator, fragTypes, args, sizes));
+            var result = Evaluate(() => frag.Evaluate(_simulator, fragTypes, args, _sizes));
             return result is { Length: 1 } r && r[0].Count == candidate.Length ? r[0].Data : null;
         }
     }

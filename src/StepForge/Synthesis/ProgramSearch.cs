@@ -49,80 +49,80 @@ public sealed partial class ProgramSearch
     /// <summary>Layout steps allowed in a row: they only view data another way, and long runs of them are never needed.</summary>
     private const int MaxLayoutRun = 2;
 
-    private readonly TaskSpec task;
-    private readonly SearchOptions options;
-    private readonly SearchKnowledge knowledge;
-    private readonly SearchModel model;
-    private readonly Grammar grammar;
-    private readonly Stopwatch watch = Stopwatch.StartNew();
-    private readonly List<Value> pool = [];
-    private readonly List<Dictionary<StreamType, List<int>>> byCost = [];
-    private readonly Dictionary<(StreamType, long), List<int>> seen = [];
-    private readonly Dictionary<StreamType, Candidate[]> unary = [];
-    private readonly Dictionary<StreamType, List<(StreamType Second, Candidate[] Candidates)>> partners = [];
-    private readonly List<StreamType> types = [];
-    private readonly HashSet<DType> usefulDTypes = [];
-    private readonly ExecutionBudget budget;
-    private readonly Simulator simulator;
-    private readonly IReadOnlyDictionary<string, long> sizes;
-    private readonly List<List<Tensor>> references;
-    private readonly List<List<int>> matches;
-    private readonly HashSet<string> triedPrograms = [];
-    private readonly List<FoundProgram> found = [];
-    private readonly TaskVerifier verifier;
-    private readonly TaskVerifier? otherSizes;
-    private readonly IComparer<FoundProgram> ranking;
-    private readonly int maxRank;
-    private readonly long maxElements;
-    private readonly CancellationToken cancellation;
-    private long tried;
-    private long work;
-    private long keptElements;
-    private long triedAtFirst = -1;
-    private int rejected;
-    private int level;
-    private int dearestStep;
-    private string? stop;
+    private readonly TaskSpec _task;
+    private readonly SearchOptions _options;
+    private readonly SearchKnowledge _knowledge;
+    private readonly SearchModel _model;
+    private readonly Grammar _grammar;
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private readonly List<Value> _pool = [];
+    private readonly List<Dictionary<StreamType, List<int>>> _byCost = [];
+    private readonly Dictionary<(StreamType, long), List<int>> _seen = [];
+    private readonly Dictionary<StreamType, Candidate[]> _unary = [];
+    private readonly Dictionary<StreamType, List<(StreamType Second, Candidate[] Candidates)>> _partners = [];
+    private readonly List<StreamType> _types = [];
+    private readonly HashSet<DType> _usefulDTypes = [];
+    private readonly ExecutionBudget _budget;
+    private readonly Simulator _simulator;
+    private readonly IReadOnlyDictionary<string, long> _sizes;
+    private readonly List<List<Tensor>> _references;
+    private readonly List<List<int>> _matches;
+    private readonly HashSet<string> _triedPrograms = [];
+    private readonly List<FoundProgram> _found = [];
+    private readonly TaskVerifier _verifier;
+    private readonly TaskVerifier? _otherSizes;
+    private readonly IComparer<FoundProgram> _ranking;
+    private readonly int _maxRank;
+    private readonly long _maxElements;
+    private readonly CancellationToken _cancellation;
+    private long _tried;
+    private long _work;
+    private long _keptElements;
+    private long _triedAtFirst = -1;
+    private int _rejected;
+    private int _level;
+    private int _dearestStep;
+    private string? _stop;
 
     private ProgramSearch(TaskSpec task, SearchOptions options, SearchKnowledge knowledge, CancellationToken cancellation)
     {
-        this.task = task with { Impl = null };
-        this.options = options;
-        this.knowledge = knowledge;
-        this.cancellation = cancellation;
-        ranking = (options.Ranking ?? ProgramRanking.FewestOps).For(this.task);
+        _task = task with { Impl = null };
+        _options = options;
+        _knowledge = knowledge;
+        _cancellation = cancellation;
+        _ranking = (options.Ranking ?? ProgramRanking.FewestOps).For(_task);
         // Budgets count work (elements, steps), so no candidate's fate, and so no answer, depends on the machine's load;
         // their wall-clock guard stops the whole search as a safety net (see Evaluate).
-        budget = ExecutionBudget.ForSizes(task.Sizes.Values);
-        using var _ = Tensor.Use(budget);
-        var runtime = new TaskRuntime(this.task, null, budget);
-        sizes = runtime.Sizes;
+        _budget = ExecutionBudget.ForSizes(task.Sizes.Values);
+        using var _ = Tensor.Use(_budget);
+        var runtime = new TaskRuntime(_task, null, _budget);
+        _sizes = runtime.Sizes;
         var data = runtime.SeededData(1);
         var first = data.ToDictionary(kv => kv.Key, kv => kv.Value[0]);
-        references = Verifier.ComputeReference(this.task, runtime, first);
-        simulator = runtime.NewSimulator(first);
-        matches = [.. task.Outputs.Select(_ => new List<int>())];
-        grammar = new Grammar(this.task, sizes);
-        model = new SearchModel(knowledge, this.task);
+        _references = Verifier.ComputeReference(_task, runtime, first);
+        _simulator = runtime.NewSimulator(first);
+        _matches = [.. task.Outputs.Select(_ => new List<int>())];
+        _grammar = new Grammar(_task, _sizes);
+        _model = new SearchModel(knowledge, _task);
 
-        verifier = new TaskVerifier(this.task, new VerifyOptions(Seed: 2, Trials: 2, RepairAffine: true));
+        _verifier = new TaskVerifier(_task, new VerifyOptions(Seed: 2, Trials: 2, RepairAffine: true));
         var other = OtherSizes.Where(kv => task.Sizes.ContainsKey(kv.Key) && !task.SizeSetByGlobal(kv.Key)).ToDictionary();
         if (other.Count > 0)
-            otherSizes = new TaskVerifier(this.task, new VerifyOptions(Seed: 5, Trials: 1, RepairAffine: true, Sizes: other));
+            _otherSizes = new TaskVerifier(_task, new VerifyOptions(Seed: 5, Trials: 1, RepairAffine: true, Sizes: other));
 
         // Element types worth keeping: those of the task's streams and fns, and tuples some fn takes a run of. A value
         // of any other type (a buffer no fn reads, say) can only be viewed back the way it was.
         foreach (var t in task.Inputs.Concat(task.Parameters).Select(i => i.Type.DType).Concat(task.Outputs.Select(o => o.Type.DType))
                      .Concat(task.Fns.SelectMany(f => new[] { f.Input, f.Output })))
         {
-            usefulDTypes.Add(t);
-            foreach (var c in t.Components) usefulDTypes.Add(c);
+            _usefulDTypes.Add(t);
+            foreach (var c in t.Components) _usefulDTypes.Add(c);
         }
-        maxRank = task.Inputs.Select(i => i.Type.Rank).Concat(task.Outputs.Select(o => o.Type.Rank)).Max() + 1;
+        _maxRank = task.Inputs.Select(i => i.Type.Rank).Concat(task.Outputs.Select(o => o.Type.Rank)).Max() + 1;
         // No stream of a benchmark program is larger than its largest input, parameter or output times its largest
         // dim: bigger candidates (repeats of repeats) are costly to evaluate and never needed.
         long largestIo = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type)).Select(Elements).Max();
-        maxElements = largestIo * Math.Max(1, sizes.Values.DefaultIfEmpty(1).Max());
+        _maxElements = largestIo * Math.Max(1, _sizes.Values.DefaultIfEmpty(1).Max());
 
         foreach (var input in task.Inputs) AddValue(input.Type, data[input.Name], null, input.Name, cost: 0, layout: 0);
         StartGoals();
@@ -149,25 +149,25 @@ public sealed partial class ProgramSearch
     private SearchResult Search()
     {
         int lastAdded = 0;
-        for (level = 1; stop is null; level++)
+        for (_level = 1; _stop is null; _level++)
         {
-            int before = pool.Count;
+            int before = _pool.Count;
             EnumerateLevel();
-            if (pool.Count > before) lastAdded = level;
-            options.Progress?.Invoke($"level {level}: {pool.Count:N0} values kept, {tried:N0} candidates tried");
+            if (_pool.Count > before) lastAdded = _level;
+            _options.Progress?.Invoke($"level {_level}: {_pool.Count:N0} values kept, {_tried:N0} candidates tried");
             // No value can come from a level further above the last value than the dearest step.
-            if (stop is null && level - lastAdded > dearestStep) stop = "no program found: every program the search can build was tried";
+            if (_stop is null && _level - lastAdded > _dearestStep) _stop = "no program found: every program the search can build was tried";
         }
-        var stats = new SearchStats(tried, work, pool.Count, triedPrograms.Count, rejected, level - 1, watch.Elapsed.TotalSeconds);
-        var ranked = found.Order(ranking).ToList();
-        var knows = knowledge.Describe() + (knowledge.Tasks.Count > 0 ? $"; {model.Pieces.Count} piece(s) applied here" : "");
-        if (stop == Cancelled || stop == SafetyNet)
-            return new SearchResult(SearchOutcome.Stopped, null, null, [], stats, stop == Cancelled ? "the search was cancelled" :
-                $"the search was stopped by its wall-clock safety net of {options.SafetySeconds:0.#} s (its answer would not depend on time, so it is not one)", knows);
-        if (ranked.Count == 0) return new SearchResult(SearchOutcome.NotFound, null, null, [], stats, stop!, knows);
-        var answer = ranked[Math.Min(options.Solution, ranked.Count - 1)];
-        var firstFound = found[0];
-        var message = $"found after {triedAtFirst:N0} candidates; {found.Count} program(s) verified in {tried:N0}, the answer has {answer.Ops} ops and streams {answer.ElementsStreamed:N0} elements"
+        var stats = new SearchStats(_tried, _work, _pool.Count, _triedPrograms.Count, _rejected, _level - 1, _watch.Elapsed.TotalSeconds);
+        var ranked = _found.Order(_ranking).ToList();
+        var knows = _knowledge.Describe() + (_knowledge.Tasks.Count > 0 ? $"; {_model.Pieces.Count} piece(s) applied here" : "");
+        if (_stop == Cancelled || _stop == SafetyNet)
+            return new SearchResult(SearchOutcome.Stopped, null, null, [], stats, _stop == Cancelled ? "the search was cancelled" :
+                $"the search was stopped by its wall-clock safety net of {_options.SafetySeconds:0.#} s (its answer would not depend on time, so it is not one)", knows);
+        if (ranked.Count == 0) return new SearchResult(SearchOutcome.NotFound, null, null, [], stats, _stop!, knows);
+        var answer = ranked[Math.Min(_options.Solution, ranked.Count - 1)];
+        var firstFound = _found[0];
+        var message = $"found after {_triedAtFirst:N0} candidates; {_found.Count} program(s) verified in {_tried:N0}, the answer has {answer.Ops} ops and streams {answer.ElementsStreamed:N0} elements"
                       + (firstFound != answer ? $" (the first had {firstFound.Ops} ops, {firstFound.ElementsStreamed:N0} elements)" : "")
                       + (answer.Pieces.Count > 0 ? $"; built with learned piece(s) {string.Join(", ", answer.Pieces)}" : "");
         return new SearchResult(SearchOutcome.Found, answer, firstFound, ranked, stats, message, knows);
@@ -176,62 +176,62 @@ public sealed partial class ProgramSearch
     private const string Cancelled = "cancelled";
     private const string SafetyNet = "safety net";
 
-    /// <summary>Checks the budget after a unit of work; sets <see cref="stop"/> when the search must end.</summary>
+    /// <summary>Checks the budget after a unit of work; sets <see cref="_stop"/> when the search must end.</summary>
     private bool OutOfBudget()
     {
-        if (stop is not null) return true;
-        if (cancellation.IsCancellationRequested) stop = Cancelled;
-        else if (watch.Elapsed.TotalSeconds > options.SafetySeconds) stop = SafetyNet;
-        else if (triedAtFirst >= 0 && tried >= triedAtFirst + Math.Max(1000, (long)(triedAtFirst * options.MoreAfterFirst))) stop = "enough";
-        else if (work >= options.MaxWork) stop = $"no program found within {options.MaxWork:N0} units of work";
-        else if (tried >= options.MaxCandidates) stop = $"no program found within {options.MaxCandidates:N0} candidates";
-        else if (pool.Count >= options.MaxValues) stop = $"no program found: the pool reached {options.MaxValues:N0} distinct values";
-        else if (keptElements >= options.MaxKeptElements) stop = $"no program found: the pool's values reached {options.MaxKeptElements:N0} elements";
-        return stop is not null;
+        if (_stop is not null) return true;
+        if (_cancellation.IsCancellationRequested) _stop = Cancelled;
+        else if (_watch.Elapsed.TotalSeconds > _options.SafetySeconds) _stop = SafetyNet;
+        else if (_triedAtFirst >= 0 && _tried >= _triedAtFirst + Math.Max(1000, (long)(_triedAtFirst * _options.MoreAfterFirst))) _stop = "enough";
+        else if (_work >= _options.MaxWork) _stop = $"no program found within {_options.MaxWork:N0} units of work";
+        else if (_tried >= _options.MaxCandidates) _stop = $"no program found within {_options.MaxCandidates:N0} candidates";
+        else if (_pool.Count >= _options.MaxValues) _stop = $"no program found: the pool reached {_options.MaxValues:N0} distinct values";
+        else if (_keptElements >= _options.MaxKeptElements) _stop = $"no program found: the pool's values reached {_options.MaxKeptElements:N0} elements";
+        return _stop is not null;
     }
 
-    /// <summary>Every value of cost exactly <see cref="level"/>: a step of cost k applied to arguments whose costs sum to level - k.</summary>
+    /// <summary>Every value of cost exactly <see cref="_level"/>: a step of cost k applied to arguments whose costs sum to level - k.</summary>
     /// <remarks>
-    /// Values made here cost at least <see cref="level"/>, so the lists of cheaper values read here do not change while
+    /// Values made here cost at least <see cref="_level"/>, so the lists of cheaper values read here do not change while
     /// they are read (and pairs of types added meanwhile only concern new, dearer types).
     /// </remarks>
     private void EnumerateLevel()
     {
         // One argument.
-        for (int cost = 0; cost < level && cost < byCost.Count; cost++)
+        for (int cost = 0; cost < _level && cost < _byCost.Count; cost++)
         {
-            int k = level - cost;
-            foreach (var (type, ids) in byCost[cost])
+            int k = _level - cost;
+            foreach (var (type, ids) in _byCost[cost])
                 foreach (var candidate in Unary(type))
                 {
                     if (candidate.Cost != k) continue;
                     foreach (var id in ids)
                     {
                         if (OutOfBudget()) return;
-                        var x = pool[id];
+                        var x = _pool[id];
                         if (candidate.Production.Layout && x.Layout >= MaxLayoutRun || Commutes(candidate, x)) continue;
                         TryStep(candidate, [x]);
                     }
                 }
         }
         // Two arguments: pairs of types that some step takes, then the values of those types at the right costs.
-        for (int ca = 0; ca < level && ca < byCost.Count; ca++)
-            foreach (var (ta, aIds) in byCost[ca])
+        for (int ca = 0; ca < _level && ca < _byCost.Count; ca++)
+            foreach (var (ta, aIds) in _byCost[ca])
             {
-                if (!partners.TryGetValue(ta, out var list)) continue;
+                if (!_partners.TryGetValue(ta, out var list)) continue;
                 for (int p = 0, count = list.Count; p < count; p++)
                 {
                     var (tb, candidates) = list[p];
                     foreach (var candidate in candidates)
                     {
-                        int cb = level - ca - candidate.Cost;
-                        if (cb < 0 || cb >= byCost.Count || !byCost[cb].TryGetValue(tb, out var bIds)) continue;
+                        int cb = _level - ca - candidate.Cost;
+                        if (cb < 0 || cb >= _byCost.Count || !_byCost[cb].TryGetValue(tb, out var bIds)) continue;
                         foreach (var a in aIds)
                             foreach (var b in bIds)
                             {
                                 if (OutOfBudget()) return;
-                                var x = pool[a];
-                                var y = pool[b];
+                                var x = _pool[a];
+                                var y = _pool[b];
                                 if (candidate.Production.Layout && x.Layout >= MaxLayoutRun || Commutes(candidate, x, y)) continue;
                                 TryStep(candidate, [x, y]);
                             }
@@ -250,7 +250,7 @@ public sealed partial class ProgramSearch
         if (args[0].Origin is not { Args.Length: 1 } first || !Reshapes(first.Candidate)) return false;
         // For two arguments, only when both are the same reshape of values of one type.
         return args.Skip(1).All(a => a.Origin is { Args.Length: 1 } o && o.Candidate.Production.Fragment == first.Candidate.Production.Fragment
-                                     && pool[o.Args[0]].Type == pool[first.Args[0]].Type);
+                                     && _pool[o.Args[0]].Type == _pool[first.Args[0]].Type);
     }
 
     /// <summary>A step that keeps every element's value and type and only moves or repeats elements.</summary>
@@ -262,8 +262,8 @@ public sealed partial class ProgramSearch
     /// <summary>Evaluates a step; returns the value it makes (the one already kept when equal), or null when it fails.</summary>
     private int? TryStep(Candidate candidate, Value[] args)
     {
-        tried++;
-        var data = Evaluate(() => candidate.Production.Fragment.Evaluate(simulator, candidate.Types, [.. args.Select(a => a.Data)], sizes));
+        _tried++;
+        var data = Evaluate(() => candidate.Production.Fragment.Evaluate(_simulator, candidate.Types, [.. args.Select(a => a.Data)], _sizes));
         // A NaN never matches a reference, nor ever goes away: such values only crowd the pool.
         if (data is null || data.Any(t => t.Data.AsSpan().ContainsAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity))) return null;
         int layout = candidate.Production.Layout ? args.Max(a => a.Layout) + 1 : 0;
@@ -275,8 +275,8 @@ public sealed partial class ProgramSearch
 
     private Tensor[]? Evaluate(Func<Tensor[]> run)
     {
-        budget.Restart();
-        using var _ = Tensor.Use(budget);
+        _budget.Restart();
+        using var _ = Tensor.Use(_budget);
         try
         {
             return run();
@@ -285,37 +285,37 @@ public sealed partial class ProgramSearch
         {
             // The evaluation's wall-clock guard is no verdict on the candidate: the search stops, with no answer.
             for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-                if (inner is LimitExceededException { IsTimeGuard: true }) stop = SafetyNet;
+                if (inner is LimitExceededException { IsTimeGuard: true }) _stop = SafetyNet;
             return null;
         }
         finally
         {
-            work += budget.WorkUsed + StepWork * budget.StepsUsed;
+            _work += _budget.WorkUsed + StepWork * _budget.StepsUsed;
         }
     }
 
     private int AddValue(StreamType type, Tensor[] data, Step? origin, string? input, int cost, int layout)
     {
         var key = (type, Fingerprint(data));
-        if (seen.TryGetValue(key, out var same))
+        if (_seen.TryGetValue(key, out var same))
             foreach (var id in same)
-                if (SameValue(pool[id].Data, data)) return id;
-        var value = new Value(pool.Count, type, data, origin, input, cost, layout);
-        pool.Add(value);
-        keptElements += data.Sum(t => (long)t.Count);
-        if (same is null) seen[key] = [value.Id];
+                if (SameValue(_pool[id].Data, data)) return id;
+        var value = new Value(_pool.Count, type, data, origin, input, cost, layout);
+        _pool.Add(value);
+        _keptElements += data.Sum(t => (long)t.Count);
+        if (same is null) _seen[key] = [value.Id];
         else same.Add(value.Id);
-        while (byCost.Count <= cost) byCost.Add([]);
-        if (!byCost[cost].TryGetValue(type, out var ids)) byCost[cost][type] = ids = [];
+        while (_byCost.Count <= cost) _byCost.Add([]);
+        if (!_byCost[cost].TryGetValue(type, out var ids)) _byCost[cost][type] = ids = [];
         ids.Add(value.Id);
-        if (!unary.ContainsKey(type)) NewType(type);
-        for (int o = 0; o < task.Outputs.Count; o++)
+        if (!_unary.ContainsKey(type)) NewType(type);
+        for (int o = 0; o < _task.Outputs.Count; o++)
         {
-            var output = task.Outputs[o].Type;
+            var output = _task.Outputs[o].Type;
             if (output == type)
             {
                 if (!Matches(o, data)) continue;
-                matches[o].Add(value.Id);
+                _matches[o].Add(value.Id);
                 TryPrograms(value.Id, o);
             }
             else if (origin is not null && SameLayoutData(o, data) && LayoutPath(type, output) is { } path)
@@ -330,23 +330,23 @@ public sealed partial class ProgramSearch
 
     private bool Matches(int output, Tensor[] data)
     {
-        var reference = references[output];
+        var reference = _references[output];
         if (reference.Count != data.Length) return false;
         for (int c = 0; c < data.Length; c++)
-            if (!OutputComparison.Compare(task.Outputs[output].Name, c, reference[c], data[c]).Close) return false;
+            if (!OutputComparison.Compare(_task.Outputs[output].Name, c, reference[c], data[c]).Close) return false;
         return true;
     }
 
     /// <summary>Whether the data are the output's reference in the same order under another shape (layout ops keep the order).</summary>
     private bool SameLayoutData(int output, Tensor[] data)
     {
-        var reference = references[output];
+        var reference = _references[output];
         if (reference.Count != data.Length) return false;
         for (int c = 0; c < data.Length; c++)
         {
             if (reference[c].Count != data[c].Count) return false;
             var view = new Tensor(reference[c].Shape, data[c].Data, data[c].Kind);
-            if (!OutputComparison.Compare(task.Outputs[output].Name, c, reference[c], view).Close) return false;
+            if (!OutputComparison.Compare(_task.Outputs[output].Name, c, reference[c], view).Close) return false;
         }
         return true;
     }
@@ -354,30 +354,30 @@ public sealed partial class ProgramSearch
     /// <summary>Every combination of matching values that uses the new one, cheapest first, is written out and verified.</summary>
     private void TryPrograms(int newId, int output)
     {
-        if (matches.Any(m => m.Count == 0)) return;
-        var choices = matches.Select((m, o) => o == output ? [newId] : m.OrderBy(id => pool[id].Cost).ThenBy(id => id).Take(4).ToList()).ToList();
+        if (_matches.Any(m => m.Count == 0)) return;
+        var choices = _matches.Select((m, o) => o == output ? [newId] : m.OrderBy(id => _pool[id].Cost).ThenBy(id => id).Take(4).ToList()).ToList();
         foreach (var combination in Combinations(choices))
         {
             var program = Emit(combination);
-            if (!triedPrograms.Add(program)) continue;
-            var verdict = verifier.Verify(program);
-            var atOtherSizes = verdict.IsCorrect ? otherSizes?.Verify(program) : null;
+            if (!_triedPrograms.Add(program)) continue;
+            var verdict = _verifier.Verify(program);
+            var atOtherSizes = verdict.IsCorrect ? _otherSizes?.Verify(program) : null;
             if (verdict.IsRetryable || atOtherSizes?.IsRetryable == true)
             {
                 // Stopped by the verifier's wall-clock guard: no verdict, so no answer from this search.
-                stop = SafetyNet;
+                _stop = SafetyNet;
                 return;
             }
             if (!verdict.IsCorrect || atOtherSizes is { IsCorrect: false })
             {
-                rejected++;
+                _rejected++;
                 continue;
             }
             var final = verdict.RepairedImpl ?? program;
             var (ops, elements) = Measure(final);
             double error = verdict.Outputs?.Select(o => o.MaxAbsError).DefaultIfEmpty(0).Max() ?? 0;
-            found.Add(new FoundProgram(final, ops, elements, error, PiecesIn(combination)));
-            if (triedAtFirst < 0) triedAtFirst = tried;
+            _found.Add(new FoundProgram(final, ops, elements, error, PiecesIn(combination)));
+            if (_triedAtFirst < 0) _triedAtFirst = _tried;
         }
     }
 
@@ -396,7 +396,7 @@ public sealed partial class ProgramSearch
         var visited = new HashSet<int>();
         void Walk(int id)
         {
-            if (!visited.Add(id) || pool[id].Origin is not { } step) return;
+            if (!visited.Add(id) || _pool[id].Origin is not { } step) return;
             foreach (var a in step.Args) Walk(a);
             if (step.Candidate.Piece is { } piece && !names.Contains(piece)) names.Add(piece);
         }
@@ -407,18 +407,18 @@ public sealed partial class ProgramSearch
     /// <summary>Ops in the program and elements all its streams carry on the search's data, op by op.</summary>
     private (int Ops, long Elements) Measure(string program)
     {
-        var (bound, _) = StaticChecker.Bind(program, task.Environment());
+        var (bound, _) = StaticChecker.Bind(program, _task.Environment());
         if (bound is null) return (int.MaxValue, long.MaxValue);
         var p = bound.Program;
         var data = new Tensor[p.Streams.Count][];
-        var inputs = task.Inputs.ToList();
-        for (int i = 0; i < p.InputStreams.Count; i++) data[p.InputStreams[i]] = pool.First(v => v.Input == inputs[i].Name).Data;
+        var inputs = _task.Inputs.ToList();
+        for (int i = 0; i < p.InputStreams.Count; i++) data[p.InputStreams[i]] = _pool.First(v => v.Input == inputs[i].Name).Data;
         long elements = 0;
         var result = Evaluate(() =>
         {
             foreach (var op in p.Ops)
             {
-                var outs = simulator.Apply(op.Op, [.. op.Inputs.Select(s => p.Streams[s])], [.. op.Inputs.Select(s => data[s])], [.. op.Outputs.Select(s => p.Streams[s])]);
+                var outs = _simulator.Apply(op.Op, [.. op.Inputs.Select(s => p.Streams[s])], [.. op.Inputs.Select(s => data[s])], [.. op.Outputs.Select(s => p.Streams[s])]);
                 for (int o = 0; o < op.Outputs.Count; o++)
                 {
                     data[op.Outputs[o]] = outs[o];
@@ -432,7 +432,7 @@ public sealed partial class ProgramSearch
 
     /// <summary>Elements of a stream's first component at the search's sizes (0 when a dim is dynamic).</summary>
     private long Elements(StreamType type) =>
-        type.TensorDims()[0].Aggregate(1L, (acc, d) => d.Evaluate(sizes) is { } v ? acc * v : 0);
+        type.TensorDims()[0].Aggregate(1L, (acc, d) => d.Evaluate(_sizes) is { } v ? acc * v : 0);
 
     /// <summary>
     /// A hash of the data rounded to 18 bits of mantissa, so values that differ only by float rounding (the same sum

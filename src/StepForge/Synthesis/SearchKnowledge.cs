@@ -73,11 +73,11 @@ public sealed class SearchKnowledge
     /// <summary>Distinct argument streams a piece may take.</summary>
     public const int MaxHoles = 2;
 
-    private readonly Dictionary<string, int> kindCounts = new(StringComparer.Ordinal);
-    private readonly List<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> demonstrations = [];
-    private readonly Dictionary<string, HashSet<FnRole>> fnRoles = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> dimCounts = new(StringComparer.Ordinal);
-    private readonly List<Piece> pieces = [];
+    private readonly Dictionary<string, int> _kindCounts = new(StringComparer.Ordinal);
+    private readonly List<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> _demonstrations = [];
+    private readonly Dictionary<string, HashSet<FnRole>> _fnRoles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _dimCounts = new(StringComparer.Ordinal);
+    private readonly List<Piece> _pieces = [];
 
     public static readonly SearchKnowledge None = new();
 
@@ -93,20 +93,20 @@ public sealed class SearchKnowledge
     /// <summary>Productions counted over all demonstrations.</summary>
     public int Productions { get; private set; }
 
-    internal IReadOnlyDictionary<string, int> KindCounts => kindCounts;
+    internal IReadOnlyDictionary<string, int> KindCounts => _kindCounts;
 
     /// <summary>Each demonstration's fns and production counts, so a task can weigh the demonstrations that share its fns.</summary>
-    internal IReadOnlyList<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> Demonstrations => demonstrations;
+    internal IReadOnlyList<(IReadOnlyList<FnRole> Fns, Dictionary<string, int> Kinds)> Demonstrations => _demonstrations;
 
-    internal IReadOnlyList<Piece> Pieces => pieces;
+    internal IReadOnlyList<Piece> Pieces => _pieces;
 
-    public int PieceCount => pieces.Count;
+    public int PieceCount => _pieces.Count;
 
     /// <summary>Whether a fn playing this fn's role was passed to an op of this family ("Map", "Accum", "Scan", "Experts") in a demonstration.</summary>
-    internal bool FnSeen(string family, FnDecl fn) => fnRoles.TryGetValue(family, out var roles) && roles.Any(r => r.Fits(fn));
+    internal bool FnSeen(string family, FnDecl fn) => _fnRoles.TryGetValue(family, out var roles) && roles.Any(r => r.Fits(fn));
 
     /// <summary>Times a dim of this name was repeated along in the demonstrations.</summary>
-    internal int DimCount(string name) => dimCounts.GetValueOrDefault(name);
+    internal int DimCount(string name) => _dimCounts.GetValueOrDefault(name);
 
     /// <summary>The op family a production passes its fns to.</summary>
     internal static string Family(string kind) =>
@@ -132,16 +132,16 @@ public sealed class SearchKnowledge
             }
             tasks.Add(example.Task.Name);
             var mine = new Dictionary<string, int>(StringComparer.Ordinal);
-            k.demonstrations.Add(([.. example.Task.Fns.Select(FnRole.Of)], mine));
+            k._demonstrations.Add(([.. example.Task.Fns.Select(FnRole.Of)], mine));
             foreach (var use in graph.Uses)
             {
-                k.kindCounts[use.Kind] = k.kindCounts.GetValueOrDefault(use.Kind) + 1;
+                k._kindCounts[use.Kind] = k._kindCounts.GetValueOrDefault(use.Kind) + 1;
                 mine[use.Kind] = mine.GetValueOrDefault(use.Kind) + 1;
                 k.Productions++;
                 var family = Family(use.Kind);
-                if (!k.fnRoles.TryGetValue(family, out var roles)) k.fnRoles[family] = roles = [];
+                if (!k._fnRoles.TryGetValue(family, out var roles)) k._fnRoles[family] = roles = [];
                 foreach (var fn in use.Fns) roles.Add(FnRole.Of(fn));
-                if (use.Dim is SymbolDim or ConstDim) k.dimCounts[use.Dim.ToString()!] = k.DimCount(use.Dim.ToString()!) + 1;
+                if (use.Dim is SymbolDim or ConstDim) k._dimCounts[use.Dim.ToString()!] = k.DimCount(use.Dim.ToString()!) + 1;
             }
             foreach (var (key, holes, steps) in Cut(graph))
             {
@@ -163,7 +163,7 @@ public sealed class SearchKnowledge
         foreach (var key in order)
         {
             var (holes, steps, from) = byKey[key];
-            k.pieces.Add(new Piece(key, holes, steps, from));
+            k._pieces.Add(new Piece(key, holes, steps, from));
         }
         return k;
     }
@@ -242,6 +242,6 @@ public sealed class SearchKnowledge
     /// <summary>One line on what was learned, for the answer's statistics.</summary>
     public string Describe() => Tasks.Count == 0
         ? "no demonstrations"
-        : $"learned from {Tasks.Count} demonstration(s): {Productions} productions of {kindCounts.Count} kinds, {pieces.Count} pieces" +
+        : $"learned from {Tasks.Count} demonstration(s): {Productions} productions of {_kindCounts.Count} kinds, {_pieces.Count} pieces" +
           (Unreadable > 0 ? $" ({Unreadable} demonstration(s) did not bind and were passed over)" : "");
 }

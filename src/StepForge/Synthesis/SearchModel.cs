@@ -37,22 +37,22 @@ internal sealed class SearchModel
     /// <summary>How much more a demonstration counts in the production probabilities for each fn of the task it shares.</summary>
     private const double SharedFnWeight = 8;
 
-    private readonly SearchKnowledge knowledge;
-    private readonly double kindShare;
-    private readonly Dictionary<string, double> kindCounts = new(StringComparer.Ordinal);
-    private readonly double productions;
+    private readonly SearchKnowledge _knowledge;
+    private readonly double _kindShare;
+    private readonly Dictionary<string, double> _kindCounts = new(StringComparer.Ordinal);
+    private readonly double _productions;
 
     public SearchModel(SearchKnowledge knowledge, TaskSpec task)
     {
-        this.knowledge = knowledge;
+        _knowledge = knowledge;
         // Demonstrations that use this task's fns (by name or body) are the likelier guide to its program's shape.
         foreach (var (fns, kinds) in knowledge.Demonstrations)
         {
             double weight = 1 + SharedFnWeight * task.Fns.Count(f => fns.Any(r => r.Fits(f)));
             foreach (var (kind, count) in kinds)
             {
-                kindCounts[kind] = kindCounts.GetValueOrDefault(kind) + weight * count;
-                productions += weight * count;
+                _kindCounts[kind] = _kindCounts.GetValueOrDefault(kind) + weight * count;
+                _productions += weight * count;
             }
         }
         // A piece is worth applying here when its slots can take this task's fns, and the demonstrations used it in
@@ -67,7 +67,7 @@ internal sealed class SearchModel
             .Take(MaxPieces).ToList();
         double total = usable.Sum(p => p.Weight);
         Pieces = [.. usable.Select(p => (p.Piece, Bits: -Math.Log2(LibraryShare * p.Weight / total)))];
-        kindShare = usable.Count > 0 ? 1 - LibraryShare : 1;
+        _kindShare = usable.Count > 0 ? 1 - LibraryShare : 1;
     }
 
     /// <summary>The pieces the search applies to this task, with the bits of choosing each.</summary>
@@ -79,8 +79,8 @@ internal sealed class SearchModel
         // Half the demonstrations' frequencies, half the prior: what was learned guides the search without ruling out
         // what the demonstrations happen not to show (no kind costs more than a bit over its prior).
         double prior = Math.Pow(2, -PriorBits(kind));
-        double p = productions > 0 ? (1 - PriorShare) * kindCounts.GetValueOrDefault(kind) / productions + PriorShare * prior : prior;
-        return -Math.Log2(p * kindShare);
+        double p = _productions > 0 ? (1 - PriorShare) * _kindCounts.GetValueOrDefault(kind) / _productions + PriorShare * prior : prior;
+        return -Math.Log2(p * _kindShare);
     }
 
     /// <summary>Bits of this production's own choices (fns, dim) among the productions of its kind on the same arguments.</summary>
@@ -94,8 +94,8 @@ internal sealed class SearchModel
     {
         double w = 1;
         var family = SearchKnowledge.Family(p.Kind);
-        foreach (var fn in p.Fns) w *= knowledge.FnSeen(family, fn) ? 1 + SeenBoost : 1;
-        if (p.Dim is not null && knowledge.DimCount(p.Dim.ToString()) > 0) w *= 1 + SeenBoost;
+        foreach (var fn in p.Fns) w *= _knowledge.FnSeen(family, fn) ? 1 + SeenBoost : 1;
+        if (p.Dim is not null && _knowledge.DimCount(p.Dim.ToString()) > 0) w *= 1 + SeenBoost;
         return w;
     }
 

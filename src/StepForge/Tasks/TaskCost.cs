@@ -23,23 +23,23 @@ public sealed record CostEstimate(ProgramCost? Cost, Verdict? Problem, string So
 /// </summary>
 public sealed class TaskCost
 {
-    private readonly TaskSpec task;
-    private readonly ProgramEnvironment environment;
-    private readonly Lazy<Dictionary<string, Tensor[]>> data;
-    private readonly Lazy<CostEstimate?> reference;
+    private readonly TaskSpec _task;
+    private readonly ProgramEnvironment _environment;
+    private readonly Lazy<Dictionary<string, Tensor[]>> _data;
+    private readonly Lazy<CostEstimate?> _reference;
 
     public TaskCost(TaskSpec task, CostOptions? options = null)
     {
-        this.task = task;
+        _task = task;
         Options = options ?? new CostOptions();
-        environment = task.Environment();
-        data = new Lazy<Dictionary<string, Tensor[]>>(() =>
+        _environment = task.Environment();
+        _data = new Lazy<Dictionary<string, Tensor[]>>(() =>
         {
-            var budget = TaskVerifier.DefaultBudget(environment);
+            var budget = TaskVerifier.DefaultBudget(_environment);
             using var _ = Tensor.Use(budget);
             return new TaskRuntime(task, null, budget).SeededData(Options.Seed);
         });
-        reference = new Lazy<CostEstimate?>(() => task.Impl is null ? null : Estimate(task.Impl));
+        _reference = new Lazy<CostEstimate?>(() => task.Impl is null ? null : Estimate(task.Impl));
     }
 
     public CostOptions Options { get; }
@@ -47,32 +47,32 @@ public sealed class TaskCost
     public Machine Machine => Options.Machine ?? Machine.Default;
 
     /// <summary>The cost of the task's own <c>impl:</c>, computed on first use; null when the task has none.</summary>
-    public CostEstimate? Reference => reference.Value;
+    public CostEstimate? Reference => _reference.Value;
 
     /// <summary>The cost of a program for a task, or why it has none.</summary>
     public static CostEstimate Estimate(TaskSpec task, string program, CostOptions? options = null) => new TaskCost(task, options).Estimate(program);
 
     public CostEstimate Estimate(string program)
     {
-        var check = StaticChecker.Check(program, environment, new StaticCheckOptions(Options.RepairAffine, Options.AffineMode));
-        if (check.Problem is { } problem) return new CostEstimate(null, Verdict.FromDiagnostic(problem, task.SourcePath, task.Name), check.Source);
-        var budget = TaskVerifier.DefaultBudget(environment);
+        var check = StaticChecker.Check(program, _environment, new StaticCheckOptions(Options.RepairAffine, Options.AffineMode));
+        if (check.Problem is { } problem) return new CostEstimate(null, Verdict.FromDiagnostic(problem, _task.SourcePath, _task.Name), check.Source);
+        var budget = TaskVerifier.DefaultBudget(_environment);
         using var _ = Tensor.Use(budget);
         try
         {
-            var seeded = data.Value;
-            var runtime = new TaskRuntime(task, null, budget);
+            var seeded = _data.Value;
+            var runtime = new TaskRuntime(_task, null, budget);
             var context = new FnContext(runtime.Interpreter, runtime.FnScope(seeded.ToDictionary(kv => kv.Key, kv => kv.Value[0])), runtime.Sizes);
-            var inputs = task.Inputs.Select(i => seeded[i.Name].Select(t => t.Copy()).ToArray()).ToList();
+            var inputs = _task.Inputs.Select(i => seeded[i.Name].Select(t => t.Copy()).ToArray()).ToList();
             return new CostEstimate(CostModel.Estimate(check.Program!.Program, context, inputs, Machine), null, check.Source);
         }
         catch (CostException e)
         {
-            return new CostEstimate(null, Verdict.FromDiagnostic(e.Diagnostic, task.SourcePath, task.Name), check.Source);
+            return new CostEstimate(null, Verdict.FromDiagnostic(e.Diagnostic, _task.SourcePath, _task.Name), check.Source);
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
-            return new CostEstimate(null, new Verdict(e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Invalid, task.SourcePath, task.Name,
+            return new CostEstimate(null, new Verdict(e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Invalid, _task.SourcePath, _task.Name,
                 $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"), check.Source);
         }
     }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using StepForge.PyLite;
 using StepForge.Step;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace StepForge.Tasks;

@@ -13,7 +13,7 @@ public sealed class TaskRuntime
 {
     private static readonly PyNamespace TorchModule = Torch.Create();
 
-    private readonly TaskSpec task;
+    private readonly TaskSpec _task;
 
     public Scope Globals { get; }
     public IReadOnlyDictionary<string, long> Sizes { get; }
@@ -21,7 +21,7 @@ public sealed class TaskRuntime
 
     public TaskRuntime(TaskSpec task, IReadOnlyDictionary<string, long>? sizeOverrides, ExecutionBudget budget)
     {
-        this.task = task;
+        _task = task;
         Interpreter = new Interpreter(budget);
         var sizes = new Dictionary<string, long>(task.Sizes);
         Globals = new Scope();
@@ -51,7 +51,7 @@ public sealed class TaskRuntime
 
     /// <summary>Seeded data for every input stream and parameter at this runtime's sizes, by name.</summary>
     public Dictionary<string, Tensor[]> SeededData(int seed) =>
-        task.Inputs.Concat(task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, Sizes, seed));
+        _task.Inputs.Concat(_task.Parameters).ToDictionary(i => i.Name, i => DataGenerator.Generate(i, Sizes, seed));
 
     /// <summary>A simulator whose fn bodies run in this runtime and see the given tensors as <c>input_data</c>.</summary>
     public Simulator NewSimulator(IReadOnlyDictionary<string, Tensor> inputData, bool batching = true) =>

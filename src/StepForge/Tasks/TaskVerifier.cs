@@ -14,83 +14,83 @@ namespace StepForge.Tasks;
 /// </summary>
 public sealed class TaskVerifier
 {
-    private readonly TaskSpec task;
-    private readonly VerifyOptions options;
-    private readonly ProgramEnvironment environment;
-    private readonly ConcurrentDictionary<int, Lazy<Trial>> trials = new();
-    private readonly TaskCost? cost;
+    private readonly TaskSpec _task;
+    private readonly VerifyOptions _options;
+    private readonly ProgramEnvironment _environment;
+    private readonly ConcurrentDictionary<int, Lazy<Trial>> _trials = new();
+    private readonly TaskCost? _cost;
 
     /// <summary>Whether the tolerance may widen: the run is at other sizes than the task's own.</summary>
-    private readonly bool scaled;
+    private readonly bool _scaled;
 
     /// <summary>The reference's sums at the task's own sizes, the baseline of the tolerance at other sizes.</summary>
-    private readonly Lazy<FoldLengths> ownReferenceFolds;
+    private readonly Lazy<FoldLengths> _ownReferenceFolds;
 
     public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
     {
-        this.task = task;
-        this.options = options ?? new VerifyOptions();
-        environment = task.Environment(this.options.Sizes);
-        scaled = !this.options.FixedTolerance && this.options.Sizes is { Count: > 0 } sizes
+        _task = task;
+        _options = options ?? new VerifyOptions();
+        _environment = task.Environment(_options.Sizes);
+        _scaled = !_options.FixedTolerance && _options.Sizes is { Count: > 0 } sizes
             && sizes.Any(kv => !task.Sizes.TryGetValue(kv.Key, out var own) || own != kv.Value);
-        ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(this.options.Seed)))));
-        if (this.options.Cost is { } costOptions) cost = new TaskCost(task, costOptions with { RepairAffine = false });
+        _ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(_options.Seed)))));
+        if (_options.Cost is { } costOptions) _cost = new TaskCost(task, costOptions with { RepairAffine = false });
     }
 
     /// <summary>The task's cost model when <see cref="VerifyOptions.Cost"/> is set (it also costs the task's own program, once).</summary>
-    public TaskCost? Cost => cost;
+    public TaskCost? Cost => _cost;
 
-    public TaskSpec Task => task;
+    public TaskSpec Task => _task;
 
-    public VerifyOptions Options => options;
+    public VerifyOptions Options => _options;
 
     /// <summary>Seeds whose data and reference are cached.</summary>
-    public int CachedTrials => trials.Count;
+    public int CachedTrials => _trials.Count;
 
     /// <param name="impl">The candidate program; the task's own <c>impl:</c> when null.</param>
     /// <exception cref="TaskFileException">when there is no candidate at all.</exception>
     public Verdict Verify(string? impl = null)
     {
         var watch = Stopwatch.StartNew();
-        var source = impl ?? task.Impl
-            ?? throw new TaskFileException(task.SourcePath, "impl", "missing: the task has no impl: and no --impl was given");
-        var check = StaticChecker.Check(source, environment, new StaticCheckOptions(options.RepairAffine, options.AffineMode));
+        var source = impl ?? _task.Impl
+            ?? throw new TaskFileException(_task.SourcePath, "impl", "missing: the task has no impl: and no --impl was given");
+        var check = StaticChecker.Check(source, _environment, new StaticCheckOptions(_options.RepairAffine, _options.AffineMode));
         string? repaired = check.Repair is { CopiesInserted: > 0 } r ? r.Source : null;
         int copies = check.Repair?.CopiesInserted ?? 0;
         Verdict Finish(Verdict v) => v with { RepairedImpl = repaired, CopiesInserted = copies, Seconds = watch.Elapsed.TotalSeconds };
         if (check.Problem is { } problem)
-            return Finish(Verdict.FromDiagnostic(problem, task.SourcePath, task.Name));
+            return Finish(Verdict.FromDiagnostic(problem, _task.SourcePath, _task.Name));
 
         var program = check.Program!.Program;
         if (MemoryProblem(program) is { } memory) return Finish(memory);
-        var ownProgramFolds = scaled ? ProgramFoldsAtOwnSizes(source) : null;
-        int trialCount = Math.Max(1, options.Trials);
+        var ownProgramFolds = _scaled ? ProgramFoldsAtOwnSizes(source) : null;
+        int trialCount = Math.Max(1, _options.Trials);
         var tolerance = Tolerance.Float32;
         var worst = new Dictionary<(string, int), OutputCheck>();
         for (int t = 0; t < trialCount; t++)
         {
-            int seed = options.Seed + t;
-            var trial = trials.GetOrAdd(seed, s => new Lazy<Trial>(() => Prepare(s))).Value;
+            int seed = _options.Seed + t;
+            var trial = _trials.GetOrAdd(seed, s => new Lazy<Trial>(() => Prepare(s))).Value;
             if (trial.Failure is not null)
             {
                 // The time guard says nothing about the task: the next call computes this seed again.
-                if (trial.Failure.Rule == ExecutionBudget.TimeRule) trials.TryRemove(seed, out _);
+                if (trial.Failure.Rule == ExecutionBudget.TimeRule) _trials.TryRemove(seed, out _);
                 return Finish(trial.Failure);
             }
-            var programFolds = scaled ? new FoldLengths() : null;
+            var programFolds = _scaled ? new FoldLengths() : null;
             var (failure, outputs) = Simulate(program, trial, programFolds);
             if (failure is not null) return Finish(failure);
-            if (scaled)
+            if (_scaled)
                 tolerance = Tolerance.Widened(Math.Max(tolerance.Scale, Math.Max(
-                    trial.ReferenceFolds!.GrowthOver(ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
+                    trial.ReferenceFolds!.GrowthOver(_ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
             var checks = Compare(outputs!, trial, tolerance);
             foreach (var c in checks!)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
             var bad = checks!.FirstOrDefault(c => !c.Close);
             if (bad is not null)
             {
-                var sizes = options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";
-                return Finish(new Verdict(VerdictKind.Wrong, task.SourcePath, task.Name,
+                var sizes = _options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", _options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";
+                return Finish(new Verdict(VerdictKind.Wrong, _task.SourcePath, _task.Name,
                     $"output {bad.Name} (component {bad.Component}) differs from the reference with seed {seed}{sizes}: {bad.Detail}",
                     Op: "compare", Rule: bad.Rule ?? OutputComparison.AllCloseRule,
                     Expected: tolerance.ToString(),
@@ -100,14 +100,14 @@ public sealed class TaskVerifier
         var message = $"matches the reference on {trialCount} seed(s)" + (copies > 0 ? $" after inserting {copies} Copy op(s)" : "")
             + (tolerance.Scale > 1 ? $" within {tolerance.ScaleText}x the float32 tolerance ({tolerance.Why})" : "");
         // The verified program (after any repair) is the one costed.
-        var costed = cost?.Estimate(check.Source).Cost;
-        return Finish(new Verdict(VerdictKind.Correct, task.SourcePath, task.Name, message, Outputs: [.. worst.Values], Cost: costed));
+        var costed = _cost?.Estimate(check.Source).Cost;
+        return Finish(new Verdict(VerdictKind.Correct, _task.SourcePath, _task.Name, message, Outputs: [.. worst.Values], Cost: costed));
     }
 
     /// <summary>One seed's inputs and reference outputs (and the sums the reference computed), or the verdict that the task's own code failed.</summary>
     private sealed record Trial(Dictionary<string, Tensor[]>? Data, List<List<Tensor>>? References, Verdict? Failure, FoldLengths? ReferenceFolds = null);
 
-    private ExecutionBudget NewBudget() => options.Budget?.Invoke() ?? DefaultBudget(environment);
+    private ExecutionBudget NewBudget() => _options.Budget?.Invoke() ?? DefaultBudget(_environment);
 
     /// <summary>What one verification may spend when <see cref="VerifyOptions.Budget"/> is not given.</summary>
     internal static ExecutionBudget DefaultBudget(ProgramEnvironment environment) => ExecutionBudget.ForSizes(environment.Sizes.Values);
@@ -118,19 +118,19 @@ public sealed class TaskVerifier
         using var _ = Tensor.Use(budget);
         try
         {
-            var runtime = new TaskRuntime(task, options.Sizes, budget);
+            var runtime = new TaskRuntime(_task, _options.Sizes, budget);
             var data = runtime.SeededData(seed);
-            var folds = scaled ? new FoldLengths() : null;
+            var folds = _scaled ? new FoldLengths() : null;
             using (folds is null ? default : FoldLengths.Track(folds))
-                return new Trial(data, Verifier.ComputeReference(task, runtime, First(data)), null, folds);
+                return new Trial(data, Verifier.ComputeReference(_task, runtime, First(data)), null, folds);
         }
         catch (LimitExceededException e) when (e.IsTimeGuard)
         {
-            return new Trial(null, null, new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule));
+            return new Trial(null, null, new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule));
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
-            return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+            return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name,
                 $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"));
         }
     }
@@ -143,7 +143,7 @@ public sealed class TaskVerifier
     {
         for (Exception? x = e; x is not null; x = x.InnerException)
             if (x is UnsupportedFeatureException u)
-                return new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name,
+                return new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name,
                     $"the task's own PyTorch code failed: {e.Message}",
                     Rule: "task.unsupported", Actual: u.What);
         return null;
@@ -158,29 +158,29 @@ public sealed class TaskVerifier
         try
         {
             // A fresh runtime per candidate: fn bodies may change tensors the global block made.
-            var simulator = new TaskRuntime(task, options.Sizes, budget).NewSimulator(First(trial.Data!), options.Batching);
-            outputs = simulator.Run(program, [.. task.Inputs.Select(i => trial.Data![i.Name].Select(t => t.Copy()).ToArray())]);
+            var simulator = new TaskRuntime(_task, _options.Sizes, budget).NewSimulator(First(trial.Data!), _options.Batching);
+            outputs = simulator.Run(program, [.. _task.Inputs.Select(i => trial.Data![i.Name].Select(t => t.Copy()).ToArray())]);
         }
         catch (SimulationException e)
         {
             if (UnsupportedVerdict(e) is { } unsupported) return (unsupported with { Line = e.Op.Span.Line, Column = e.Op.Span.Column, Op = e.Op.Op.Name }, null);
             var limit = LimitIn(e);
-            return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, task.SourcePath, task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
+            return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
                 limit?.Rule ?? "runtime"), null);
         }
         catch (LimitExceededException e)
         {
-            return (new Verdict(VerdictKind.Limit, task.SourcePath, task.Name, e.Message, Rule: e.Rule), null);
+            return (new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule), null);
         }
         catch (Exception e) when (e is PyLiteRuntimeException or TensorException)
         {
             if (UnsupportedVerdict(e) is { } unsupported) return (unsupported, null);
-            return (new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name, e.Message, Rule: "runtime"), null);
+            return (new Verdict(VerdictKind.Runtime, _task.SourcePath, _task.Name, e.Message, Rule: "runtime"), null);
         }
         catch (PyLite.PyLiteSyntaxException e)
         {
             // Only a task built in code can get here: a task file's snippets are parsed when it is read.
-            return (new Verdict(VerdictKind.Invalid, task.SourcePath, task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: "task-reference"), null);
+            return (new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: "task-reference"), null);
         }
 
         return (null, outputs);
@@ -190,9 +190,9 @@ public sealed class TaskVerifier
     {
         var checks = new List<OutputCheck>();
         var references = trial.References!;
-        for (int o = 0; o < task.Outputs.Count; o++)
+        for (int o = 0; o < _task.Outputs.Count; o++)
             for (int c = 0; c < references[o].Count; c++)
-                checks.Add(OutputComparison.Compare(task.Outputs[o].Name, c, references[o][c], outputs[o][c], task.EqualNan, tolerance));
+                checks.Add(OutputComparison.Compare(_task.Outputs[o].Name, c, references[o][c], outputs[o][c], _task.EqualNan, tolerance));
         return checks;
     }
 
@@ -200,12 +200,12 @@ public sealed class TaskVerifier
     private FoldLengths OwnSizeFolds(Action<TaskRuntime> compute)
     {
         var folds = new FoldLengths();
-        var budget = ExecutionBudget.ForSizes(task.Sizes.Values);
+        var budget = ExecutionBudget.ForSizes(_task.Sizes.Values);
         using var _ = Tensor.Use(budget);
         using var tracking = FoldLengths.Track(folds);
         try
         {
-            compute(new TaskRuntime(task, null, budget));
+            compute(new TaskRuntime(_task, null, budget));
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException or SimulationException)
         {
@@ -218,12 +218,12 @@ public sealed class TaskVerifier
     /// <summary>The candidate's sums at the task's own sizes (a small run), the baseline for its sums at this run's sizes.</summary>
     private FoldLengths ProgramFoldsAtOwnSizes(string source)
     {
-        var own = StaticChecker.Check(source, task.Environment(), new StaticCheckOptions(options.RepairAffine, options.AffineMode));
+        var own = StaticChecker.Check(source, _task.Environment(), new StaticCheckOptions(_options.RepairAffine, _options.AffineMode));
         if (own.Program is null) return new FoldLengths();
         return OwnSizeFolds(runtime =>
         {
-            var data = runtime.SeededData(options.Seed);
-            runtime.NewSimulator(First(data), options.Batching).Run(own.Program.Program, [.. task.Inputs.Select(i => data[i.Name])]);
+            var data = runtime.SeededData(_options.Seed);
+            runtime.NewSimulator(First(data), _options.Batching).Run(own.Program.Program, [.. _task.Inputs.Select(i => data[i.Name])]);
         });
     }
 
@@ -233,17 +233,17 @@ public sealed class TaskVerifier
     /// </summary>
     private Verdict? MemoryProblem(StepProgram program)
     {
-        var sizes = environment.Sizes;
-        long data = task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type))
+        var sizes = _environment.Sizes;
+        long data = _task.Inputs.Concat(_task.Parameters).Select(i => i.Type).Concat(_task.Outputs.Select(o => o.Type))
             .Aggregate(0L, (acc, t) => Saturating(acc, MemoryEstimate.StreamBytes(t, sizes)));
         var (streams, largest) = MemoryEstimate.Peak(program, sizes);
         long need = Saturating(Saturating(Saturating(data, data), data), streams);
-        if (need <= options.MaxMemoryBytes) return null;
+        if (need <= _options.MaxMemoryBytes) return null;
         var sizesText = string.Join(" ", sizes.Select(kv => $"{kv.Key}={kv.Value}"));
-        return new Verdict(VerdictKind.Limit, task.SourcePath, task.Name,
-            $"at {sizesText} this verification needs about {Gib(need)} ({Gib(data)} of data, used three times, and up to {Gib(streams)} of streams), more than its memory budget of {Gib(options.MaxMemoryBytes)}; use smaller sizes or a larger --max-memory",
+        return new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name,
+            $"at {sizesText} this verification needs about {Gib(need)} ({Gib(data)} of data, used three times, and up to {Gib(streams)} of streams), more than its memory budget of {Gib(_options.MaxMemoryBytes)}; use smaller sizes or a larger --max-memory",
             Line: largest?.Span.Line, Column: largest?.Span.Column, Op: largest?.Op.Name,
-            Rule: ExecutionBudget.MemoryRule, Expected: $"at most {Gib(options.MaxMemoryBytes)}", Actual: Gib(need));
+            Rule: ExecutionBudget.MemoryRule, Expected: $"at most {Gib(_options.MaxMemoryBytes)}", Actual: Gib(need));
     }
 
     private static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;

@@ -8,7 +8,7 @@ namespace StepForge.Tasks;
 /// <param name="Seed">The first trial's data seed; trial t uses Seed + t.</param>
 /// <param name="Sizes">Symbol sizes that replace the task's (a program right only at the default sizes is wrong).</param>
 /// <param name="MaxMemoryBytes">A run whose estimated memory (<see cref="Simulation.MemoryEstimate"/>) exceeds this is refused with a limit.memory verdict.</param>
-/// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.ForSizes"/>).</param>
+/// <param name="FixedTolerance">Compare with torch.testing's float32 tolerance at every size, instead of widening it with the sizes (<see cref="Tolerance.Widened"/>).</param>
 /// <param name="Cost">When set, a correct program's verdict carries its cost (cost-model.md), at the task's own sizes whatever <paramref name="Sizes"/> says.</param>
 public sealed record VerifyOptions(
     int Seed = 0,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using StepForge.Cli;
 using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Cli;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using StepForge.Cli;
 using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Cli;

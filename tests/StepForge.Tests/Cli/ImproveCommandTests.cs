@@ -1,5 +1,4 @@
 using System.Text.Json;
-using StepForge.Cli;
 using StepForge.Learning;
 using StepForge.Tests.Learning;
 using StepForge.Tests.Support;

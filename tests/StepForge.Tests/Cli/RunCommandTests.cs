@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using StepForge.Cli;
 using StepForge.Learning;
 using StepForge.Tests.Agents;
 using StepForge.Tests.Support;

@@ -19,7 +19,7 @@ public class SelfImprovementTests
     /// <summary>The fake model's rules; H counts its requests so that exactly one of its samples is right.</summary>
     public sealed class Curriculum
     {
-        private int hardRequests;
+        private int _hardRequests;
 
         public FakeReply Answer(FakeRequest request)
         {
@@ -29,7 +29,7 @@ public class SelfImprovementTests
             bool right = task switch
             {
                 "E" => true,
-                "H" => Interlocked.Increment(ref hardRequests) == 1,
+                "H" => Interlocked.Increment(ref _hardRequests) == 1,
                 "T1" or "X" => Shown("H"),
                 "T2" => Shown("E"),
                 _ => false,

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using StepForge.Agents;
-using StepForge.Cli;
 using StepForge.Learning;
 using StepForge.Llm;
 using StepForge.Reports;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace StepForge.Tests.Support;
@@ -35,25 +34,25 @@ public abstract record FakeReply
 /// </summary>
 public sealed class FakeModelServer : IDisposable
 {
-    private readonly HttpListener listener = new();
-    private readonly Func<FakeRequest, int, FakeReply> script;
-    private readonly Task loop;
-    private int requests;
+    private readonly HttpListener _listener = new();
+    private readonly Func<FakeRequest, int, FakeReply> _script;
+    private readonly Task _loop;
+    private int _requests;
 
     public ConcurrentBag<FakeRequest> Received { get; } = [];
 
     /// <param name="script">The reply to a request, given the request and its number (1, 2, ...).</param>
     public FakeModelServer(Func<FakeRequest, int, FakeReply> script)
     {
-        this.script = script;
+        _script = script;
         for (int attempt = 0; ; attempt++)
         {
             Port = FreePort();
-            listener.Prefixes.Clear();
-            listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            _listener.Prefixes.Clear();
+            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try
             {
-                listener.Start();
+                _listener.Start();
                 break;
             }
             catch (HttpListenerException) when (attempt < 5)
@@ -61,7 +60,7 @@ public sealed class FakeModelServer : IDisposable
                 // Someone took the port in between; pick another.
             }
         }
-        loop = Task.Run(Serve);
+        _loop = Task.Run(Serve);
     }
 
     public int Port { get; }
@@ -71,7 +70,7 @@ public sealed class FakeModelServer : IDisposable
 
     public string AnthropicUrl => $"http://127.0.0.1:{Port}";
 
-    public int Requests => Volatile.Read(ref requests);
+    public int Requests => Volatile.Read(ref _requests);
 
     private static int FreePort()
     {
@@ -82,12 +81,12 @@ public sealed class FakeModelServer : IDisposable
 
     private async Task Serve()
     {
-        while (listener.IsListening)
+        while (_listener.IsListening)
         {
             HttpListenerContext context;
             try
             {
-                context = await listener.GetContextAsync().ConfigureAwait(false);
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
@@ -107,8 +106,8 @@ public sealed class FakeModelServer : IDisposable
             var dialect = path.EndsWith("/messages", StringComparison.Ordinal) ? "anthropic" : "openai";
             var request = Parse(dialect, body);
             Received.Add(request);
-            int number = Interlocked.Increment(ref requests);
-            var reply = script(request, number);
+            int number = Interlocked.Increment(ref _requests);
+            var reply = _script(request, number);
             var response = context.Response;
             switch (reply)
             {
@@ -226,9 +225,9 @@ public sealed class FakeModelServer : IDisposable
 
     public void Dispose()
     {
-        listener.Stop();
-        listener.Close();
-        try { loop.Wait(TimeSpan.FromSeconds(2)); }
+        _listener.Stop();
+        _listener.Close();
+        try { _loop.Wait(TimeSpan.FromSeconds(2)); }
         catch (AggregateException) { }
     }
 }

@@ -1,6 +1,5 @@
 using StepForge.Agents;
 using StepForge.PyLite.Runtime;
-using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tensors;
 using StepForge.Tests.Support;

@@ -1,4 +1,3 @@
-using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tests.Support;
 using Xunit.Abstractions;

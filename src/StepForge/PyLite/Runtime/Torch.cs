@@ -159,14 +159,14 @@ public static class TensorAttributes
 /// </summary>
 public sealed class NnModule : IPyCallable
 {
-    private readonly TorchFunction function;
-    private readonly Dictionary<string, object?> options;
+    private readonly TorchFunction _function;
+    private readonly Dictionary<string, object?> _options;
 
     private NnModule(string name, TorchFunction function, Dictionary<string, object?> options, bool training)
     {
         Name = name;
-        this.function = function;
-        this.options = options;
+        _function = function;
+        _options = options;
         Training = training;
     }
 
@@ -178,16 +178,16 @@ public sealed class NnModule : IPyCallable
     public object? Call(IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs)
     {
         var input = new Arguments(Name, args, kwargs, "input").Required("input");
-        var call = new Dictionary<string, object?>(options);
-        if (function.Parameters.Contains("training")) call["training"] = Training;
-        return Catalogue.Invoke(function, Name, null, [input], call);
+        var call = new Dictionary<string, object?>(_options);
+        if (_function.Parameters.Contains("training")) call["training"] = Training;
+        return Catalogue.Invoke(_function, Name, null, [input], call);
     }
 
     public object? Get(string attribute) => attribute switch
     {
-        "eval" => new PyFunction(Name + ".eval", (_, _) => new NnModule(Name, function, options, false)),
+        "eval" => new PyFunction(Name + ".eval", (_, _) => new NnModule(Name, _function, _options, false)),
         "train" => new PyFunction(Name + ".train", (args, kwargs) =>
-            new NnModule(Name, function, options, new Arguments(Name + ".train", args, kwargs, "mode").Bool("mode", true))),
+            new NnModule(Name, _function, _options, new Arguments(Name + ".train", args, kwargs, "mode").Bool("mode", true))),
         "training" => Training,
         "forward" => new PyFunction(Name + ".forward", Call),
         _ => null,

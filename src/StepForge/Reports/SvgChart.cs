@@ -223,7 +223,7 @@ public static class SvgChart
             int k = ks[p];
             int y0 = top + p * (panelHeight + panelGap) + 20;
             double Y(double v) => y0 + panelHeight - panelHeight * v;
-            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{y0 - 8}\" font-size=\"13\" font-weight=\"bold\">pass@{k}</text>");
+            s.AppendLine(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{y0 - 18}\" font-size=\"13\" font-weight=\"bold\">pass@{k}</text>");
             Axes(s, left, y0, plotWidth, panelHeight, [], v => v, Ticks(1, integer: false), Y, "", $"pass@{k}", TickText, v => v.ToString("0.0", CultureInfo.InvariantCulture));
             for (int g = 0; g < groups.Count; g++)
             {
@@ -270,7 +270,9 @@ public static class SvgChart
         var names = tasks.Where(t => t.Reference is not null).Select(t => t.Name).Distinct().Order(StringComparer.Ordinal).ToList();
         // Task names are written at 45 degrees under the bars: room below for the longest.
         int below = 20 + (int)(TextWidth(names.OrderByDescending(n => n.Length).FirstOrDefault() ?? "", 10) * 0.72);
-        const int left = 64, top = 40, plotHeight = 240;
+        // The first name reaches left of its bar: room for it too.
+        int left = Math.Max(64, 10 + (int)(TextWidth(names.FirstOrDefault() ?? "", 10) * 0.72));
+        const int top = 40, plotHeight = 240;
         int slot = Math.Max(22, 8 * runs.Count + 10);
         int plotWidth = Math.Max(480, slot * names.Count);
         slot = plotWidth / Math.Max(1, names.Count);

@@ -79,7 +79,7 @@ public static class BenchCommand
     {
         int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
         bool scaled = report.Tasks.Any(t => t.Baseline is not null);
-        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}"
+        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}  {"gc %",5}"
             + (scaled ? $"  {"x data",7}  {"x time",7}  {"x ns/elem",9}" : ""));
         foreach (var t in report.Tasks)
         {
@@ -90,7 +90,7 @@ public static class BenchCommand
             }
             output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate, t.SingleThreadRate < 10 ? "0.00" : "0"),10}  {F(t.MultiThreadRate, t.MultiThreadRate < 10 ? "0.00" : "0"),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
                 $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate, t.ReuseRate < 10 ? "0.00" : "0"),8}  " +
-                $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}"
+                $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}  {F(100 * t.GcShare, "0"),5}"
                 + (t.Baseline is null ? "" : $"  {F(t.DataGrowth, "0"),7}  {F(t.TimeGrowth, "0.0"),7}  {F(t.TimeGrowth / t.DataGrowth, "0.00"),9}"));
         }
         var measured = report.Tasks.Where(t => t.Failure is null).ToList();
@@ -103,14 +103,20 @@ public static class BenchCommand
         output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
         if (scaled)
         {
-            var grown = measured.Where(t => t.DataGrowth >= 10).ToList();
+            var grown = measured.Where(t => t.Baseline is not null).ToList();
             if (grown.Count == 0) return;
             var perElement = grown.Select(t => t.TimeGrowth / t.DataGrowth).Order().ToList();
-            output.WriteLine($"sizes:       {grown.Count} task(s) with 10x the data or more ({F(grown.Min(t => t.DataGrowth))}x to {F(grown.Max(t => t.DataGrowth))}x): " +
-                $"time per element {F(perElement[0], "0.00")}x to {F(perElement[^1], "0.00")}x that at {baseline}, median {F(perElement[perElement.Count / 2], "0.00")}x; " +
-                $"slowest verification {F(measured.Max(t => t.MedianMilliseconds) / 1000, "0.0")} s ({measured.MaxBy(t => t.MedianMilliseconds)!.Task})");
+            var over = grown.Where(t => t.TimeGrowth / t.DataGrowth > GrowthBound).Select(t => Path.GetFileNameWithoutExtension(t.Task)).ToList();
+            output.WriteLine($"sizes:       {grown.Count} task(s), {F(grown.Min(t => t.DataGrowth))}x to {F(grown.Max(t => t.DataGrowth))}x the data: " +
+                $"time per element {F(perElement[0], "0.00")}x to {F(perElement[^1], "0.00")}x that at {baseline}, median {F(perElement[perElement.Count / 2], "0.00")}x, " +
+                (over.Count == 0 ? $"none over {F(GrowthBound, "0.0")}x" : $"{over.Count} over {F(GrowthBound, "0.0")}x ({string.Join(", ", over)})") + "; " +
+                $"slowest verification {F(measured.Max(t => t.MedianMilliseconds) / 1000, "0.0")} s ({measured.MaxBy(t => t.MedianMilliseconds)!.Task}); " +
+                $"time paused by the collector {F(100 * measured.Min(t => t.GcShare))}% to {F(100 * measured.Max(t => t.GcShare))}%");
         }
     }
+
+    /// <summary>How much more a verification may cost per element at larger sizes before the summary names it.</summary>
+    private const double GrowthBound = 1.3;
 
     private static string Count(long n) => n switch
     {
@@ -123,6 +129,6 @@ public static class BenchCommand
     private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(
         new BenchJson(r.Threads, r.SecondsPerTask, r.MeanSingleThreadRate, r.MeanMultiThreadRate, r.RoundRobinRate, r.MeanReuseRate, r.Slowest?.Task,
             [.. r.Tasks.Select(t => new BenchTaskJson(t.Task, t.SingleThreadRate, t.MultiThreadRate, t.ReuseRate, t.MedianMilliseconds, t.WorstMilliseconds,
-                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.Failure))]),
+                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.GcShare, t.Failure))]),
         CliJson.Style.BenchJson);
 }

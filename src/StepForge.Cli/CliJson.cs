@@ -131,6 +131,7 @@ public sealed record BenchTaskJson(
     long Elements,
     double NsPerElement,
     BaselineJson? Baseline,
+    double GcShare,
     string? Failure);
 
 /// <summary>The same task at the sizes growth is measured from.</summary>

@@ -9,6 +9,7 @@ namespace StepForge.Tasks;
 /// when the task's data and reference are reused across candidates (<see cref="TaskVerifier"/>, the sampler's case).
 /// </summary>
 /// <param name="Elements">Tensor elements one verification produces (the execution budget's count): its amount of data.</param>
+/// <param name="GcShare">The share of the single-thread phase spent with threads paused by the garbage collector.</param>
 /// <param name="Baseline">With other sizes: the same task measured at its own sizes (or the run's base sizes), to compare cost with data.</param>
 public sealed record TaskBenchmark(
     string Task,
@@ -20,7 +21,8 @@ public sealed record TaskBenchmark(
     long AllocatedBytesPerVerification,
     string? Failure,
     long Elements = 0,
-    SizeBaseline? Baseline = null)
+    SizeBaseline? Baseline = null,
+    double GcShare = 0)
 {
     /// <summary>
     /// The mean time of one verification on one thread: what a run of many pays per verification, collections included
@@ -87,6 +89,7 @@ public static class VerificationBenchmark
 
             var latencies = new List<double>();
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            var pausedBefore = GC.GetTotalPauseDuration();
             var watch = Stopwatch.StartNew();
             while (watch.Elapsed.TotalSeconds < secondsPerTask || latencies.Count < least)
             {
@@ -95,6 +98,7 @@ public static class VerificationBenchmark
                 latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
             double single = latencies.Count / watch.Elapsed.TotalSeconds;
+            double gcShare = (GC.GetTotalPauseDuration() - pausedBefore) / watch.Elapsed;
             long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / latencies.Count;
 
             double multi = single;
@@ -135,7 +139,7 @@ public static class VerificationBenchmark
 
             latencies.Sort();
             results.Add(new TaskBenchmark(task.SourcePath, single, multi, reuseRate, latencies[latencies.Count / 2], latencies[^1], allocated, null,
-                elements(), baseline));
+                elements(), baseline, gcShare));
         }
         return new BenchmarkReport(results, threads, secondsPerTask);
     }

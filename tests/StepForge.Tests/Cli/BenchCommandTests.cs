@@ -37,6 +37,8 @@ public class BenchCommandTests
         var entry = JsonDocument.Parse(output).RootElement.GetProperty("tasks")[0];
         var own = entry.GetProperty("baseline");
         Assert.True(own.GetProperty("median_ms").GetDouble() > 0);
+        Assert.True(own.GetProperty("mean_ms").GetDouble() > 0);
+        Assert.InRange(entry.GetProperty("gc_share").GetDouble(), 0, 1);
         // 20 times M: the data grows about 20 times.
         double growth = (double)entry.GetProperty("elements").GetInt64() / own.GetProperty("elements").GetInt64();
         Assert.InRange(growth, 10, 30);
@@ -44,8 +46,9 @@ public class BenchCommandTests
         (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1", "--size", "M=100");
         Assert.Equal(0, exit);
         Assert.Contains("x data", output, StringComparison.Ordinal);
-        Assert.Contains("sizes:       1 task(s) with 10x the data or more", output, StringComparison.Ordinal);
+        Assert.Matches(@"sizes:       1 task\(s\), \d+x to \d+x the data: time per element", output);
         Assert.Contains("that at the task's sizes", output, StringComparison.Ordinal);
+        Assert.Contains("time paused by the collector", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,10 +1,12 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using StepForge.Tasks;
 
 namespace StepForge.Synthesis;
 
 /// <summary>
-/// How the search orders the programs it verified: it returns the least. A cost model plugs in here (a ranking by
-/// simulated cycles, say); the default prefers the fewest ops, then the fewest elements streamed.
+/// How the search orders the programs it verified: it returns the least. The default is the cost model's cycles
+/// (<see cref="ProgramRanking.FewestCycles"/>); <see cref="ProgramRanking.FewestOps"/> needs no cost model.
 /// </summary>
 public interface IProgramRanking
 {
@@ -13,6 +15,9 @@ public interface IProgramRanking
 
     /// <summary>The order for one task's programs (a cost model may need the task's sizes).</summary>
     IComparer<FoundProgram> For(TaskSpec task);
+
+    /// <summary>What the order measured of a program, for the answer's statistics ("" when it is all in the program's own measures).</summary>
+    string Measure(IComparer<FoundProgram> order, FoundProgram program) => "";
 }
 
 /// <summary>The rankings StepForge has itself.</summary>
@@ -23,6 +28,12 @@ public static class ProgramRanking
     /// pass, the one nearer the reference more likely computes what it computes), then the text (so ties always break the same way).
     /// </summary>
     public static readonly IProgramRanking FewestOps = new ByMeasures();
+
+    /// <summary>
+    /// Fewest cycles by the cost model (cost-model.md, at the task's sizes on seed 0), then fewest on-chip bytes, then as
+    /// <see cref="FewestOps"/>. A program the model cannot cost, or that deadlocks whatever the channels' depth, ranks last.
+    /// </summary>
+    public static readonly IProgramRanking FewestCycles = new ByCost();
 
     private sealed class ByMeasures : IProgramRanking, IComparer<FoundProgram>
     {
@@ -37,6 +48,34 @@ public static class ProgramRanking
             if (c == 0) c = x.ElementsStreamed.CompareTo(y.ElementsStreamed);
             if (c == 0) c = x.Error.CompareTo(y.Error);
             return c != 0 ? c : string.CompareOrdinal(x.Program, y.Program);
+        }
+    }
+
+    private sealed class ByCost : IProgramRanking
+    {
+        public string Name => "fewest cycles by the cost model, then fewest on-chip bytes, then fewest ops";
+
+        public IComparer<FoundProgram> For(TaskSpec task) => new Order(new TaskCost(task));
+
+        public string Measure(IComparer<FoundProgram> order, FoundProgram program) =>
+            order is Order o && o.Of(program) is var (cycles, onChip) && cycles != long.MaxValue
+                ? string.Create(CultureInfo.InvariantCulture, $"{cycles:N0} cycles, {onChip:N0} on-chip bytes")
+                : "no cost";
+
+        private sealed class Order(TaskCost cost) : IComparer<FoundProgram>
+        {
+            // A program is costed once, however often the sort compares it.
+            private readonly ConcurrentDictionary<string, (long Cycles, long OnChip)> _costs = new(StringComparer.Ordinal);
+
+            public (long Cycles, long OnChip) Of(FoundProgram program) => _costs.GetOrAdd(program.Program, text =>
+                cost.Estimate(text).Cost is { UnboundedDeadlock: null } c ? (c.Cycles, c.OnChipBytes) : (long.MaxValue, long.MaxValue));
+
+            public int Compare(FoundProgram? x, FoundProgram? y)
+            {
+                if (x is null || y is null) return x is null ? (y is null ? 0 : -1) : 1;
+                int c = Of(x).CompareTo(Of(y));
+                return c != 0 ? c : FewestOps.For(cost.Task).Compare(x, y);
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ namespace StepForge.Synthesis;
 /// took (within the budget) and returns the cheapest program it verified.</param>
 /// <param name="SafetySeconds">Wall-clock safety net; a search stopped by it (or cancelled) gives no result.</param>
 /// <param name="Solution">Which verified program to return in ranking order (0 = the cheapest): samples of one task differ.</param>
-/// <param name="Ranking">Orders verified programs; <see cref="ProgramRanking.FewestOps"/> when null.</param>
+/// <param name="Ranking">Orders verified programs; <see cref="ProgramRanking.FewestCycles"/> (the cost model) when null.</param>
 /// <param name="Progress">Told after each cost level: its number, values kept, candidates tried.</param>
 public sealed record SearchOptions(
     long MaxWork = 400_000_000,

@@ -44,6 +44,8 @@ public sealed class TaskCost
 
     public CostOptions Options { get; }
 
+    public TaskSpec Task => _task;
+
     public Machine Machine => Options.Machine ?? Machine.Default;
 
     /// <summary>The cost of the task's own <c>impl:</c>, computed on first use; null when the task has none.</summary>

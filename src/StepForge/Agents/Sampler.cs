@@ -135,8 +135,8 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
             if (impl is null)
             {
                 verdict = proposal.Unsolved
-                    ? new Verdict(VerdictKind.Unsolved, task.SourcePath, task.Name, proposal.Problem ?? "the proposer found no program", Rule: "unsolved")
-                    : new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, proposal.Problem ?? "the answer holds no program", Rule: "answer");
+                    ? new Verdict(VerdictKind.Unsolved, task.SourcePath, task.Name, proposal.Problem ?? "the proposer found no program", Rule: Rules.Unsolved.Id)
+                    : new Verdict(VerdictKind.Parse, task.SourcePath, task.Name, proposal.Problem ?? "the answer holds no program", Rule: Rules.Answer.Id);
             }
             else
             {
@@ -177,7 +177,7 @@ public sealed class Sampler(IProposer proposer, ISampleLog log, SamplerOptions o
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
             return new Verdict(VerdictKind.Runtime, task.SourcePath, task.Name,
-                $"the checker failed on this answer ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: "internal");
+                $"the checker failed on this answer ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: Rules.Internal.Id);
         }
     }
 

@@ -40,13 +40,13 @@ public static class CostModel
         catch (SimulationException e)
         {
             var kind = e.InnerException is LimitExceededException or FnFailedException { InnerException: LimitExceededException } ? VerdictKind.Limit : VerdictKind.Runtime;
-            throw new CostException(new Diagnostic(kind, kind == VerdictKind.Limit ? "limit" : "runtime", e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name));
+            throw new CostException(new Diagnostic(kind, (kind == VerdictKind.Limit ? Rules.Limit : Rules.Runtime).Id, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name));
         }
 
         var graph = Build(program, run, fns, context, machine);
         long steps = graph.Units.Sum(u => u.Steps);
         if (steps > MaxSteps)
-            throw new CostException(new Diagnostic(VerdictKind.Limit, "limit.cost", $"timing the program would take {steps:N0} unit steps; at most {MaxSteps:N0} are timed"));
+            throw new CostException(new Diagnostic(VerdictKind.Limit, Rules.LimitCost.Id, $"timing the program would take {steps:N0} unit steps; at most {MaxSteps:N0} are timed"));
 
         var timed = TimedRun.Run(graph);
         var fifo = FifoCheck.Run(graph, machine.FifoDepth);
@@ -151,7 +151,7 @@ public static class CostModel
                 }
                 catch (Exception e) when (e is PyLiteRuntimeException or TensorException or LimitExceededException or PyLiteSyntaxException)
                 {
-                    throw new CostException(new Diagnostic(VerdictKind.Runtime, "runtime", $"{node.Op.Name}: counting the flops of {fn.FuncName} failed: {e.Message}",
+                    throw new CostException(new Diagnostic(VerdictKind.Runtime, Rules.Runtime.Id, $"{node.Op.Name}: counting the flops of {fn.FuncName} failed: {e.Message}",
                         line, node.Span.Column, node.Op.Name));
                 }
                 long BufferBytes(DType type) => type.Components.Where(c => c is BufferType).Sum(c => 4 * fns.ElementShape(c).Aggregate(1L, (a, b) => a * b));

@@ -29,7 +29,7 @@ public sealed class Simulator(FnRunner fns)
     public IReadOnlyList<Tensor[]> Run(StepProgram program, IReadOnlyList<Tensor[]> inputs)
     {
         if (program.Ops.Count > fns.Interpreter.Budget.MaxOps)
-            throw new LimitExceededException(ExecutionBudget.OpsRule, $"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
+            throw new LimitExceededException(Rules.LimitOps, $"the program has {program.Ops.Count} operators; at most {fns.Interpreter.Budget.MaxOps} are simulated");
         var streams = new StreamData?[program.Streams.Count];
         for (int i = 0; i < program.InputStreams.Count; i++)
             streams[program.InputStreams[i]] = new StreamData(program.Streams[program.InputStreams[i]], [.. inputs[i].Select(StreamComponent.Of)]);
@@ -83,7 +83,7 @@ public sealed class Simulator(FnRunner fns)
         }
         catch (OverflowException e)
         {
-            throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException("limit.integer", $"{op.Op.Name}: a size overflows: {e.Message}"));
+            throw new SimulationException($"{op.Op.Name}: a size overflows", op, new LimitExceededException(Rules.LimitInteger, $"{op.Op.Name}: a size overflows: {e.Message}"));
         }
     }
 
@@ -207,7 +207,7 @@ public sealed class Simulator(FnRunner fns)
     {
         if (values > int.MaxValue) throw new LimitExceededException($"a tensor of {values:N0} elements is too large");
         if (Tensor.Budget is { } budget && values > budget.MaxTensorElements)
-            throw new LimitExceededException(ExecutionBudget.TensorRule, $"a tensor of {values:N0} elements exceeds the limit of {budget.MaxTensorElements:N0}");
+            throw new LimitExceededException(Rules.LimitTensor, $"a tensor of {values:N0} elements exceeds the limit of {budget.MaxTensorElements:N0}");
     }
 
     private static int ElementCount(StreamData s) => s.Components[0].Shape.Length - s.StreamAxes;

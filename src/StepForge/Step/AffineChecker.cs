@@ -31,7 +31,7 @@ public static class AffineChecker
             $"a stream may be consumed once: duplicate it with `A, B = step.Copy().apply({first.Handle.Name})`";
         if (violations.Count > 1)
             message += "; also " + string.Join("; ", violations.Skip(1).Select(v => $"{v.Handle.Name} (lines {Lines(v)})"));
-        return new Diagnostic(VerdictKind.Affine, "affine.single-use", message, second.Span.Line, second.Span.Column, second.Op,
+        return new Diagnostic(VerdictKind.Affine, Rules.AffineSingleUse.Id, message, second.Span.Line, second.Span.Column, second.Op,
             Expected: $"{first.Handle.Name} consumed once", Actual: $"{first.Handle.Name} consumed {first.Uses.Count} times at lines {Lines(first)}");
     }
 }

@@ -32,7 +32,7 @@ public static class AffineRepair
             if (handle.Reference is null || handle.InsertAt == -2 || fixedUse is not null)
             {
                 var at = fixedUse ?? violation.Uses[1];
-                return (null, new Diagnostic(VerdictKind.Affine, "affine.repair",
+                return (null, new Diagnostic(VerdictKind.Affine, Rules.AffineRepair.Id,
                     $"stream {handle.Name} is consumed {violation.Uses.Count} times, and the use at line {at.Span.Line} " +
                     "is inside a comprehension or part of a list, so Copy cannot be inserted automatically",
                     at.Span.Line, at.Span.Column, at.Op));

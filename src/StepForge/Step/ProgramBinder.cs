@@ -79,7 +79,7 @@ public sealed class ProgramBinder
         catch (OverflowException)
         {
             // A size such as M*2147483647*2147483647 is checked where it is evaluated, deep in the typing rules.
-            return (null, new Diagnostic(VerdictKind.Limit, "limit.integer", "a dimension's size overflows a 64-bit integer"));
+            return (null, new Diagnostic(VerdictKind.Limit, Rules.LimitInteger.Id, "a dimension's size overflows a 64-bit integer"));
         }
     }
 
@@ -87,7 +87,7 @@ public sealed class ProgramBinder
     private void ChargeItems(long count, SourceSpan span)
     {
         if (count > MaxSteps - _steps)
-            throw new BindException(new Diagnostic(VerdictKind.Limit, "limit.steps", $"binding the program took more than {MaxSteps} steps", span.Line, span.Column));
+            throw new BindException(new Diagnostic(VerdictKind.Limit, Rules.LimitSteps.Id, $"binding the program took more than {MaxSteps} steps", span.Line, span.Column));
         _steps += (int)count;
     }
 
@@ -105,7 +105,7 @@ public sealed class ProgramBinder
         foreach (var stmt in _module.Body)
         {
             if (returns is not null)
-                throw Error(VerdictKind.Type, "return.last", "code after return is never run", stmt.Span);
+                throw Error(VerdictKind.Type, Rules.ReturnLast, "code after return is never run", stmt.Span);
             switch (stmt)
             {
                 case AssignStmt assign:
@@ -123,11 +123,11 @@ public sealed class ProgramBinder
                     returns = BindReturn(ret);
                     break;
                 case AugAssignStmt aug:
-                    throw Error(VerdictKind.Type, "program.statement", "augmented assignment has no meaning on streams", aug.Span);
+                    throw Error(VerdictKind.Type, Rules.ProgramStatement, "augmented assignment has no meaning on streams", aug.Span);
             }
         }
         if (returns is null)
-            throw Error(VerdictKind.Type, "return.missing", "the program does not return its output streams", null,
+            throw Error(VerdictKind.Type, Rules.ReturnMissing, "the program does not return its output streams", null,
                 expected: $"return of {_env.Outputs.Count} stream(s)", actual: "no return");
 
         var program = new StepProgram(_streams, _streamNames, _inputs, _ops, returns);
@@ -139,7 +139,7 @@ public sealed class ProgramBinder
     private int NewStream(StreamType type, string name)
     {
         if (_streams.Count >= MaxStreams)
-            throw new BindException(new Diagnostic(VerdictKind.Limit, "limit.streams", $"the program creates more than {MaxStreams} streams"));
+            throw new BindException(new Diagnostic(VerdictKind.Limit, Rules.LimitStreams.Id, $"the program creates more than {MaxStreams} streams"));
         _streams.Add(type);
         _streamNames.Add(name);
         return _streams.Count - 1;
@@ -185,15 +185,15 @@ public sealed class ProgramBinder
             {
                 var targets = target is TupleExpr t ? t.Items : ((ListExpr)target).Items;
                 if (value is not ListVal list)
-                    throw Error(VerdictKind.Type, "program.unpack", $"cannot unpack {Describe(value)} into {targets.Length} names", target.Span);
+                    throw Error(VerdictKind.Type, Rules.ProgramUnpack, $"cannot unpack {Describe(value)} into {targets.Length} names", target.Span);
                 if (list.Items.Length != targets.Length)
-                    throw Error(VerdictKind.Type, "program.unpack", $"cannot unpack {list.Items.Length} values into {targets.Length} names", target.Span,
+                    throw Error(VerdictKind.Type, Rules.ProgramUnpack, $"cannot unpack {list.Items.Length} values into {targets.Length} names", target.Span,
                         expected: $"{targets.Length} values", actual: $"{list.Items.Length} values");
                 for (int i = 0; i < targets.Length; i++) Assign(targets[i], list.Items[i], stmt);
                 break;
             }
             default:
-                throw Error(VerdictKind.Type, "program.statement", "a program may only assign to names", target.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramStatement, "a program may only assign to names", target.Span);
         }
     }
 
@@ -214,7 +214,7 @@ public sealed class ProgramBinder
     private void Bind(string name, Value value)
     {
         if (name == "step" || _fns.ContainsKey(name))
-            throw new BindException(new Diagnostic(VerdictKind.Type, "program.statement", $"'{name}' cannot be reassigned"));
+            throw new BindException(new Diagnostic(VerdictKind.Type, Rules.ProgramStatement.Id, $"'{name}' cannot be reassigned"));
         (_scopes.Count > 0 ? _scopes[^1] : _globals)[name] = value;
     }
 
@@ -227,7 +227,7 @@ public sealed class ProgramBinder
         for (int i = 0; i < items.Length; i++)
         {
             if (items[i] is not StreamVal s)
-                throw Error(VerdictKind.Type, "return.stream", $"the program must return streams, but returns {Describe(items[i])}", ret.Span);
+                throw Error(VerdictKind.Type, Rules.ReturnStream, $"the program must return streams, but returns {Describe(items[i])}", ret.Span);
             var span = exprs.IsDefault ? ret.Value!.Span : exprs[i].Span;
             var expr = exprs.IsDefault ? ret.Value! : exprs[i];
             _uses.Add(new StreamUse(s.Handle, IsRewritable(expr) ? UseKind.Return : UseKind.FixedArgument, span, "return"));
@@ -236,17 +236,17 @@ public sealed class ProgramBinder
         var outputs = _env.Outputs;
         if (!_checkOutputs) return streams;
         if (streams.Count != outputs.Count)
-            throw Error(VerdictKind.Type, "return.count", $"the task has {outputs.Count} output(s) but the program returns {streams.Count} stream(s)", ret.Span,
+            throw Error(VerdictKind.Type, Rules.ReturnCount, $"the task has {outputs.Count} output(s) but the program returns {streams.Count} stream(s)", ret.Span,
                 op: "return", expected: $"{outputs.Count} stream(s): " + string.Join(", ", outputs.Select(o => o.Name)), actual: $"{streams.Count} stream(s)");
         for (int i = 0; i < streams.Count; i++)
         {
             var actual = _streams[streams[i]];
             var expected = outputs[i].Type;
             if (actual.DType != expected.DType)
-                throw Error(VerdictKind.Type, "return.dtype", $"output {outputs[i].Name} must have dtype {expected.DType}, but {_streamNames[streams[i]]} has {actual.DType}",
+                throw Error(VerdictKind.Type, Rules.ReturnDtype, $"output {outputs[i].Name} must have dtype {expected.DType}, but {_streamNames[streams[i]]} has {actual.DType}",
                     ret.Span, op: "return", expected: expected.DType.ToString(), actual: actual.DType.ToString());
             if (actual.Shape != expected.Shape)
-                throw Error(VerdictKind.Type, "return.shape", $"output {outputs[i].Name} must have dims {StreamType.FormatShape(expected.Shape)}, but {_streamNames[streams[i]]} has {StreamType.FormatShape(actual.Shape)}",
+                throw Error(VerdictKind.Type, Rules.ReturnShape, $"output {outputs[i].Name} must have dims {StreamType.FormatShape(expected.Shape)}, but {_streamNames[streams[i]]} has {StreamType.FormatShape(actual.Shape)}",
                     ret.Span, op: "return", expected: StreamType.FormatShape(expected.Shape), actual: StreamType.FormatShape(actual.Shape));
         }
         return streams;
@@ -257,14 +257,14 @@ public sealed class ProgramBinder
     private Value Eval(Expr expr)
     {
         if (++_steps > MaxSteps)
-            throw new BindException(new Diagnostic(VerdictKind.Limit, "limit.steps", $"binding the program took more than {MaxSteps} steps", expr.Span.Line, expr.Span.Column));
+            throw new BindException(new Diagnostic(VerdictKind.Limit, Rules.LimitSteps.Id, $"binding the program took more than {MaxSteps} steps", expr.Span.Line, expr.Span.Column));
         switch (expr)
         {
             case NameExpr name:
                 return Lookup(name);
             case IntLiteral i:
                 if (BigInteger.Abs(i.Value) > long.MaxValue / 4)
-                    throw Error(VerdictKind.Limit, "limit.integer", "integer literal too large", expr.Span);
+                    throw Error(VerdictKind.Limit, Rules.LimitInteger, "integer literal too large", expr.Span);
                 return new IntVal((long)i.Value);
             case FloatLiteral f:
                 return new FloatVal(f.Value);
@@ -289,7 +289,7 @@ public sealed class ProgramBinder
             case UnaryExpr { Op: UnaryOp.Neg } neg when Eval(neg.Operand) is IntVal v:
                 return new IntVal(-v.Value);
             default:
-                throw Error(VerdictKind.Type, "program.expression", "this expression has no meaning in a STeP program (only op applications, names, lists and integers do)", expr.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramExpression, "this expression has no meaning in a STeP program (only op applications, names, lists and integers do)", expr.Span);
         }
     }
 
@@ -306,8 +306,8 @@ public sealed class ProgramBinder
         if (_env.GlobalInts.TryGetValue(name.Name, out var number)) return new IntVal(number);
         if (name.Name is "zip" or "range" or "len" or "enumerate" or "list" or "tuple") return new BuiltinVal(name.Name);
         if (_env.GlobalNames.Contains(name.Name))
-            throw Error(VerdictKind.Parse, "names", $"'{name.Name}' is a global of the task's PyTorch code and cannot be used in a STeP program", name.Span);
-        throw Error(VerdictKind.Parse, "names",
+            throw Error(VerdictKind.Parse, Rules.Names, $"'{name.Name}' is a global of the task's PyTorch code and cannot be used in a STeP program", name.Span);
+        throw Error(VerdictKind.Parse, Rules.Names,
             $"name '{name.Name}' is not defined; a program may use its input streams ({string.Join(", ", _env.Inputs.Select(i => i.Name))}), " +
             $"the task's functions ({string.Join(", ", _fns.Keys)}), dimension symbols and global values", name.Span);
     }
@@ -319,14 +319,14 @@ public sealed class ProgramBinder
         {
             case StepModuleVal:
                 if (!OpCatalog.Parameters.ContainsKey(attr.Name))
-                    throw Error(VerdictKind.Parse, "names", $"step.{attr.Name} is not a STeP operator; the operators are {string.Join(", ", OpCatalog.Names)}", attr.Span);
+                    throw Error(VerdictKind.Parse, Rules.Names, $"step.{attr.Name} is not a STeP operator; the operators are {string.Join(", ", OpCatalog.Names)}", attr.Span);
                 return new OpCtorVal(attr.Name);
             case OpVal op when attr.Name == "apply":
                 return new ApplyVal(op.Op);
             case OpCtorVal ctor:
-                throw Error(VerdictKind.Type, $"{ctor.Name}.config", $"step.{ctor.Name} must be configured before use, as in step.{ctor.Name}(...).apply(x)", attr.Span, op: ctor.Name);
+                throw Error(VerdictKind.Type, Rules.Of(ctor.Name).Config, $"step.{ctor.Name} must be configured before use, as in step.{ctor.Name}(...).apply(x)", attr.Span, op: ctor.Name);
             default:
-                throw Error(VerdictKind.Type, "program.expression", $"{Describe(target)} has no attribute '{attr.Name}' in a STeP program", attr.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramExpression, $"{Describe(target)} has no attribute '{attr.Name}' in a STeP program", attr.Span);
         }
     }
 
@@ -339,25 +339,25 @@ public sealed class ProgramBinder
                 return new OpVal(Configure(ctor.Name, call));
             case ApplyVal apply:
                 if (call.Args.Length != 1 || call.Keywords.Length != 0)
-                    throw Error(VerdictKind.Type, $"{apply.Op.Name}.input", $"{apply.Op.Name}.apply takes exactly one argument (a stream or a tuple)", call.Span, op: apply.Op.Name);
+                    throw Error(VerdictKind.Type, Rules.Of(apply.Op.Name).Input, $"{apply.Op.Name}.apply takes exactly one argument (a stream or a tuple)", call.Span, op: apply.Op.Name);
                 return ApplyOp(apply.Op, call.Args[0], call);
             case BuiltinVal builtin:
                 return EvalBuiltin(builtin.Name, call);
             default:
-                throw Error(VerdictKind.Type, "program.expression", $"{Describe(callee)} cannot be called in a STeP program", call.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramExpression, $"{Describe(callee)} cannot be called in a STeP program", call.Span);
         }
     }
 
     private Value EvalBuiltin(string name, CallExpr call)
     {
         if (call.Keywords.Length != 0)
-            throw Error(VerdictKind.Type, "program.expression", $"{name}() takes no keyword arguments here", call.Span);
+            throw Error(VerdictKind.Type, Rules.ProgramExpression, $"{name}() takes no keyword arguments here", call.Span);
         var args = call.Args.Select(Eval).ToList();
         switch (name)
         {
             case "zip":
             {
-                var lists = args.Select(a => a as ListVal ?? throw Error(VerdictKind.Type, "program.expression", $"zip() needs lists, not {Describe(a)}", call.Span)).ToList();
+                var lists = args.Select(a => a as ListVal ?? throw Error(VerdictKind.Type, Rules.ProgramExpression, $"zip() needs lists, not {Describe(a)}", call.Span)).ToList();
                 int n = lists.Count == 0 ? 0 : lists.Min(l => l.Items.Length);
                 ChargeItems((long)n * (lists.Count + 1), call.Span);
                 return new ListVal([.. Enumerable.Range(0, n).Select(i => (Value)new ListVal([.. lists.Select(l => l.Items[i])]))]);
@@ -373,19 +373,19 @@ public sealed class ProgramBinder
             {
                 var bounds = args.Select(a => AsInt(a, call.Span, "range()")).ToList();
                 if (bounds.Count is < 1 or > 3)
-                    throw Error(VerdictKind.Type, "program.expression", "range() takes one to three integers", call.Span);
+                    throw Error(VerdictKind.Type, Rules.ProgramExpression, "range() takes one to three integers", call.Span);
                 long start = bounds.Count > 1 ? bounds[0] : 0, stop = bounds.Count > 1 ? bounds[1] : bounds[0], step = bounds.Count > 2 ? bounds[2] : 1;
-                if (step == 0) throw Error(VerdictKind.Type, "program.expression", "range() step must not be zero", call.Span);
+                if (step == 0) throw Error(VerdictKind.Type, Rules.ProgramExpression, "range() step must not be zero", call.Span);
                 var span128 = step > 0 ? (Int128)stop - start + step - 1 : (Int128)start - stop - step - 1;
                 var count128 = span128 <= 0 ? 0 : span128 / (step > 0 ? step : -(Int128)step);
                 if (count128 > MaxListLength)
-                    throw Error(VerdictKind.Limit, "limit.list", $"range() of {count128} items exceeds the limit of {MaxListLength}", call.Span);
+                    throw Error(VerdictKind.Limit, Rules.LimitList, $"range() of {count128} items exceeds the limit of {MaxListLength}", call.Span);
                 long count = (long)count128;
                 ChargeItems(count, call.Span);
                 return new ListVal([.. Enumerable.Range(0, (int)count).Select(i => (Value)new IntVal(start + i * step))]);
             }
             default:
-                throw Error(VerdictKind.Type, "program.expression", $"{name}() cannot take these arguments in a STeP program", call.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramExpression, $"{name}() cannot take these arguments in a STeP program", call.Span);
         }
     }
 
@@ -393,7 +393,7 @@ public sealed class ProgramBinder
     {
         IntVal i => i.Value,
         DimVal d when d.Dim.Evaluate(_env.Sizes) is long v => v,
-        _ => throw Error(VerdictKind.Type, "program.expression", $"{what} needs an integer, not {Describe(value)}", span),
+        _ => throw Error(VerdictKind.Type, Rules.ProgramExpression, $"{what} needs an integer, not {Describe(value)}", span),
     };
 
     private Value EvalSubscript(SubscriptExpr sub)
@@ -404,10 +404,10 @@ public sealed class ProgramBinder
         {
             long at = i.Value < 0 ? list.Items.Length + i.Value : i.Value;
             if (at < 0 || at >= list.Items.Length)
-                throw Error(VerdictKind.Type, "program.expression", $"index {i.Value} is out of range for a list of {list.Items.Length}", sub.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramExpression, $"index {i.Value} is out of range for a list of {list.Items.Length}", sub.Span);
             return list.Items[(int)at];
         }
-        throw Error(VerdictKind.Type, "program.expression", $"cannot index {Describe(target)} with {Describe(index)} in a STeP program", sub.Span);
+        throw Error(VerdictKind.Type, Rules.ProgramExpression, $"cannot index {Describe(target)} with {Describe(index)} in a STeP program", sub.Span);
     }
 
     private Value EvalArithmetic(BinaryExpr bin)
@@ -426,17 +426,17 @@ public sealed class ProgramBinder
                     BinaryOp.FloorDiv when b.Value != 0 => new IntVal((long)Math.Floor((double)a.Value / b.Value)),
                     BinaryOp.Mod when b.Value != 0 => new IntVal(((a.Value % b.Value) + b.Value) % b.Value),
                     BinaryOp.Pow when b.Value is >= 0 and < 64 => new IntVal(checked((long)BigInteger.Pow(a.Value, (int)b.Value))),
-                    _ => throw Error(VerdictKind.Type, "program.expression", "this integer arithmetic is not defined", bin.Span),
+                    _ => throw Error(VerdictKind.Type, Rules.ProgramExpression, "this integer arithmetic is not defined", bin.Span),
                 };
             }
             catch (Exception e) when (e is OverflowException or InvalidCastException)
             {
-                throw Error(VerdictKind.Limit, "limit.integer", "integer arithmetic overflows", bin.Span);
+                throw Error(VerdictKind.Limit, Rules.LimitInteger, "integer arithmetic overflows", bin.Span);
             }
         }
         if (bin.Op == BinaryOp.Mul && AsDim(left) is Dim x && AsDim(right) is Dim y)
             return new DimVal(Dim.Product([x, y]));
-        throw Error(VerdictKind.Type, "program.expression", $"cannot apply an operator to {Describe(left)} and {Describe(right)} in a STeP program", bin.Span);
+        throw Error(VerdictKind.Type, Rules.ProgramExpression, $"cannot apply an operator to {Describe(left)} and {Describe(right)} in a STeP program", bin.Span);
     }
 
     private static Dim? AsDim(Value value) => value switch
@@ -468,14 +468,14 @@ public sealed class ProgramBinder
         if (clauseIndex == comp.Clauses.Length)
         {
             if (results.Count >= MaxListLength)
-                throw Error(VerdictKind.Limit, "limit.list", $"a comprehension produced more than {MaxListLength} items", comp.Span);
+                throw Error(VerdictKind.Limit, Rules.LimitList, $"a comprehension produced more than {MaxListLength} items", comp.Span);
             results.Add(Eval(comp.Element));
             return;
         }
         var clause = comp.Clauses[clauseIndex];
         var iterable = Eval(clause.Iterable);
         if (iterable is not ListVal list)
-            throw Error(VerdictKind.Type, "program.expression", $"a comprehension must iterate over a list, not {Describe(iterable)}", clause.Iterable.Span);
+            throw Error(VerdictKind.Type, Rules.ProgramExpression, $"a comprehension must iterate over a list, not {Describe(iterable)}", clause.Iterable.Span);
         foreach (var item in list.Items)
         {
             var moved = MoveStreams(item, clause.Iterable.Span);
@@ -513,12 +513,12 @@ public sealed class ProgramBinder
             {
                 var targets = target is TupleExpr t ? t.Items : ((ListExpr)target).Items;
                 if (value is not ListVal list || list.Items.Length != targets.Length)
-                    throw Error(VerdictKind.Type, "program.unpack", $"cannot unpack {Describe(value)} into {targets.Length} loop variables", target.Span);
+                    throw Error(VerdictKind.Type, Rules.ProgramUnpack, $"cannot unpack {Describe(value)} into {targets.Length} loop variables", target.Span);
                 for (int i = 0; i < targets.Length; i++) AssignLoopTarget(targets[i], list.Items[i]);
                 break;
             }
             default:
-                throw Error(VerdictKind.Type, "program.statement", "a loop variable must be a name", target.Span);
+                throw Error(VerdictKind.Type, Rules.ProgramStatement, "a loop variable must be a name", target.Span);
         }
     }
 
@@ -528,46 +528,46 @@ public sealed class ProgramBinder
     {
         var parameters = OpCatalog.Parameters[opName];
         if (call.Args.Length > parameters.Length)
-            throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} takes {parameters.Length} configuration value(s) ({string.Join(", ", parameters.Select(p => p.Name))}), got {call.Args.Length}",
+            throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"step.{opName} takes {parameters.Length} configuration value(s) ({string.Join(", ", parameters.Select(p => p.Name))}), got {call.Args.Length}",
                 call.Span, op: opName, expected: $"{parameters.Length} value(s)", actual: $"{call.Args.Length} positional value(s)");
         var given = new Dictionary<string, (Value Value, SourceSpan Span)>();
         for (int i = 0; i < call.Args.Length; i++) given[parameters[i].Name] = (Eval(call.Args[i]), call.Args[i].Span);
         foreach (var kw in call.Keywords)
         {
             if (!parameters.Any(p => p.Name == kw.Name))
-                throw Error(VerdictKind.Type, $"{opName}.config",
+                throw Error(VerdictKind.Type, Rules.Of(opName).Config,
                     $"step.{opName} has no parameter '{kw.Name}'" + (parameters.Length == 0 ? " (it takes none)" : $" (it takes {string.Join(", ", parameters.Select(p => p.Name))})"),
                     kw.Span, op: opName, expected: parameters.Length == 0 ? "no parameters" : string.Join(", ", parameters.Select(p => p.Name)), actual: kw.Name);
             if (given.ContainsKey(kw.Name))
-                throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} got '{kw.Name}' twice", kw.Span, op: opName,
+                throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"step.{opName} got '{kw.Name}' twice", kw.Span, op: opName,
                     expected: $"'{kw.Name}' once", actual: $"'{kw.Name}' twice");
             given[kw.Name] = (Eval(kw.Value), kw.Value.Span);
         }
         foreach (var p in parameters)
             if (!given.ContainsKey(p.Name))
-                throw Error(VerdictKind.Type, $"{opName}.config", $"step.{opName} needs '{p.Name}'", call.Span, op: opName, expected: $"{p.Name}=<{Describe(p.Kind)}>", actual: "missing");
+                throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"step.{opName} needs '{p.Name}'", call.Span, op: opName, expected: $"{p.Name}=<{Describe(p.Kind)}>", actual: "missing");
 
         FnDecl Fn() => given["fn"].Value as FnVal is { } f ? f.Fn
-            : throw Error(VerdictKind.Type, $"{opName}.config", $"fn must be one of the task's functions ({string.Join(", ", _fns.Keys)})", given["fn"].Span, op: opName,
+            : throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"fn must be one of the task's functions ({string.Join(", ", _fns.Keys)})", given["fn"].Span, op: opName,
                 expected: "a task function", actual: Describe(given["fn"].Value));
         int Int(string name) => given[name].Value is IntVal { Value: >= int.MinValue and <= int.MaxValue } i ? (int)i.Value
-            : throw Error(VerdictKind.Type, $"{opName}.config", $"{name} must be an integer", given[name].Span, op: opName, expected: "an integer", actual: Describe(given[name].Value));
+            : throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"{name} must be an integer", given[name].Span, op: opName, expected: "an integer", actual: Describe(given[name].Value));
         ValueList<int> IntList(string name) => given[name].Value is ListVal l && l.Items.All(v => v is IntVal { Value: >= int.MinValue and <= int.MaxValue })
             ? new ValueList<int>(l.Items.Select(v => (int)((IntVal)v).Value))
-            : throw Error(VerdictKind.Type, $"{opName}.config", $"{name} must be a list of integers such as [1] or (1, 2)", given[name].Span, op: opName,
+            : throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"{name} must be a list of integers such as [1] or (1, 2)", given[name].Span, op: opName,
                 expected: "a list of integers", actual: Describe(given[name].Value));
         Dim DimOf(string name) => AsDim(given[name].Value) ?? (given[name].Value is IntVal bad
             ? Dim.Const(bad.Value)
-            : throw Error(VerdictKind.Type, $"{opName}.config", $"{name} must be a dimension symbol or an integer", given[name].Span, op: opName,
+            : throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"{name} must be a dimension symbol or an integer", given[name].Span, op: opName,
                 expected: "a dimension symbol or an integer", actual: Describe(given[name].Value)));
 
         // Upstream's Partition makes N streams with range(N), so N must be an int: E_value or a literal, never the symbol E.
         Dim PartitionCount() => given["N"].Value switch
         {
-            DimVal { IsInteger: false, Dim: SymbolDim symbol } => throw Error(VerdictKind.Type, "Partition.integer-count",
+            DimVal { IsInteger: false, Dim: SymbolDim symbol } => throw Error(VerdictKind.Type, Rules.PartitionIntegerCount,
                 $"Partition's N must be an integer, as upstream's Partition needs: write N={symbol.Name}_value (the size of {symbol.Name}), not the dimension symbol {symbol.Name}",
                 given["N"].Span, op: opName, expected: $"an integer such as {symbol.Name}_value", actual: $"the dimension symbol {symbol.Name}"),
-            DimVal { IsInteger: false } d => throw Error(VerdictKind.Type, "Partition.integer-count",
+            DimVal { IsInteger: false } d => throw Error(VerdictKind.Type, Rules.PartitionIntegerCount,
                 "Partition's N must be an integer (a literal or a global such as E_value), as upstream's Partition needs",
                 given["N"].Span, op: opName, expected: "an integer such as E_value", actual: Describe(d)),
             _ => DimOf("N"),
@@ -619,7 +619,7 @@ public sealed class ProgramBinder
                     for (int i = 0; i < list.Items.Length; i++) Streams(list.Items[i], exprs.IsDefault ? expr : exprs[i], what);
                     break;
                 default:
-                    throw Error(VerdictKind.Type, $"{op.Name}.input", $"{op.Name}.apply needs {what}, but got {Describe(value)}", expr.Span, op: op.Name,
+                    throw Error(VerdictKind.Type, Rules.Of(op.Name).Input, $"{op.Name}.apply needs {what}, but got {Describe(value)}", expr.Span, op: op.Name,
                         expected: what, actual: Describe(value));
             }
         }
@@ -633,7 +633,7 @@ public sealed class ProgramBinder
         {
             case MergeOp:
                 if (arg is not ListVal { Items.Length: 2 } pair || pair.Items[0] is not ListVal)
-                    throw Error(VerdictKind.Type, "Merge.input", "Merge.apply takes a tuple (list_of_streams, idx)", argExpr.Span, op: op.Name,
+                    throw Error(VerdictKind.Type, Rules.MergeInput, "Merge.apply takes a tuple (list_of_streams, idx)", argExpr.Span, op: op.Name,
                         expected: "(list of streams, idx stream)", actual: Describe(arg));
                 Streams(pair.Items[0], ItemExpr(0), "a list of streams");
                 Streams(pair.Items[1], ItemExpr(1), "an index stream");
@@ -642,27 +642,22 @@ public sealed class ProgramBinder
                 for (int i = 0; i < items.Length; i++)
                 {
                     if (items[i] is ListVal)
-                        throw Error(VerdictKind.Type, $"{op.Name}.input", $"{op.Name}.apply takes streams, not a list of streams", ItemExpr(i).Span, op: op.Name);
+                        throw Error(VerdictKind.Type, Rules.Of(op.Name).Input, $"{op.Name}.apply takes streams, not a list of streams", ItemExpr(i).Span, op: op.Name);
                     Streams(items[i], ItemExpr(i), "a stream");
                 }
                 break;
             default:
                 if (arg is ListVal)
-                    throw Error(VerdictKind.Type, $"{op.Name}.arity", $"{op.Name} takes one stream, not a tuple", argExpr.Span, op: op.Name,
+                    throw Error(VerdictKind.Type, Rules.Of(op.Name).Arity!, $"{op.Name} takes one stream, not a tuple", argExpr.Span, op: op.Name,
                         expected: "1 stream", actual: Describe(arg));
                 Streams(arg, argExpr, "a stream");
                 break;
         }
 
-        IReadOnlyList<StreamType> outputTypes;
-        try
-        {
-            outputTypes = TypeRules.Apply(op, [.. inputs.Select(i => _streams[i.Stream.Stream])], _env.Sizes, $"P{call.Span.Line}");
-        }
-        catch (TypeRuleException e)
-        {
+        var typed = TypeRules.Apply(op, [.. inputs.Select(i => _streams[i.Stream.Stream])], _env.Sizes, $"P{call.Span.Line}");
+        if (typed.Error is { } e)
             throw Error(VerdictKind.Type, e.Rule, $"{op.Name}: {e.Message}", call.Span, op: op.Name, expected: e.Expected, actual: e.Actual);
-        }
+        var outputTypes = typed.Outputs;
 
         foreach (var (stream, expr) in inputs)
             _uses.Add(new StreamUse(stream.Handle, _comprehensionDepth == 0 && IsRewritable(expr) ? UseKind.Argument : UseKind.FixedArgument, expr.Span, op.Name));
@@ -704,7 +699,7 @@ public sealed class ProgramBinder
         _ => value.GetType().Name,
     };
 
-    private static BindException Error(VerdictKind kind, string rule, string message, SourceSpan? span,
+    private static BindException Error(VerdictKind kind, Rule rule, string message, SourceSpan? span,
         string? op = null, string? expected = null, string? actual = null) =>
-        new(new Diagnostic(kind, rule, message, span?.Line, span?.Column, op, expected, actual));
+        new(new Diagnostic(kind, rule.Id, message, span?.Line, span?.Column, op, expected, actual));
 }

@@ -48,7 +48,7 @@ public static class StaticChecker
         }
         catch (PyLiteSyntaxException e)
         {
-            return (null, new Diagnostic(VerdictKind.Parse, "syntax", e.Message, e.Line, e.Column));
+            return (null, new Diagnostic(VerdictKind.Parse, Rules.Syntax.Id, e.Message, e.Line, e.Column));
         }
         return ProgramBinder.Bind(module, env);
     }

@@ -40,14 +40,10 @@ public sealed record Fragment(int Arity, ValueList<FragmentOp> Ops)
             var op = Ops[o];
             var inputs = new StreamType[op.Inputs.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = types[op.Inputs[i]];
-            try
-            {
-                types[Arity + o] = op.Op is ExpertsOp experts ? ExpertsType(experts, inputs, sizes) : Single(TypeRules.Apply(op.Op, inputs, sizes, "c"));
-            }
-            catch (TypeRuleException)
-            {
-                return null;
-            }
+            // A rejected candidate is an answer, not an exception: the search asks this millions of times.
+            var type = op.Op is ExpertsOp experts ? ExpertsType(experts, inputs, sizes) : SingleOutput(TypeRules.Apply(op.Op, inputs, sizes, "c"));
+            if (type is null) return null;
+            types[Arity + o] = type;
         }
         return types;
     }
@@ -69,22 +65,32 @@ public sealed record Fragment(int Arity, ValueList<FragmentOp> Ops)
         return data[^1];
     }
 
-    private static StreamType Single(IReadOnlyList<StreamType> types) =>
-        types.Count == 1 ? types[0] : throw new TypeRuleException("search.single-output", "a step makes one stream");
+    /// <summary>The one stream a step makes, or null when the op is ill typed here or makes several (Copy, Partition).</summary>
+    private static StreamType? SingleOutput(TypeResult result) =>
+        result.Error is null && result.Outputs.Count == 1 ? result.Outputs[0] : null;
 
-    private static StreamType ExpertsType(ExpertsOp e, StreamType[] inputs, IReadOnlyDictionary<string, long> sizes)
+    /// <summary>Partition, one Map per expert, then Merge: null when any of them is ill typed or the fns are not one per part.</summary>
+    private static StreamType? ExpertsType(ExpertsOp e, StreamType[] inputs, IReadOnlyDictionary<string, long> sizes)
     {
         var parts = TypeRules.Apply(new PartitionOp(e.N), inputs, sizes, "c");
-        if (parts.Count != e.Experts.Count) throw new TypeRuleException("search.experts", "one fn per expert");
-        var mapped = parts.Select((p, i) => TypeRules.Apply(new MapOp(e.Experts[i]), [p], sizes, "c")[0]).ToList();
-        return TypeRules.Apply(new MergeOp(e.Merge), [.. mapped, inputs[1]], sizes, "c")[0];
+        if (parts.IsError || parts.Outputs.Count != e.Experts.Count) return null;
+        var mapped = new StreamType[parts.Outputs.Count + 1];
+        for (int i = 0; i < parts.Outputs.Count; i++)
+        {
+            var map = TypeRules.Apply(new MapOp(e.Experts[i]), [parts.Outputs[i]], sizes, "c");
+            if (map.IsError) return null;
+            mapped[i] = map.Outputs[0];
+        }
+        mapped[^1] = inputs[1];
+        return SingleOutput(TypeRules.Apply(new MergeOp(e.Merge), mapped, sizes, "c"));
     }
 
     private static Tensor[] RunExperts(Simulator simulator, ExpertsOp e, StreamType[] inTypes, Tensor[][] inData, StreamType outType, IReadOnlyDictionary<string, long> sizes)
     {
-        var parts = TypeRules.Apply(new PartitionOp(e.N), inTypes, sizes, "c");
+        // Typed already by Types, so Outputs cannot fail here.
+        var parts = TypeRules.Apply(new PartitionOp(e.N), inTypes, sizes, "c").Outputs;
         var split = simulator.Apply(new PartitionOp(e.N), inTypes, inData, parts);
-        var mappedTypes = parts.Select((p, i) => TypeRules.Apply(new MapOp(e.Experts[i]), [p], sizes, "c")[0]).ToList();
+        var mappedTypes = parts.Select((p, i) => TypeRules.Apply(new MapOp(e.Experts[i]), [p], sizes, "c").Outputs[0]).ToList();
         var mapped = split.Select((p, i) => simulator.Apply(new MapOp(e.Experts[i]), [parts[i]], [p], [mappedTypes[i]])[0]).ToList();
         return simulator.Apply(new MergeOp(e.Merge), [.. mappedTypes, inTypes[1]], [.. mapped, inData[1]], [outType])[0];
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using StepForge.Step;
 using StepForge.Tensors;
 
 namespace StepForge.Tasks;
@@ -58,15 +59,12 @@ public sealed record Tolerance(double Relative, double Absolute, double Scale)
 /// </summary>
 public static class OutputComparison
 {
-    public const string AllCloseRule = "compare.allclose";
-    public const string NonFiniteRule = "compare.nonfinite";
-
     public static OutputCheck Compare(string name, int component, Tensor expected, Tensor actual, bool equalNan = false, Tolerance? tolerance = null)
     {
         var tol = tolerance ?? Tolerance.Float32;
         if (!expected.Shape.SequenceEqual(actual.Shape))
             return new OutputCheck(name, component, double.PositiveInfinity, false,
-                $"shape ({string.Join(", ", actual.Shape)}) differs from the reference's ({string.Join(", ", expected.Shape)})", AllCloseRule);
+                $"shape ({string.Join(", ", actual.Shape)}) differs from the reference's ({string.Join(", ", expected.Shape)})", Rules.CompareAllClose.Id);
         double maxAbs = 0, worstExcess = double.NegativeInfinity;
         int worst = -1, firstNonFinite = -1, mismatched = 0;
         var e = expected.Data;
@@ -99,11 +97,11 @@ public static class OutputComparison
                 : " (a NaN or infinity in the reference must be matched exactly)";
             return new OutputCheck(name, component, maxAbs, false,
                 $"{mismatched} of {e.Length} elements differ; first non-finite mismatch at index ({string.Join(", ", Unravel(firstNonFinite, expected.Shape))}): " +
-                $"expected {F(ef)}, actual {F(af)}{why}", NonFiniteRule);
+                $"expected {F(ef)}, actual {F(af)}{why}", Rules.CompareNonFinite.Id);
         }
         return new OutputCheck(name, component, maxAbs, false,
             $"{mismatched} of {e.Length} elements differ; worst at index ({string.Join(", ", Unravel(worst, expected.Shape))}): " +
-            $"expected {F(e[worst])}, actual {F(a[worst])}", AllCloseRule);
+            $"expected {F(e[worst])}, actual {F(a[worst])}", Rules.CompareAllClose.Id);
     }
 
     private static int[] Unravel(int flat, int[] shape)

@@ -75,7 +75,7 @@ public sealed class TaskCost
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
             return new CostEstimate(null, new Verdict(e is LimitExceededException ? VerdictKind.Limit : VerdictKind.Invalid, _task.SourcePath, _task.Name,
-                $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"), check.Source);
+                $"the task's own PyTorch code failed: {e.Message}", Rule: Rules.TaskReference.Id), check.Source);
         }
     }
 }

@@ -74,7 +74,7 @@ public sealed class TaskVerifier
             if (trial.Failure is not null)
             {
                 // The time guard says nothing about the task: the next call computes this seed again.
-                if (trial.Failure.Rule == ExecutionBudget.TimeRule) _trials.TryRemove(seed, out _);
+                if (trial.Failure.Rule == Rules.LimitTime.Id) _trials.TryRemove(seed, out _);
                 return Finish(trial.Failure);
             }
             var programFolds = _scaled ? new FoldLengths() : null;
@@ -92,7 +92,7 @@ public sealed class TaskVerifier
                 var sizes = _options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", _options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";
                 return Finish(new Verdict(VerdictKind.Wrong, _task.SourcePath, _task.Name,
                     $"output {bad.Name} (component {bad.Component}) differs from the reference with seed {seed}{sizes}: {bad.Detail}",
-                    Op: "compare", Rule: bad.Rule ?? OutputComparison.AllCloseRule,
+                    Op: "compare", Rule: bad.Rule ?? Rules.CompareAllClose.Id,
                     Expected: tolerance.ToString(),
                     Actual: bad.Detail, Outputs: [.. worst.Values]));
             }
@@ -126,12 +126,12 @@ public sealed class TaskVerifier
         }
         catch (LimitExceededException e) when (e.IsTimeGuard)
         {
-            return new Trial(null, null, new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule));
+            return new Trial(null, null, new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule.Id));
         }
         catch (Exception e) when (e is PyLiteRuntimeException or PyLite.PyLiteSyntaxException or TensorException or LimitExceededException)
         {
             return new Trial(null, null, UnsupportedVerdict(e) ?? new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name,
-                $"the task's own PyTorch code failed: {e.Message}", Rule: "task-reference"));
+                $"the task's own PyTorch code failed: {e.Message}", Rule: Rules.TaskReference.Id));
         }
     }
 
@@ -145,7 +145,7 @@ public sealed class TaskVerifier
             if (x is UnsupportedFeatureException u)
                 return new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name,
                     $"the task's own PyTorch code failed: {e.Message}",
-                    Rule: "task.unsupported", Actual: u.What);
+                    Rule: Rules.TaskUnsupported.Id, Actual: u.What);
         return null;
     }
 
@@ -166,21 +166,21 @@ public sealed class TaskVerifier
             if (UnsupportedVerdict(e) is { } unsupported) return (unsupported with { Line = e.Op.Span.Line, Column = e.Op.Span.Column, Op = e.Op.Op.Name }, null);
             var limit = LimitIn(e);
             return (new Verdict(limit is null ? VerdictKind.Runtime : VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, e.Op.Span.Line, e.Op.Span.Column, e.Op.Op.Name,
-                limit?.Rule ?? "runtime"), null);
+                limit?.Rule.Id ?? Rules.Runtime.Id), null);
         }
         catch (LimitExceededException e)
         {
-            return (new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule), null);
+            return (new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name, e.Message, Rule: e.Rule.Id), null);
         }
         catch (Exception e) when (e is PyLiteRuntimeException or TensorException)
         {
             if (UnsupportedVerdict(e) is { } unsupported) return (unsupported, null);
-            return (new Verdict(VerdictKind.Runtime, _task.SourcePath, _task.Name, e.Message, Rule: "runtime"), null);
+            return (new Verdict(VerdictKind.Runtime, _task.SourcePath, _task.Name, e.Message, Rule: Rules.Runtime.Id), null);
         }
         catch (PyLite.PyLiteSyntaxException e)
         {
             // Only a task built in code can get here: a task file's snippets are parsed when it is read.
-            return (new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: "task-reference"), null);
+            return (new Verdict(VerdictKind.Invalid, _task.SourcePath, _task.Name, $"the task's own PyTorch code does not parse: {e.Message}", Rule: Rules.TaskReference.Id), null);
         }
 
         return (null, outputs);
@@ -243,7 +243,7 @@ public sealed class TaskVerifier
         return new Verdict(VerdictKind.Limit, _task.SourcePath, _task.Name,
             $"at {sizesText} this verification needs about {Gib(need)} ({Gib(data)} of data, used three times, and up to {Gib(streams)} of streams), more than its memory budget of {Gib(_options.MaxMemoryBytes)}; use smaller sizes or a larger --max-memory",
             Line: largest?.Span.Line, Column: largest?.Span.Column, Op: largest?.Op.Name,
-            Rule: ExecutionBudget.MemoryRule, Expected: $"at most {Gib(_options.MaxMemoryBytes)}", Actual: Gib(need));
+            Rule: Rules.LimitMemory.Id, Expected: $"at most {Gib(_options.MaxMemoryBytes)}", Actual: Gib(need));
     }
 
     private static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;

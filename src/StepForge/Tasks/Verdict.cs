@@ -40,12 +40,12 @@ public sealed record Verdict(
     /// <summary>
     /// Stopped by the wall-clock safety net: says nothing about the candidate, so it is retried, never stored as its verdict.
     /// </summary>
-    public bool IsRetryable => Kind == VerdictKind.Limit && Rule == Tensors.ExecutionBudget.TimeRule;
+    public bool IsRetryable => Kind == VerdictKind.Limit && Rule == Rules.LimitTime.Id;
 
     public static Verdict FromDiagnostic(Diagnostic d, string task, string? name) =>
         new(d.Kind, task, name, d.Message, d.Line, d.Column, d.Op, d.Rule, d.Expected, d.Actual);
 
-    public static Verdict Invalid(string task, string message) => new(VerdictKind.Invalid, task, null, message, Rule: "task-file");
+    public static Verdict Invalid(string task, string message) => new(VerdictKind.Invalid, task, null, message, Rule: Rules.TaskFile.Id);
 
     public static string KindName(VerdictKind kind) => kind.ToString().ToLowerInvariant();
 

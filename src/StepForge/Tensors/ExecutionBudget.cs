@@ -1,3 +1,5 @@
+using StepForge.Step;
+
 namespace StepForge.Tensors;
 
 /// <summary>
@@ -5,16 +7,16 @@ namespace StepForge.Tensors;
 /// (<c>limit.work</c>, <c>limit.steps</c>, <c>limit.tensor</c>, ...). <c>limit.time</c> is the wall-clock safety net,
 /// the one limit that is not a property of the input: callers retry it rather than store it as a verdict.
 /// </summary>
-public sealed class LimitExceededException(string rule, string message) : Exception(message)
+public sealed class LimitExceededException(Rule rule, string message) : Exception(message)
 {
-    public LimitExceededException(string message) : this(ExecutionBudget.WorkRule, message)
+    public LimitExceededException(string message) : this(Rules.LimitWork, message)
     {
     }
 
-    public string Rule { get; } = rule;
+    public Rule Rule { get; } = rule;
 
     /// <summary>Whether the wall-clock safety net stopped the work (not a verdict about the input).</summary>
-    public bool IsTimeGuard => Rule == ExecutionBudget.TimeRule;
+    public bool IsTimeGuard => Rule == Rules.LimitTime;
 }
 
 /// <summary>A computation that cannot be done on these values (bad shapes, bad arguments): a <c>runtime</c> verdict.</summary>
@@ -40,14 +42,6 @@ public sealed class UnsupportedFeatureException(string what, string? why = null)
 /// </summary>
 public sealed class ExecutionBudget
 {
-    public const string WorkRule = "limit.work";
-    public const string TensorRule = "limit.tensor";
-    public const string StepsRule = "limit.steps";
-    public const string OpsRule = "limit.ops";
-    public const string TimeRule = "limit.time";
-    public const string MemoryRule = "limit.memory";
-    public const string DepthRule = "limit.depth";
-
     /// <summary>How deep a recursive walk (printing, converting nested lists) may go: far below the stack's limit.</summary>
     public const int MaxDepth = 1000;
 
@@ -123,7 +117,7 @@ public sealed class ExecutionBudget
     public void ChargeElements(long count)
     {
         if (count > MaxTensorElements)
-            throw new LimitExceededException(TensorRule, $"a tensor of {count:N0} elements exceeds the limit of {MaxTensorElements:N0}");
+            throw new LimitExceededException(Rules.LimitTensor, $"a tensor of {count:N0} elements exceeds the limit of {MaxTensorElements:N0}");
         ChargeWork(count);
         ChargeBytes(count, ElementBytes);
     }
@@ -132,7 +126,7 @@ public sealed class ExecutionBudget
     public void ChargeItems(long count)
     {
         if (count > MaxTensorElements)
-            throw new LimitExceededException(TensorRule, $"a list of {count:N0} items exceeds the limit of {MaxTensorElements:N0}");
+            throw new LimitExceededException(Rules.LimitTensor, $"a list of {count:N0} items exceeds the limit of {MaxTensorElements:N0}");
         ChargeWork(count);
         ChargeBytes(count, ItemBytes);
     }
@@ -141,7 +135,7 @@ public sealed class ExecutionBudget
     public void ChargeChars(long length)
     {
         if (length > 4 * MaxTensorElements)
-            throw new LimitExceededException(TensorRule, $"a string of {length:N0} characters exceeds the limit of {4 * MaxTensorElements:N0}");
+            throw new LimitExceededException(Rules.LimitTensor, $"a string of {length:N0} characters exceeds the limit of {4 * MaxTensorElements:N0}");
         ChargeWork(length / 8);
         ChargeBytes(length, CharBytes);
     }
@@ -151,7 +145,7 @@ public sealed class ExecutionBudget
         if (count > (MaxAllocatedBytes - _bytes) / size)
         {
             _bytes = MaxAllocatedBytes;
-            throw new LimitExceededException(MemoryRule, $"the computation allocates more than {MaxAllocatedBytes >> 20:N0} MiB of values");
+            throw new LimitExceededException(Rules.LimitMemory, $"the computation allocates more than {MaxAllocatedBytes >> 20:N0} MiB of values");
         }
         _bytes += count * size;
     }
@@ -165,7 +159,7 @@ public sealed class ExecutionBudget
         if (count < 0 || count > MaxWork - _work)
         {
             _work = MaxWork;
-            throw new LimitExceededException(WorkRule, $"the computation needs more than {MaxWork:N0} element operations");
+            throw new LimitExceededException(Rules.LimitWork, $"the computation needs more than {MaxWork:N0} element operations");
         }
         long before = _work;
         _work += count;
@@ -175,14 +169,14 @@ public sealed class ExecutionBudget
     public void ChargeStep()
     {
         if (++_steps > MaxSteps)
-            throw new LimitExceededException(StepsRule, $"evaluation took more than {MaxSteps:N0} steps");
+            throw new LimitExceededException(Rules.LimitSteps, $"evaluation took more than {MaxSteps:N0} steps");
         if ((_steps & 0x3FFF) == 0) CheckTime();
     }
 
     public void CheckTime()
     {
         if (SafetyNet != TimeSpan.MaxValue && Environment.TickCount64 - _start > SafetyNet.TotalMilliseconds)
-            throw new LimitExceededException(TimeRule,
+            throw new LimitExceededException(Rules.LimitTime,
                 $"the computation ran longer than the {SafetyNet.TotalMinutes:0.#}-minute safety net (not a verdict: it is retried)");
     }
 }

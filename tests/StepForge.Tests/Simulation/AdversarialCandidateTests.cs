@@ -1,6 +1,5 @@
 using StepForge.Step;
 using StepForge.Tasks;
-using StepForge.Tensors;
 using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Simulation;
@@ -18,7 +17,7 @@ public class AdversarialCandidateTests
         var verdict = Verifier.Verify(task, program);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(expected, verdict.Kind);
-        Assert.NotEqual(ExecutionBudget.TimeRule, verdict.Rule);
+        Assert.NotEqual(Rules.LimitTime.Id, verdict.Rule);
         Assert.True(allocated < 256L << 20, $"allocated {allocated >> 20} MiB: {verdict.Message}");
         return verdict;
     }

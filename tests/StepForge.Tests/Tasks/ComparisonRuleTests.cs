@@ -28,7 +28,7 @@ public class ComparisonRuleTests
         Assert.True(Compare(T(float.NegativeInfinity, float.PositiveInfinity), T(float.NegativeInfinity, float.PositiveInfinity)).Close);
         var finite = Compare(T(float.NegativeInfinity), T(-69f));
         Assert.False(finite.Close);
-        Assert.Equal(OutputComparison.NonFiniteRule, finite.Rule);
+        Assert.Equal(Rules.CompareNonFinite.Id, finite.Rule);
         Assert.Contains("expected -inf, actual -69", finite.Detail, StringComparison.Ordinal);
         Assert.False(Compare(T(float.NegativeInfinity), T(float.PositiveInfinity)).Close);
         Assert.False(Compare(T(float.PositiveInfinity), T(float.NaN)).Close);
@@ -98,7 +98,7 @@ public class ComparisonRuleTests
     {
         var verdict = Verifier.Verify(Sqrt(equalNan: true), "out = step.Map(fn=fn_sqrt_abs).apply(x)\nreturn out");
         Assert.Equal(VerdictKind.Wrong, verdict.Kind);
-        Assert.Equal(OutputComparison.NonFiniteRule, verdict.Rule);
+        Assert.Equal(Rules.CompareNonFinite.Id, verdict.Rule);
         Assert.Contains("expected nan", verdict.Message, StringComparison.Ordinal);
     }
 

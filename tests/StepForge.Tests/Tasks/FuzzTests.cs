@@ -1,5 +1,6 @@
 using StepForge.Agents;
 using StepForge.PyLite.Runtime;
+using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tensors;
 using StepForge.Tests.Support;
@@ -83,7 +84,7 @@ public class FuzzTests
     private static void AssertAVerdict(Verdict verdict, string input)
     {
         Assert.True(verdict.Rule != "internal", $"internal failure on:\n{input}\n{verdict.Message}");
-        Assert.True(verdict.Rule != ExecutionBudget.TimeRule, $"stopped by the clock on:\n{input}");
+        Assert.True(verdict.Rule != Rules.LimitTime.Id, $"stopped by the clock on:\n{input}");
         Assert.True(!verdict.Message.Contains(Interpreter.UnforeseenMarker, StringComparison.Ordinal), $"unforeseen failure on:\n{input}\n{verdict.Message}");
     }
 

@@ -1,7 +1,6 @@
 using StepForge.PyLite.Runtime;
 using StepForge.Step;
 using StepForge.Tasks;
-using StepForge.Tensors;
 using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Tasks;
@@ -71,7 +70,7 @@ public class HostileInputTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         var verdict = verify();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.NotEqual(ExecutionBudget.TimeRule, verdict.Rule);
+        Assert.NotEqual(Rules.LimitTime.Id, verdict.Rule);
         Assert.DoesNotContain(Interpreter.UnforeseenMarker, verdict.Message, StringComparison.Ordinal);
         Assert.True(allocated < 1L << 30, $"allocated {allocated >> 20} MiB: {verdict.Message}");
         return verdict;

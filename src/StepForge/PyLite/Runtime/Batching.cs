@@ -1,3 +1,4 @@
+using StepForge.Step;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;
@@ -56,7 +57,7 @@ public static class Batching
 
     private static bool IsBatchedDeep(object? v, int depth) => v switch
     {
-        _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(ExecutionBudget.DepthRule, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
+        _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(Rules.LimitDepth, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
         Batched => true,
         PyList l => l.Items.Any(i => IsBatchedDeep(i, depth + 1)),
         PyTuple t => t.Items.Any(i => IsBatchedDeep(i, depth + 1)),

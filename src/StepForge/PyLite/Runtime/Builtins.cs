@@ -1,3 +1,4 @@
+using StepForge.Step;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;
@@ -16,7 +17,7 @@ public static class BuiltinFunctions
             // In 128-bit arithmetic: the bounds are any 64-bit integers, so their difference can overflow a long.
             var span = step > 0 ? (Int128)stop - start + step - 1 : (Int128)start - stop - step - 1;
             var count128 = span <= 0 ? 0 : span / (step > 0 ? step : -(Int128)step);
-            if (count128 > 10_000_000) throw new LimitExceededException(ExecutionBudget.TensorRule, $"range() of {count128:N0} items is too large");
+            if (count128 > 10_000_000) throw new LimitExceededException(Rules.LimitTensor, $"range() of {count128:N0} items is too large");
             long count = (long)count128;
             Tensor.Budget?.ChargeItems(count);
             var items = new List<object?>((int)count);

@@ -1,3 +1,4 @@
+using StepForge.Step;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;
@@ -240,7 +241,7 @@ internal static partial class Catalogue
         // Depth-limited: a list may contain itself (l[0] = l).
         static int Find(object? v, int depth) => v switch
         {
-            _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(ExecutionBudget.DepthRule, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
+            _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(Rules.LimitDepth, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
             Batched b => b.Size,
             PyList l => l.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),
             PyTuple t => t.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),

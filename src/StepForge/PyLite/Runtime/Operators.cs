@@ -1,3 +1,4 @@
+using StepForge.Step;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;
@@ -91,7 +92,7 @@ public static class Operators
     {
         if (n <= 0 || items.Count == 0) return [];
         // Checked before anything is built: n * count can be far beyond memory (or wrap around).
-        if (n > 1_000_000 || n * items.Count > 1_000_000) throw new LimitExceededException(ExecutionBudget.TensorRule, "list repetition too large");
+        if (n > 1_000_000 || n * items.Count > 1_000_000) throw new LimitExceededException(Rules.LimitTensor, "list repetition too large");
         var result = new List<object?>((int)(n * items.Count));
         for (long i = 0; i < n; i++) result.AddRange(items);
         return result;

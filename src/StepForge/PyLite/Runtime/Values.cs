@@ -1,3 +1,4 @@
+using StepForge.Step;
 using System.Text;
 using System.Globalization;
 using StepForge.Tensors;
@@ -158,7 +159,7 @@ public static class PyValue
     private static void Write(StringBuilder text, object? value, int depth)
     {
         if (depth > ExecutionBudget.MaxDepth)
-            throw new LimitExceededException(ExecutionBudget.DepthRule, $"a value nested more than {ExecutionBudget.MaxDepth} levels deep cannot be printed");
+            throw new LimitExceededException(Rules.LimitDepth, $"a value nested more than {ExecutionBudget.MaxDepth} levels deep cannot be printed");
         // Checked as it grows, so a huge container stops early rather than after building its whole text.
         if (text.Length > 1 << 20) Tensor.Budget?.ChargeChars(text.Length);
         switch (value)

@@ -8,7 +8,7 @@ namespace StepForge.Cli;
 
 /// <summary>An open experiment: the model client, the store, the tasks and how to sample. Disposing closes them.</summary>
 public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> tasks, string dbPath, ExperienceStore store, ResponseCache cache,
-    IProposer proposer, ModelClient? client, SamplerOptions options, SampleProgressDisplay display) : IDisposable
+    IProposer proposer, ModelPipeline? model, SamplerOptions options, SampleProgressDisplay display) : IDisposable
 {
     public ModelSpec Spec { get; } = spec;
 
@@ -27,7 +27,7 @@ public sealed class SamplingSession(ModelSpec spec, IReadOnlyList<TaskSpec> task
 
     public void Dispose()
     {
-        client?.Dispose();
+        model?.Dispose();
         cache.Dispose();
         Store.Dispose();
     }
@@ -204,9 +204,9 @@ public sealed class SamplingArguments
         var options = new SamplerOptions(setting, parsed.GetValue(Samples), temperatures, guardian, parsed.GetValue(Feedback),
             concurrency, parsed.GetValue(MaxTokens), experiment, new VerifyOptions(Trials: parsed.GetValue(Trials)));
         var display = new SampleProgressDisplay(_io.Error, (tasks.Count + extra.Count) * temperatures.Count * options.Samples);
-        var client = builtin ? null : new ModelClient(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
-        IProposer proposer = client is null ? new SearchProposer(Search.Options(parsed)) : new LlmProposer(client);
-        return new SamplingSession(spec, tasks, dbPath, store, cache, proposer, client, options, display);
+        var model = builtin ? null : ModelPipeline.Create(new ModelSettings(spec, apiKey, retry, options.Concurrency, price), cache, display.Note);
+        IProposer proposer = model is null ? new SearchProposer(Search.Options(parsed)) : new LlmProposer(model.Chat, spec.Id);
+        return new SamplingSession(spec, tasks, dbPath, store, cache, proposer, model, options, display);
     }
 
     /// <summary>What defines this experiment: the command, model, setting, tasks by content and every option that changes results.</summary>

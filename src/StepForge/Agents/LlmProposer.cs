@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using StepForge.Llm;
 using StepForge.Tasks;
 
@@ -5,22 +6,24 @@ namespace StepForge.Agents;
 
 /// <summary>
 /// An LLM as proposer: the task and demonstrations become our prompt (<see cref="ProposerPrompt"/>), the model answers
-/// through <see cref="ModelClient"/> (retries, cache, token accounting), and the program is extracted from the text.
-/// It is also the model guardian of the agent setting.
+/// through an <see cref="IChatClient"/> (as <see cref="ModelPipeline"/> composes it: retries, cache, token and cost
+/// accounting), and the program is extracted from the text. It is also the model guardian of the agent setting.
 /// </summary>
-public sealed class LlmProposer(ModelClient model) : IProposer, IGuardian
+/// <param name="id">The model as results name it (<see cref="ModelSpec.Id"/>).</param>
+public sealed class LlmProposer(IChatClient chat, string id) : IProposer, IGuardian
 {
-    public string Id => model.Spec.Id;
+    public string Id => id;
 
-    public long Calls => model.Calls;
+    /// <summary>Calls that reached the model, as the pipeline's reporting layer counts them (none without one).</summary>
+    public long Calls => chat.GetService<CallReportingChatClient>()?.Calls ?? 0;
 
-    public bool HasPrice => model.HasPrice;
+    public bool HasPrice => chat.GetService<PricingChatClient>()?.Price is not null;
 
     public async Task<Proposal> ProposeAsync(ProposalRequest request, CancellationToken cancellationToken)
     {
         var prompt = ProposerPrompt.Build(request.Task, request.Setting, request.Demonstrations, request.Feedback);
         var role = request.Round == 0 ? "proposer" : $"proposer-{request.Round}";
-        var answer = await model.AskAsync(new ModelRequest(prompt.System, prompt.User, request.Temperature, request.SampleIndex, role, request.MaxTokens),
+        var answer = await chat.AskAsync(new ModelRequest(prompt.System, prompt.User, request.Temperature, request.SampleIndex, role, request.MaxTokens),
             cancellationToken).ConfigureAwait(false);
         var extraction = AnswerExtractor.Extract(answer.Text, request.Setting);
         return Of(prompt, answer, extraction);
@@ -30,7 +33,7 @@ public sealed class LlmProposer(ModelClient model) : IProposer, IGuardian
     {
         var prompt = GuardianPrompt.Build(task, impl);
         var role = round == 0 ? "guardian" : $"guardian-{round}";
-        var answer = await model.AskAsync(new ModelRequest(prompt.System, prompt.User, temperature, sampleIndex, role, maxTokens), cancellationToken).ConfigureAwait(false);
+        var answer = await chat.AskAsync(new ModelRequest(prompt.System, prompt.User, temperature, sampleIndex, role, maxTokens), cancellationToken).ConfigureAwait(false);
         return Of(prompt, answer, AnswerExtractor.ExtractImpl(answer.Text));
     }
 

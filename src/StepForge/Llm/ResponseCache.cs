@@ -66,18 +66,13 @@ public sealed class ResponseCache : IDisposable
                 INSERT OR REPLACE INTO responses(key, model, role, temperature, sample_index, text, input_tokens, output_tokens, usage_estimated, seconds, retries, created)
                 VALUES ($key, $model, $role, $t, $i, $text, $in, $out, $est, $s, $r, $created)
                 """;
-            command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$model", modelId);
-            command.Parameters.AddWithValue("$role", request.Role);
-            command.Parameters.AddWithValue("$t", request.Temperature);
-            command.Parameters.AddWithValue("$i", request.SampleIndex);
-            command.Parameters.AddWithValue("$text", answer.Text);
-            command.Parameters.AddWithValue("$in", answer.InputTokens);
-            command.Parameters.AddWithValue("$out", answer.OutputTokens);
-            command.Parameters.AddWithValue("$est", answer.UsageEstimated ? 1 : 0);
-            command.Parameters.AddWithValue("$s", answer.Seconds);
-            command.Parameters.AddWithValue("$r", answer.Retries);
-            command.Parameters.AddWithValue("$created", DateTimeOffset.UtcNow.ToString("O"));
+            (string Name, object Value)[] values =
+            [
+                ("$key", key), ("$model", modelId), ("$role", request.Role), ("$t", request.Temperature), ("$i", request.SampleIndex),
+                ("$text", answer.Text), ("$in", answer.InputTokens), ("$out", answer.OutputTokens), ("$est", answer.UsageEstimated ? 1 : 0),
+                ("$s", answer.Seconds), ("$r", answer.Retries), ("$created", DateTimeOffset.UtcNow.ToString("O")),
+            ];
+            foreach (var (name, value) in values) command.Parameters.AddWithValue(name, value);
             command.ExecuteNonQuery();
         }
     }

@@ -9,8 +9,8 @@ namespace StepForge.Tests.Agents;
 /// <summary>The sampler end to end through the fake provider: prompts, answers, guardian, verifier, store.</summary>
 public class SamplerTests
 {
-    private static ModelClient Client(FakeModelServer server, string dialect, string db, RetryPolicy? retry = null) =>
-        new(new ModelSettings(ModelSpec.Parse(dialect == "anthropic" ? "anthropic:claude-fake" : "openai:gpt-fake",
+    private static ModelPipeline Client(FakeModelServer server, string dialect, string db, RetryPolicy? retry = null) =>
+        ModelPipeline.Create(new ModelSettings(ModelSpec.Parse(dialect == "anthropic" ? "anthropic:claude-fake" : "openai:gpt-fake",
                 dialect == "anthropic" ? server.AnthropicUrl : server.OpenAIUrl), "test-key",
                 retry ?? new RetryPolicy(4, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10)), 4),
             new ResponseCache(db));
@@ -22,7 +22,7 @@ public class SamplerTests
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks()]);
         using var store = new ExperienceStore(db);
         using var client = Client(server, dialect, db);
-        var summary = await new Sampler(new LlmProposer(client), store, new SamplerOptions(setting, 1, [0.5], guardian)).RunAsync(tasks);
+        var summary = await new Sampler(new LlmProposer(client.Chat, client.Spec.Id), store, new SamplerOptions(setting, 1, [0.5], guardian)).RunAsync(tasks);
         Assert.Equal(tasks.Count, summary.Finished);
         Assert.Equal(0, summary.Failed);
         Assert.All(server.Received, r => Assert.Equal(dialect, r.Dialect));
@@ -83,7 +83,7 @@ public class SamplerTests
         using (var store = new ExperienceStore(db))
         using (var client = Client(server, "openai", db))
         {
-            var summary = await new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Single, 1, [0.5], Verify: expired)).RunAsync(tasks);
+            var summary = await new Sampler(new LlmProposer(client.Chat, client.Spec.Id), store, new SamplerOptions(Setting.Single, 1, [0.5], Verify: expired)).RunAsync(tasks);
             Assert.Equal(1, summary.Failed);
             Assert.Empty(store.Samples());
         }
@@ -91,7 +91,7 @@ public class SamplerTests
         using (var client = Client(server, "openai", db))
         {
             // The rerun checks the cached answer again and stores its verdict.
-            var summary = await new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Single, 1, [0.5])).RunAsync(tasks);
+            var summary = await new Sampler(new LlmProposer(client.Chat, client.Spec.Id), store, new SamplerOptions(Setting.Single, 1, [0.5])).RunAsync(tasks);
             Assert.Equal(1, summary.Finished);
             Assert.Equal(0, summary.ModelCalls);
             Assert.True(Assert.Single(store.Samples()).IsCorrect);
@@ -112,8 +112,8 @@ public class FeedbackTests
         var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["illtyped"])]);
         using var store = new ExperienceStore(db);
-        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
-        await new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Single, 1, [0.5], FeedbackRounds: 2)).RunAsync(tasks);
+        using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
+        await new Sampler(new LlmProposer(client.Chat, client.Spec.Id), store, new SamplerOptions(Setting.Single, 1, [0.5], FeedbackRounds: 2)).RunAsync(tasks);
         var sample = Assert.Single(store.Samples());
         Assert.True(sample.IsCorrect);
         Assert.Equal(2, sample.Rounds);

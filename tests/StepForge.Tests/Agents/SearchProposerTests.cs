@@ -109,7 +109,7 @@ public class SearchProposerTests
     [Fact]
     public void TheBuiltinSearch_IsNoApiModel()
     {
-        var e = Assert.Throws<ArgumentException>(() => new ModelClient(new ModelSettings(ModelSpec.Parse(ModelSpec.BuiltinSearch), null, new RetryPolicy(1)), null));
+        var e = Assert.Throws<ArgumentException>(() => ModelPipeline.Create(new ModelSettings(ModelSpec.Parse(ModelSpec.BuiltinSearch), null, new RetryPolicy(1)), null));
         Assert.Contains("not reached through an API client", e.Message, StringComparison.Ordinal);
     }
 }

@@ -31,10 +31,10 @@ public class DemoChoiceTests
         var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
         var tasks = TaskLocator.LoadTasks([CostScenario.WriteTasks("cost-row-sum", "cost-later")]);
         using var store = new ExperienceStore(db);
-        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
+        using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
         var options = new ImproveOptions("improve", new SamplerOptions(Setting.Single, 2, [0.7], Concurrency: 1, Verify: new VerifyOptions(Trials: 1)),
             MaxIterations: 2, Demos: choice);
-        var result = await new SelfImprovement(new LlmProposer(client), store, options).RunAsync(tasks, []);
+        var result = await new SelfImprovement(new LlmProposer(client.Chat, client.Spec.Id), store, options).RunAsync(tasks, []);
         Assert.Equal(2, result.Iterations.Count);
         Assert.Equal(2, result.Solved["cost-row-sum"].Correct);
         // The second iteration's prompt for cost-later (after its two first-iteration samples).

@@ -56,8 +56,8 @@ public class SelfImprovementTests
         var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
         var (train, test) = Tasks();
         using var store = new ExperienceStore(db);
-        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
-        var result = await new SelfImprovement(new LlmProposer(client), store, options).RunAsync(train, test);
+        using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
+        var result = await new SelfImprovement(new LlmProposer(client.Chat, client.Spec.Id), store, options).RunAsync(train, test);
         return (result, store.Iterations(options.Name).Count);
     }
 
@@ -112,8 +112,8 @@ public class SelfImprovementTests
         var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
         var (train, _) = Tasks();
         using var store = new ExperienceStore(db);
-        using var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), null);
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => new SelfImprovement(new LlmProposer(client), store, Options()).RunAsync(train, [train[0]]));
+        using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), null);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => new SelfImprovement(new LlmProposer(client.Chat, client.Spec.Id), store, Options()).RunAsync(train, [train[0]]));
         Assert.Contains("both the training and the test set", e.Message, StringComparison.Ordinal);
     }
 }

@@ -23,10 +23,10 @@ public static class ReportFixture
         using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
         var (train, test) = SelfImprovementTests.Tasks();
         using var store = new ExperienceStore(db);
-        using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-small", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new SelfImprovement(new LlmProposer(client), store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
-        using (var client = new ModelClient(new ModelSettings(ModelSpec.Parse("fake-large", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
-            new Sampler(new LlmProposer(client), store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
+        using (var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake-small", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
+            new SelfImprovement(new LlmProposer(client.Chat, client.Spec.Id), store, SelfImprovementTests.Options()).RunAsync(train, test).GetAwaiter().GetResult();
+        using (var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake-large", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db)))
+            new Sampler(new LlmProposer(client.Chat, client.Spec.Id), store, new SamplerOptions(Setting.Agent, 2, [0.7], Concurrency: 1)).RunAsync([.. train, .. test]).GetAwaiter().GetResult();
         return db;
     }
 }

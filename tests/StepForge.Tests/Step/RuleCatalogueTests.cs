@@ -74,6 +74,7 @@ public partial class RuleCatalogueTests
 
         [Rules.MapConfig] = Op("return step.Map(fn=f).apply(x)", "return step.Map(fn=3).apply(x)"),
         [Rules.MapInput] = Op("return step.Map(fn=f).apply(x)", "return step.Map(fn=f).apply(3)"),
+        [Rules.MapArity] = Op("return step.Map(fn=f).apply(x)", "return step.Map(fn=f).apply(())"),
         [Rules.MapZipShape] = Op("return step.Map(fn=f2).apply((x, y))", "return step.Map(fn=f2).apply((x, z))"),
         [Rules.MapFnInput] = Op("return step.Map(fn=g).apply(b)", "return step.Map(fn=g).apply(x)"),
 
@@ -223,8 +224,26 @@ public partial class RuleCatalogueTests
             var rules = Rules.Of(op);
             Assert.Equal($"{op}.config", rules.Config.Id);
             Assert.Equal($"{op}.input", rules.Input.Id);
-            Assert.True(rules.Arity is null == (op == "Map"), op);
+            Assert.Equal($"{op}.arity", rules.Arity.Id);
         }
+    }
+
+    /// <summary>Each operator configured as it type-checks on x; applied to an empty tuple it gets no stream at all.</summary>
+    public static TheoryData<string, string> EmptyApplications() => new()
+    {
+        { "Map", "step.Map(fn=f)" }, { "Zip", "step.Zip()" }, { "Accum", "step.Accum(fn=add, b=1)" }, { "Scan", "step.Scan(fn=add, b=1)" },
+        { "Bufferize", "step.Bufferize(a=1)" }, { "Streamify", "step.Streamify()" }, { "Promote", "step.Promote(b=0)" },
+        { "Flatten", "step.Flatten(L=[1])" }, { "Reshape", "step.Reshape(L=[0], S=2)" }, { "Repeat", "step.Repeat(n=D)" },
+        { "RepeatRef", "step.RepeatRef()" }, { "Copy", "step.Copy()" }, { "Partition", "step.Partition(N=E_value)" }, { "Merge", "step.Merge(fn=add)" },
+    };
+
+    /// <summary><c>op.apply(())</c> once crashed Map (an internal verdict); every op reports it as a type error of its own.</summary>
+    [Theory]
+    [MemberData(nameof(EmptyApplications))]
+    public void ApplyToAnEmptyTuple_IsATypeErrorOfTheOperator(string op, string configured)
+    {
+        Assert.Contains(Static($"return {configured}.apply(())")(), new[] { Rules.Of(op).Arity.Id, Rules.Of(op).Input.Id });
+        Assert.Contains(Static($"return {configured}.apply([])")(), new[] { Rules.Of(op).Arity.Id, Rules.Of(op).Input.Id });
     }
 
     [Fact]

@@ -58,11 +58,19 @@ public partial class RuleCatalogueTests
     /// <summary><c>stepforge verify --json</c> on the text as a task file: the rule of its verdict line.</summary>
     private static Func<string?> VerifiedFile(string text) => () =>
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("stepforge-rule-").FullName, "rule-case.yaml");
-        File.WriteAllText(path, text);
-        var (_, output, _) = Support.Cli.Run("verify", "--json", path);
-        var rule = JsonDocument.Parse(output.Split('\n')[0]).RootElement.GetProperty("rule");
-        return rule.ValueKind == JsonValueKind.Null ? null : rule.GetString();
+        var dir = Directory.CreateTempSubdirectory("stepforge-rule-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "rule-case.yaml");
+            File.WriteAllText(path, text);
+            var (_, output, _) = Support.Cli.Run("verify", "--json", path);
+            var rule = JsonDocument.Parse(output.Split('\n')[0]).RootElement.GetProperty("rule");
+            return rule.ValueKind == JsonValueKind.Null ? null : rule.GetString();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     };
 
     /// <summary>One sample of the task by the sampler with this proposer: the rule of the stored verdict.</summary>

@@ -648,7 +648,7 @@ public sealed class ProgramBinder
                 break;
             default:
                 if (arg is ListVal)
-                    throw Error(VerdictKind.Type, Rules.Of(op.Name).Arity!, $"{op.Name} takes one stream, not a tuple", argExpr.Span, op: op.Name,
+                    throw Error(VerdictKind.Type, Rules.Of(op.Name).Arity, $"{op.Name} takes one stream, not a tuple", argExpr.Span, op: op.Name,
                         expected: "1 stream", actual: Describe(arg));
                 Streams(arg, argExpr, "a stream");
                 break;

@@ -16,8 +16,7 @@ public sealed record Rule(string Id, string Title, DocSection Section)
 }
 
 /// <summary>The per-operator rules the binder reports for any operator.</summary>
-/// <param name="Arity">Null for Map, which takes any number of streams.</param>
-public sealed record OpRules(Rule Config, Rule Input, Rule? Arity);
+public sealed record OpRules(Rule Config, Rule Input, Rule Arity);
 
 /// <summary>
 /// The catalogue of every rule a verdict or a type error names, as Roslyn lists its diagnostic descriptors: one field
@@ -88,6 +87,7 @@ public static class Rules
     // ---- Map ----
     public static readonly Rule MapConfig = new("Map.config", "step.Map(...) gets exactly the configuration values it takes, of the right kinds", Operators);
     public static readonly Rule MapInput = new("Map.input", "Map.apply gets streams where it takes streams", Operators);
+    public static readonly Rule MapArity = new("Map.arity", "Map takes at least one stream (several are zipped)", Operators);
     public static readonly Rule MapZipShape = new("Map.zip-shape", "a tuple given to Map is zipped first: same rank and shape", Operators);
     public static readonly Rule MapFnInput = new("Map.fn-input", "fn.input == x.dtype", Operators);
 
@@ -189,7 +189,7 @@ public static class Rules
     [
         Syntax, Names, ProgramStatement, ProgramUnpack, ProgramExpression,
         ReturnLast, ReturnMissing, ReturnStream, ReturnCount, ReturnDtype, ReturnShape,
-        MapConfig, MapInput, MapZipShape, MapFnInput,
+        MapConfig, MapInput, MapArity, MapZipShape, MapFnInput,
         ZipConfig, ZipInput, ZipArity, ZipSameShape,
         AccumConfig, AccumInput, AccumArity, AccumFnInput, AccumBRange, AccumFnInit,
         ScanConfig, ScanInput, ScanArity, ScanFnInput, ScanBRange, ScanFnInit,
@@ -211,7 +211,7 @@ public static class Rules
 
     private static readonly Dictionary<string, OpRules> ByOp = new(StringComparer.Ordinal)
     {
-            ["Map"] = new(MapConfig, MapInput, null),
+            ["Map"] = new(MapConfig, MapInput, MapArity),
             ["Zip"] = new(ZipConfig, ZipInput, ZipArity),
             ["Accum"] = new(AccumConfig, AccumInput, AccumArity),
             ["Scan"] = new(ScanConfig, ScanInput, ScanArity),

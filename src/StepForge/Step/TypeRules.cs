@@ -45,6 +45,9 @@ public static class TypeRules
             case MapOp map:
             {
                 StreamType x;
+                // apply(()) gives no stream at all: there is nothing to zip or map.
+                if (inputs.Count == 0)
+                    return new TypeError(Rules.MapArity, "Map takes at least one stream; it got an empty tuple", "1 or more streams", "0 streams");
                 if (inputs.Count == 1) x = inputs[0];
                 else if (ZipType(inputs, Rules.MapZipShape, out x) is { } zipError) return zipError;
                 if (RequireFnInput(Rules.MapFnInput, map.Fn, x.DType) is { } fnError) return fnError;
@@ -131,7 +134,7 @@ public static class TypeRules
     private static TypeError? Single(IReadOnlyList<StreamType> inputs, StepOp op, out StreamType x)
     {
         x = inputs.Count == 1 ? inputs[0] : null!;
-        return inputs.Count == 1 ? null : new TypeError(Rules.Of(op.Name).Arity!, $"{op.Name} takes one stream", "1 stream", $"{inputs.Count} streams");
+        return inputs.Count == 1 ? null : new TypeError(Rules.Of(op.Name).Arity, $"{op.Name} takes one stream", "1 stream", $"{inputs.Count} streams");
     }
 
     private static TypeError? RequireFnInput(Rule rule, FnDecl fn, DType actual) =>

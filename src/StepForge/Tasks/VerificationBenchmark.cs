@@ -80,12 +80,14 @@ public static class VerificationBenchmark
                 results.Add(new TaskBenchmark(task.SourcePath, 0, 0, 0, 0, 0, 0, $"{Verdict.KindName(check.Kind)}: {check.Message}"));
                 continue;
             }
-            // Timed first, before large sizes leave a big heap behind that the collector is still tuning to.
-            var baseline = options.Sizes is { Count: > 0 } ? MeasureBaseline(task, options with { Sizes = baseSizes is { Count: > 0 } ? baseSizes : null, Seed = seed++ }, secondsPerTask / 2) : null;
             // A verification slower than the measuring time needs no warm-up and is measured once (large sizes).
             bool slow = check.Seconds > secondsPerTask;
             int least = slow ? 1 : 3;
             if (!slow) for (int i = 0; i < 3; i++) Verifier.Verify(task, options: options with { Seed = seed++ });
+            // Both sizes are timed alike: with the code warmed up at both, each after a full collection, so neither
+            // pays for compiling the code nor for the heap the other (or an earlier task) left behind.
+            var baseline = options.Sizes is { Count: > 0 } ? MeasureBaseline(task, options with { Sizes = baseSizes is { Count: > 0 } ? baseSizes : null, Seed = seed++ }, secondsPerTask / 2) : null;
+            GC.Collect();
 
             var latencies = new List<double>();
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();

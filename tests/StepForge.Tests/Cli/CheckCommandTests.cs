@@ -220,7 +220,7 @@ public sealed class CheckCommandTests : IDisposable
         using var process = Process.Start(start)!;
         var err = process.StandardError.ReadToEnd();
         var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000));
+        Assert.True(process.WaitForExit(600_000));
         Assert.Equal(2, process.ExitCode);
         Assert.Equal("invalid", JsonDocument.Parse(output).RootElement.GetProperty("verdict").GetString());
         Assert.Single(err.Trim().Split('\n'));

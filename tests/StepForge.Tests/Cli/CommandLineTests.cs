@@ -69,7 +69,7 @@ public class CommandLineTests
             {
                 asked.Set();
                 // Held until the run was interrupted, so that it is in flight when SIGINT comes.
-                release.Wait(TimeSpan.FromSeconds(60));
+                release.Wait(TimeSpan.FromMinutes(10));
             }
             return new FakeReply.Answer(AgentScenario.Answer(r));
         });

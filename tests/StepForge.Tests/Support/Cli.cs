@@ -27,7 +27,7 @@ public static class Cli
         using var process = Process.Start(start)!;
         process.StandardOutput.ReadToEndAsync();
         process.StandardError.ReadToEndAsync();
-        Assert.True(killWhen.Wait(TimeSpan.FromSeconds(60)), $"the run never reached {what}");
+        Assert.True(killWhen.Wait(TimeSpan.FromMinutes(10)), $"the run never reached {what} within ten minutes");
         process.Kill(entireProcessTree: true);
         process.WaitForExit();
     }
@@ -45,10 +45,10 @@ public static class Cli
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        Assert.True(interruptWhen.Wait(TimeSpan.FromSeconds(60)), $"the run never reached {what}");
+        Assert.True(interruptWhen.Wait(TimeSpan.FromMinutes(10)), $"the run never reached {what} within ten minutes");
         using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             kill.WaitForExit();
-        Assert.True(process.WaitForExit(60_000), "the run did not stop after SIGINT");
+        Assert.True(process.WaitForExit(600_000), "the run did not stop within ten minutes of SIGINT");
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 }

@@ -83,6 +83,9 @@ public static partial class AgentScenario
         return string.Join("\n", user[start..end].Split('\n').Select(l => l.StartsWith("  ", StringComparison.Ordinal) ? l[2..] : l)).TrimEnd() + "\n";
     }
 
+    /// <summary>A program as a model writes it: a fenced YAML block with the program under <c>impl: |</c>.</summary>
+    public static string Fenced(string program) => "```yaml\nimpl: |\n" + Indent(program) + "```\n";
+
     private static string Indent(string text, string by = "  ") =>
         string.Concat(text.TrimEnd().Split('\n').Select(l => by + l + "\n"));
 

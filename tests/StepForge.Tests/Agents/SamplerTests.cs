@@ -107,7 +107,7 @@ public class FeedbackTests
     {
         using var server = new FakeModelServer((r, _) =>
             new FakeReply.Answer(r.User.Contains("rejected by the verifier", StringComparison.Ordinal)
-                ? "```yaml\nimpl: |\n" + string.Concat(AgentScenario.Impl.TrimEnd().Split('\n').Select(l => "  " + l + "\n")) + "```"
+                ? AgentScenario.Fenced(AgentScenario.Impl)
                 : AgentScenario.Answer(r)));
         var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["illtyped"])]);

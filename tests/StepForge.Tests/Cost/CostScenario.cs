@@ -55,7 +55,7 @@ public static class CostScenario
     }
 
     public static FakeReply.Answer Answer(string program) =>
-        new("Here it is.\n```yaml\nimpl: |\n" + string.Concat(program.TrimEnd().Split('\n').Select(l => "  " + l + "\n")) + "```\n");
+        new("Here it is.\n" + AgentScenario.Fenced(program));
 
     /// <summary>
     /// The fake model: task <paramref name="solvable"/> gets the buffered program first and the streaming one second

@@ -35,7 +35,7 @@ public class SelfImprovementTests
                 _ => false,
             };
             var program = right ? AgentScenario.Program("correct") : AgentScenario.Program("wrong");
-            return new FakeReply.Answer("```yaml\nimpl: |\n" + string.Concat(program.TrimEnd().Split('\n').Select(l => "  " + l + "\n")) + "```");
+            return new FakeReply.Answer(AgentScenario.Fenced(program));
         }
     }
 

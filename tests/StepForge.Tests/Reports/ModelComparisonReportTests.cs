@@ -45,7 +45,7 @@ public static class ModelComparison
             _ => "wrong",
         };
         var program = AgentScenario.Program(kind);
-        return new FakeReply.Answer("```yaml\nimpl: |\n" + string.Concat(program.TrimEnd().Split('\n').Select(l => "  " + l + "\n")) + "```");
+        return new FakeReply.Answer(AgentScenario.Fenced(program));
     }
 
     private static string Write(string folder, (string Task, string Group) t)

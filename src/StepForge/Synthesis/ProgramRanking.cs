@@ -14,10 +14,16 @@ public interface IProgramRanking
     string Name { get; }
 
     /// <summary>The order for one task's programs (a cost model may need the task's sizes).</summary>
-    IComparer<FoundProgram> For(TaskSpec task);
+    ProgramOrder For(TaskSpec task);
+}
+
+/// <summary>One task's programs in a ranking's order, and what the order measured of each.</summary>
+public abstract class ProgramOrder : IComparer<FoundProgram>
+{
+    public abstract int Compare(FoundProgram? x, FoundProgram? y);
 
     /// <summary>What the order measured of a program, for the answer's statistics ("" when it is all in the program's own measures).</summary>
-    string Measure(IComparer<FoundProgram> order, FoundProgram program) => "";
+    public virtual string Measure(FoundProgram program) => "";
 }
 
 /// <summary>The rankings StepForge has itself.</summary>
@@ -35,13 +41,15 @@ public static class ProgramRanking
     /// </summary>
     public static readonly IProgramRanking FewestCycles = new ByCost();
 
-    private sealed class ByMeasures : IProgramRanking, IComparer<FoundProgram>
+    private sealed class ByMeasures : IProgramRanking
     {
+        private static readonly Order Measures = new();
+
         public string Name => "fewest ops, then fewest elements streamed, then nearest the reference";
 
-        public IComparer<FoundProgram> For(TaskSpec task) => this;
+        public ProgramOrder For(TaskSpec task) => Measures;
 
-        public int Compare(FoundProgram? x, FoundProgram? y)
+        public static int Compare(FoundProgram? x, FoundProgram? y)
         {
             if (x is null || y is null) return x is null ? (y is null ? 0 : -1) : 1;
             int c = x.Ops.CompareTo(y.Ops);
@@ -49,20 +57,20 @@ public static class ProgramRanking
             if (c == 0) c = x.Error.CompareTo(y.Error);
             return c != 0 ? c : string.CompareOrdinal(x.Program, y.Program);
         }
+
+        private sealed class Order : ProgramOrder
+        {
+            public override int Compare(FoundProgram? x, FoundProgram? y) => ByMeasures.Compare(x, y);
+        }
     }
 
     private sealed class ByCost : IProgramRanking
     {
         public string Name => "fewest cycles by the cost model, then fewest on-chip bytes, then fewest ops";
 
-        public IComparer<FoundProgram> For(TaskSpec task) => new Order(new TaskCost(task));
+        public ProgramOrder For(TaskSpec task) => new Order(new TaskCost(task));
 
-        public string Measure(IComparer<FoundProgram> order, FoundProgram program) =>
-            order is Order o && o.Of(program) is var (cycles, onChip) && cycles != long.MaxValue
-                ? string.Create(CultureInfo.InvariantCulture, $"{cycles:N0} cycles, {onChip:N0} on-chip bytes")
-                : "no cost";
-
-        private sealed class Order(TaskCost cost) : IComparer<FoundProgram>
+        private sealed class Order(TaskCost cost) : ProgramOrder
         {
             // A program is costed once, however often the sort compares it.
             private readonly ConcurrentDictionary<string, (long Cycles, long OnChip)> _costs = new(StringComparer.Ordinal);
@@ -70,12 +78,16 @@ public static class ProgramRanking
             public (long Cycles, long OnChip) Of(FoundProgram program) => _costs.GetOrAdd(program.Program, text =>
                 cost.Estimate(text).Cost is { UnboundedDeadlock: null } c ? (c.Cycles, c.OnChipBytes) : (long.MaxValue, long.MaxValue));
 
-            public int Compare(FoundProgram? x, FoundProgram? y)
+            public override int Compare(FoundProgram? x, FoundProgram? y)
             {
                 if (x is null || y is null) return x is null ? (y is null ? 0 : -1) : 1;
                 int c = Of(x).CompareTo(Of(y));
-                return c != 0 ? c : FewestOps.For(cost.Task).Compare(x, y);
+                return c != 0 ? c : ByMeasures.Compare(x, y);
             }
+
+            public override string Measure(FoundProgram program) => Of(program) is var (cycles, onChip) && cycles != long.MaxValue
+                ? string.Create(CultureInfo.InvariantCulture, $"{cycles:N0} cycles, {onChip:N0} on-chip bytes")
+                : "no cost";
         }
     }
 }

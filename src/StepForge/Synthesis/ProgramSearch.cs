@@ -71,8 +71,7 @@ public sealed partial class ProgramSearch
     private readonly List<FoundProgram> _found = [];
     private readonly TaskVerifier _verifier;
     private readonly TaskVerifier? _otherSizes;
-    private readonly IProgramRanking _rankingKind;
-    private readonly IComparer<FoundProgram> _ranking;
+    private readonly ProgramOrder _ranking;
     private readonly int _maxRank;
     private readonly long _maxElements;
     private readonly CancellationToken _cancellation;
@@ -91,8 +90,7 @@ public sealed partial class ProgramSearch
         _options = options;
         _knowledge = knowledge;
         _cancellation = cancellation;
-        _rankingKind = options.Ranking ?? ProgramRanking.FewestCycles;
-        _ranking = _rankingKind.For(_task);
+        _ranking = (options.Ranking ?? ProgramRanking.FewestCycles).For(_task);
         // Budgets count work (elements, steps), so no candidate's fate, and so no answer, depends on the machine's load;
         // their wall-clock guard stops the whole search as a safety net (see Evaluate).
         _budget = ExecutionBudget.ForSizes(task.Sizes.Values);
@@ -169,7 +167,7 @@ public sealed partial class ProgramSearch
         if (ranked.Count == 0) return new SearchResult(SearchOutcome.NotFound, null, null, [], stats, _stop!, knows);
         var answer = ranked[Math.Min(_options.Solution, ranked.Count - 1)];
         var firstFound = _found[0];
-        string Measured(FoundProgram p) => _rankingKind.Measure(_ranking, p) is { Length: > 0 } m ? ", " + m : "";
+        string Measured(FoundProgram p) => _ranking.Measure(p) is { Length: > 0 } m ? ", " + m : "";
         var message = $"found after {_triedAtFirst:N0} candidates; {_found.Count} program(s) verified in {_tried:N0}, the answer has {answer.Ops} ops and streams {answer.ElementsStreamed:N0} elements{Measured(answer)}"
                       + (firstFound != answer ? $" (the first had {firstFound.Ops} ops, {firstFound.ElementsStreamed:N0} elements{Measured(firstFound)})" : "")
                       + (answer.Pieces.Count > 0 ? $"; built with learned piece(s) {string.Join(", ", answer.Pieces)}" : "");

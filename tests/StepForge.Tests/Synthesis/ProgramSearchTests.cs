@@ -189,13 +189,13 @@ public class ProgramSearchTests
     }
 
     /// <summary>Prefers the most ops: the opposite of the default, to see that the ranking decides the answer.</summary>
-    private sealed class MostOps : IProgramRanking, IComparer<FoundProgram>
+    private sealed class MostOps : ProgramOrder, IProgramRanking
     {
         public string Name => "most ops";
 
-        public IComparer<FoundProgram> For(TaskSpec task) => this;
+        public ProgramOrder For(TaskSpec task) => this;
 
-        public int Compare(FoundProgram? x, FoundProgram? y) => y!.Ops != x!.Ops ? y.Ops.CompareTo(x.Ops) : string.CompareOrdinal(x.Program, y.Program);
+        public override int Compare(FoundProgram? x, FoundProgram? y) => y!.Ops != x!.Ops ? y.Ops.CompareTo(x.Ops) : string.CompareOrdinal(x.Program, y.Program);
     }
 
     [Fact]

@@ -284,6 +284,8 @@ public sealed class Simulator(FnRunner fns)
         for (int done = 0; done < count; done += chunk)
         {
             int size = Math.Min(chunk, count - done);
+            // Everything a chunk allocates is dead once it is copied out: the next chunk reuses its storage.
+            using var recycled = TensorArena.Open();
             var values = MapChunk(fn, x, first + done, size);
             for (int c = 0; c < output.Length; c++) Array.Copy(values[c].Data, 0, output[c].Data, (long)done * (values[c].Count / Math.Max(1, size)), values[c].Count);
         }
@@ -370,6 +372,9 @@ public sealed class Simulator(FnRunner fns)
         for (int i0 = 0; i0 < inner; i0 += steps)
         {
             int size = Math.Min(steps, inner - i0);
+            // A block's reads and evaluations are dead at its end but for the state, which is copied out of the scope
+            // first: the next block reuses their storage.
+            using var recycled = TensorArena.Open();
             var items = ReadBlock(x, o0, count, inner, i0, size);
             for (int i = 0; i < size; i++)
             {
@@ -384,6 +389,7 @@ public sealed class Simulator(FnRunner fns)
                             Array.Copy(state[c].Data, (long)o * block, output[c].Data, ((long)(o0 + o) * inner + i0 + i) * block, block);
                     }
             }
+            using (TensorArena.Suspend()) state = [.. state.Select(t => t.Copy())];
         }
         if (!emitEveryStep)
             for (int c = 0; c < output.Length; c++) Array.Copy(state[c].Data, 0, output[c].Data, (long)o0 * (state[c].Count / count), state[c].Count);

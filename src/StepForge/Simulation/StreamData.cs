@@ -105,14 +105,15 @@ internal sealed class DeferredValues(DeferredMap map, int component, long elemen
 internal sealed class DeferredMap(Func<long, int, Tensor[]> compute)
 {
     private long _first = -1;
+    private long _closings;
     private Tensor[]? _values;
 
     public Tensor[] Positions(long first, int count)
     {
-        if (_values is not null && first == _first && _values[0].Shape[0] == count) return _values;
+        if (_values is not null && first == _first && _values[0].Shape[0] == count && _closings == TensorArena.Closings) return _values;
         _values = null;
         var values = compute(first, count);
-        (_first, _values) = (first, values);
+        (_first, _values, _closings) = (first, values, TensorArena.Closings);
         return values;
     }
 }

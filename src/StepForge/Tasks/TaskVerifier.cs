@@ -26,8 +26,19 @@ public sealed class TaskVerifier
     /// <summary>The reference's sums at the task's own sizes, the baseline of the tolerance at other sizes.</summary>
     private readonly Lazy<FoldLengths> _ownReferenceFolds;
 
-    public TaskVerifier(TaskSpec task, VerifyOptions? options = null)
+    /// <summary>
+    /// Whether this verifier lives only inside one <see cref="TensorArena"/> scope of its caller (<see cref="Verifier.Verify"/>):
+    /// then its cached data and reference may take recycled storage too.
+    /// </summary>
+    private readonly bool _withinScope;
+
+    public TaskVerifier(TaskSpec task, VerifyOptions? options = null) : this(task, options, withinScope: false)
     {
+    }
+
+    internal TaskVerifier(TaskSpec task, VerifyOptions? options, bool withinScope)
+    {
+        _withinScope = withinScope;
         _task = task;
         _options = options ?? new VerifyOptions();
         _environment = task.Environment(_options.Sizes);
@@ -78,12 +89,17 @@ public sealed class TaskVerifier
                 return Finish(trial.Failure);
             }
             var programFolds = _scaled ? new FoldLengths() : null;
-            var (failure, outputs) = Simulate(program, trial, programFolds);
-            if (failure is not null) return Finish(failure);
-            if (_scaled)
-                tolerance = Tolerance.Widened(Math.Max(tolerance.Scale, Math.Max(
-                    trial.ReferenceFolds!.GrowthOver(_ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
-            var checks = Compare(outputs!, trial, tolerance);
+            List<OutputCheck> checks;
+            // The simulation's tensors, its outputs included, are dead once compared: their storage serves the next one.
+            using (TensorArena.Open())
+            {
+                var (failure, outputs) = Simulate(program, trial, programFolds);
+                if (failure is not null) return Finish(failure);
+                if (_scaled)
+                    tolerance = Tolerance.Widened(Math.Max(tolerance.Scale, Math.Max(
+                        trial.ReferenceFolds!.GrowthOver(_ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
+                checks = Compare(outputs!, trial, tolerance);
+            }
             foreach (var c in checks!)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
             var bad = checks!.FirstOrDefault(c => !c.Close);
@@ -116,6 +132,8 @@ public sealed class TaskVerifier
     {
         var budget = NewBudget();
         using var _ = Tensor.Use(budget);
+        // The trial is cached for later calls, which may come after the caller's scope has closed.
+        using var outliving = _withinScope ? null : TensorArena.Suspend();
         try
         {
             var runtime = new TaskRuntime(_task, _options.Sizes, budget);

@@ -38,8 +38,12 @@ public static class Verifier
 {
     /// <summary>Verifies one candidate. To verify many candidates of one task, keep a <see cref="TaskVerifier"/>.</summary>
     /// <exception cref="TaskFileException">when there is no candidate at all.</exception>
-    public static Verdict Verify(TaskSpec task, string? impl = null, VerifyOptions? options = null) =>
-        new TaskVerifier(task, options).Verify(impl);
+    public static Verdict Verify(TaskSpec task, string? impl = null, VerifyOptions? options = null)
+    {
+        // Nothing of this verification outlives it but the verdict, which holds no tensors.
+        using var scope = TensorArena.Open();
+        return new TaskVerifier(task, options, withinScope: true).Verify(impl);
+    }
 
     /// <summary>
     /// The reference tensors of every output (one per component) from the given input_data: entry i of an output's

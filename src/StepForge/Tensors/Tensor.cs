@@ -74,7 +74,8 @@ public sealed class Tensor
         long n = Numel(shape);
         if (n > int.MaxValue) throw new LimitExceededException($"a tensor of {n:N0} elements is too large");
         _budget?.ChargeElements(n);
-        return new Tensor(shape, zeroed ? new float[n] : GC.AllocateUninitializedArray<float>((int)n), kind);
+        var data = TensorArena.Rent((int)n, zeroed) ?? (zeroed ? new float[n] : GC.AllocateUninitializedArray<float>((int)n));
+        return new Tensor(shape, data, kind);
     }
 
     public static Tensor Scalar(double value, ElementKind kind = ElementKind.Float) => new([], [(float)value], kind);

@@ -268,6 +268,8 @@ public sealed class Interpreter(ExecutionBudget budget)
             {
                 var container = Eval(sub.Target, scope);
                 var key = Eval(sub.Index, scope);
+                // The container may be a global that outlives the simulation's recycling scopes.
+                TensorArena.NoteEscape();
                 switch (container)
                 {
                     case PyDict d:

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Numerics;
 using System.Text;
 using StepForge.Tensors;
@@ -89,6 +90,17 @@ public sealed class Interpreter(ExecutionBudget budget)
         }
     }
 
+    /// <summary>
+    /// The values of <paramref name="items"/> in order. A loop, not a lambda: a lambda capturing the scope would make
+    /// every evaluation of any expression allocate its closure.
+    /// </summary>
+    private List<object?> EvalEach(ImmutableArray<Expr> items, Scope scope)
+    {
+        var values = new List<object?>(items.Length);
+        foreach (var item in items) values.Add(Eval(item, scope));
+        return values;
+    }
+
     private object? EvalCore(Expr expr, Scope scope)
     {
         switch (expr)
@@ -144,9 +156,9 @@ public sealed class Interpreter(ExecutionBudget budget)
             case ConditionalExpr c:
                 return Operators.Truth(Eval(c.Test, scope), c.Span) ? Eval(c.Body, scope) : Eval(c.OrElse, scope);
             case TupleExpr t:
-                return new PyTuple([.. t.Items.Select(i => Eval(i, scope))]);
+                return new PyTuple(EvalEach(t.Items, scope));
             case ListExpr l:
-                return new PyList([.. l.Items.Select(i => Eval(i, scope))]);
+                return new PyList(EvalEach(l.Items, scope));
             case DictExpr d:
             {
                 var dict = new PyDict();
@@ -173,7 +185,7 @@ public sealed class Interpreter(ExecutionBudget budget)
                 var callee = Eval(call.Callee, scope);
                 if (callee is not IPyCallable callable)
                     throw Error($"'{PyValue.TypeName(callee)}' object is not callable", call);
-                var args = call.Args.Select(a => Eval(a, scope)).ToList();
+                var args = EvalEach(call.Args, scope);
                 var kwargs = new Dictionary<string, object?>();
                 foreach (var kw in call.Keywords) kwargs[kw.Name] = Eval(kw.Value, scope);
                 try

@@ -110,9 +110,10 @@ public static class TensorArena
         public void Dispose()
         {
             if (_closed) return;
-            _closed = true;
+            // Checked before closing, so that a scope disposed out of order can still be closed in order afterwards.
             if (!ReferenceEquals(_current, this))
                 throw new InvalidOperationException("tensor arena scopes must be closed innermost first, on the thread that opened them");
+            _closed = true;
             _current = Outer;
             _closings++;
             if (Rented.Count > 0) _pool!.Give(Rented, recycle: !Escaped);

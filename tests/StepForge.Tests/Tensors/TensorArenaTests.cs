@@ -190,6 +190,10 @@ public class TensorArenaTests
         Assert.Throws<InvalidOperationException>(outer.Dispose);
         inner.Dispose();
         outer.Dispose();
+        // Both closed: outside them again, nothing is recycled.
+        float[] first;
+        using (TensorArena.Open()) first = Tensor.Uninitialized(Large).Data;
+        Assert.NotSame(first, Tensor.Uninitialized(Large).Data);
     });
 
 #if DEBUG

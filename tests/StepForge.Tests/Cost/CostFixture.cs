@@ -1,5 +1,6 @@
 using StepForge.Cost;
 using StepForge.Tasks;
+using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Cost;
 
@@ -85,6 +86,25 @@ public static class CostFixture
           return out
         """;
 
+    /// <summary>Two outputs from one Copy of x: its row sums (5 values) and x itself (35).</summary>
+    public const string SumsAndCopy = Header + """
+        outputs:
+          - name: sums
+            dtype: fp32
+            dims: [M]
+            data_transform: |
+              input_data['x'].sum(-1)
+          - name: copy
+            dtype: fp32
+            dims: [N, M]
+            data_transform: |
+              input_data['x']
+        impl: |
+          a, b = step.Copy().apply(x)
+          s = step.Accum(fn=fn_add, b=1).apply(a)
+          return s, b
+        """;
+
     /// <summary>A task whose output is x unchanged in shape and type, for layout programs.</summary>
     public static string Same(string impl, string outputDims = "[N, M]", string outputType = "fp32") => Header + $$"""
         outputs:
@@ -94,6 +114,6 @@ public static class CostFixture
             data_transform: |
               input_data['x']
         impl: |
-        {{string.Join("\n", impl.Trim().Split('\n').Select(l => "  " + l))}}
+        {{TaskYaml.Indent(impl.Trim())}}
         """;
 }

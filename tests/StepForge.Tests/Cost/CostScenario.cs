@@ -43,7 +43,7 @@ public static class CostScenario
             data_transform: |
               input_data['x'].sum(-1)
         impl: |
-        {{string.Join("\n", Buffered.TrimEnd().Split('\n').Select(l => "  " + l))}}
+        {{TaskYaml.Indent(Buffered.TrimEnd())}}
         """;
 
     /// <summary>Writes task files of these names into a fresh folder.</summary>

@@ -97,23 +97,7 @@ public class OnChipMemoryTests
         // 35 fp32 in, 35 out.
         Assert.Equal(35 * 4 + 35 * 4, CostOf(Same(Rows)).OffChipBytes);
         // Two outputs: the 5 sums and the 35 copies, besides the 35 inputs.
-        var two = CostOf(Header + """
-            outputs:
-              - name: sums
-                dtype: fp32
-                dims: [M]
-                data_transform: |
-                  input_data['x'].sum(-1)
-              - name: copy
-                dtype: fp32
-                dims: [N, M]
-                data_transform: |
-                  input_data['x']
-            impl: |
-              a, b = step.Copy().apply(x)
-              s = step.Accum(fn=fn_add, b=1).apply(a)
-              return s, b
-            """);
+        var two = CostOf(SumsAndCopy);
         Assert.Equal((35 + 5 + 35) * 4, two.OffChipBytes);
     }
 }

@@ -1,5 +1,6 @@
 using StepForge.Cost;
 using static StepForge.Tests.Cost.CostFixture;
+using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Cost;
 
@@ -40,7 +41,7 @@ public class ServiceTimeTests
             data_transform: |
               input_data['x']
         impl: |
-        {{string.Join("\n", impl.Trim().Split('\n').Select(l => "  " + l))}}
+        {{TaskYaml.Indent(impl.Trim())}}
         """;
 
     [Fact]

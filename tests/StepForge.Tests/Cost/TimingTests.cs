@@ -85,23 +85,7 @@ public class TimingTests
     [Fact]
     public void Cycles_AreWhenTheLastOutputElementIsWritten()
     {
-        var cost = CostOf(Header + """
-            outputs:
-              - name: sums
-                dtype: fp32
-                dims: [M]
-                data_transform: |
-                  input_data['x'].sum(-1)
-              - name: copy
-                dtype: fp32
-                dims: [N, M]
-                data_transform: |
-                  input_data['x']
-            impl: |
-              a, b = step.Copy().apply(x)
-              s = step.Accum(fn=fn_add, b=1).apply(a)
-              return s, b
-            """);
+        var cost = CostOf(SumsAndCopy);
         // S = 3 (x, sums, copy): still ceil(4 * 3 / 64) = 1 cycle per element. a[i], b[i] arrive at i + 2. The copy's
         // sink writes b[i] at i + 3 (last: 37); the Accum emits row r at 7r + 9, written at 7r + 10 (last: 38).
         Assert.Equal(Math.Max(34 + 3, 7 * 4 + 10), cost.Cycles);

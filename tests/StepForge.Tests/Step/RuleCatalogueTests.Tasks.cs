@@ -3,6 +3,7 @@ using StepForge.Agents;
 using StepForge.Synthesis;
 using StepForge.Tasks;
 using StepForge.Tensors;
+using StepForge.Tests.Support;
 
 namespace StepForge.Tests.Step;
 
@@ -28,20 +29,17 @@ public partial class RuleCatalogueTests
             input_dtype: fp32
             output_dtype: fp32
             apply: |
-        {Indent(body, 6)}
+        {TaskYaml.Indent(body, 6)}
         outputs:
           - name: out
             dtype: fp32
             dims: [N, M]
             data_transform: |
-        {Indent(reference, 6)}
+        {TaskYaml.Indent(reference, 6)}
         impl: |
-        {Indent(impl, 2)}
+        {TaskYaml.Indent(impl)}
 
         """;
-
-    private static string Indent(string text, int spaces) =>
-        string.Join("\n", text.Split('\n').Select(l => new string(' ', spaces) + l));
 
     private static TaskSpec TaskOf(string text) => TaskReader.Read(text, "rule-case.yaml");
 

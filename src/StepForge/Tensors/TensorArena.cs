@@ -117,7 +117,8 @@ public static class TensorArena
             _current = Outer;
             _closings++;
             if (Rented.Count > 0) _pool!.Give(Rented, recycle: !Escaped);
-            if (Outer is null) _pool?.Trim();
+            // A suspension recycles nothing, so it does not end a generation of the pool.
+            if (Outer is null && !Suspended) _pool?.Trim();
         }
     }
 

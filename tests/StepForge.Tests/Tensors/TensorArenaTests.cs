@@ -183,6 +183,15 @@ public class TensorArenaTests
     });
 
     [Fact]
+    public void Suspension_OutsideAnyScope_KeepsTheLastScopesStorage() => OnFreshThread(() =>
+    {
+        float[] first;
+        using (TensorArena.Open()) first = Tensor.Uninitialized(Large).Data;
+        using (TensorArena.Suspend()) Tensor.Uninitialized(Large);
+        using (TensorArena.Open()) Assert.Same(first, Tensor.Uninitialized(Large).Data);
+    });
+
+    [Fact]
     public void Scopes_ClosedOutOfOrder_AreABug() => OnFreshThread(() =>
     {
         var outer = TensorArena.Open();

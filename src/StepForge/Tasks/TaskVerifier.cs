@@ -100,9 +100,9 @@ public sealed class TaskVerifier
                         trial.ReferenceFolds!.GrowthOver(_ownReferenceFolds.Value), programFolds!.GrowthOver(ownProgramFolds!))));
                 checks = Compare(outputs!, trial, tolerance);
             }
-            foreach (var c in checks!)
+            foreach (var c in checks)
                 if (!worst.TryGetValue((c.Name, c.Component), out var w) || c.MaxAbsError > w.MaxAbsError) worst[(c.Name, c.Component)] = c;
-            var bad = checks!.FirstOrDefault(c => !c.Close);
+            var bad = checks.FirstOrDefault(c => !c.Close);
             if (bad is not null)
             {
                 var sizes = _options.Sizes is { Count: > 0 } ? " at " + string.Join(" ", _options.Sizes.Select(kv => $"{kv.Key}={kv.Value}")) : "";

@@ -39,9 +39,12 @@ public readonly struct ValueList<T> : IEquatable<ValueList<T>>, IReadOnlyList<T>
 
     public static bool operator !=(ValueList<T> left, ValueList<T> right) => !left.Equals(right);
 
-    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
+    /// <summary>The items' own struct enumerator: a <c>foreach</c> over a ValueList allocates nothing.</summary>
+    public ImmutableArray<T>.Enumerator GetEnumerator() => Items.GetEnumerator();
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<T>)Items).GetEnumerator();
 
     public override string ToString() => "[" + string.Join(", ", Items) + "]";
 }

@@ -49,7 +49,13 @@ public sealed class Tensor
     public bool IsFloat => Kind == ElementKind.Float;
 
     /// <summary>The element count of a shape; saturates at long.MaxValue rather than wrapping (sizes come from user values).</summary>
-    public static long Numel(IReadOnlyList<int> shape)
+    public static long Numel(IReadOnlyList<int> shape) => shape is int[] array ? Numel(array.AsSpan()) : Numel(shape.ToArray().AsSpan());
+
+    /// <inheritdoc cref="Numel(IReadOnlyList{int})"/>
+    public static long Numel(int[] shape) => Numel(shape.AsSpan());
+
+    /// <inheritdoc cref="Numel(IReadOnlyList{int})"/>
+    public static long Numel(ReadOnlySpan<int> shape)
     {
         if (shape.Contains(0)) return 0;
         long n = 1;

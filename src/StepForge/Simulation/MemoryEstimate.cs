@@ -28,15 +28,41 @@ public static class MemoryEstimate
         foreach (var component in type.DType.Components)
         {
             long values = 4;
-            foreach (var dim in StreamType.ElementDims(component).Concat(type.Shape))
-            {
-                if (Bound(dim, sizes, dynamicBounds) is not long size) return 0;
-                values = size <= 0 || values > long.MaxValue / size ? long.MaxValue : values * size;
-                if (values == long.MaxValue) return long.MaxValue;
-            }
+            bool known = Multiply(ref values, component, sizes, dynamicBounds);
+            foreach (var dim in type.Shape)
+                known = known && Multiply(ref values, dim, sizes, dynamicBounds);
+            // An unknown size makes the stream count nothing, unless the sizes before it already overflow.
+            if (!known) return values == long.MaxValue ? long.MaxValue : 0;
             total = Add(total, values);
         }
         return total;
+    }
+
+    /// <summary>Multiplies <paramref name="values"/> by the values of one element (<see cref="StreamType.ElementDims"/>, in order); false when a size is unknown or the product overflows.</summary>
+    private static bool Multiply(ref long values, DType element, IReadOnlyDictionary<string, long> sizes, IReadOnlyDictionary<string, long>? dynamicBounds)
+    {
+        switch (element)
+        {
+            case BufferType b:
+                if (!Multiply(ref values, b.Element, sizes, dynamicBounds)) return false;
+                foreach (var dim in b.Shape)
+                    if (!Multiply(ref values, dim, sizes, dynamicBounds)) return false;
+                return true;
+            case MultihotType m:
+                return Multiply(ref values, m.Width, sizes, dynamicBounds);
+            case ScalarType:
+                return true;
+            default:
+                throw new ArgumentException($"a tuple has no single layout: {element}", nameof(element));
+        }
+    }
+
+    /// <summary>Multiplies <paramref name="values"/> by a dim's size, saturating at long.MaxValue; false when the size is unknown or the product overflows.</summary>
+    private static bool Multiply(ref long values, Dim dim, IReadOnlyDictionary<string, long> sizes, IReadOnlyDictionary<string, long>? dynamicBounds)
+    {
+        if (Bound(dim, sizes, dynamicBounds) is not long size) return false;
+        values = size <= 0 || values > long.MaxValue / size ? long.MaxValue : values * size;
+        return values != long.MaxValue;
     }
 
     /// <summary>A dim's size, with a Partition's dynamic count bounded by the positions of its index stream.</summary>
@@ -78,11 +104,13 @@ public static class MemoryEstimate
     {
         int streams = program.Streams.Count;
         var bounds = DynamicBounds(program, sizes);
-        var full = program.Streams.Select(s => StreamBytes(s, sizes, bounds)).ToArray();
+        var full = new long[streams];
+        for (int i = 0; i < streams; i++) full[i] = StreamBytes(program.Streams[i], sizes, bounds);
         var deferred = Simulator.DeferredMaps(program);
 
-        // Which storages each stream keeps alive: its own, or those of the streams it shares data with.
-        var holds = new HashSet<int>[streams];
+        // Which storages each stream keeps alive: its own, or those of the streams it shares data with. Lists, not
+        // sets: a stream shares a handful at most, and this runs once per verification.
+        var holds = new List<int>?[streams];
         var stored = new long[streams];
         var isView = new bool[streams];
         foreach (var id in program.InputStreams)
@@ -93,22 +121,21 @@ public static class MemoryEstimate
         for (int o = 0; o < program.Ops.Count; o++)
         {
             var op = program.Ops[o];
-            HashSet<int> Shared(IEnumerable<int> inputs) => [.. inputs.SelectMany(i => holds[i] ?? [])];
             foreach (var id in op.Outputs)
             {
                 switch (op.Op)
                 {
                     case BufferizeOp or StreamifyOp or PromoteOp or FlattenOp or ReshapeOp or CopyOp or ZipOp:
-                        holds[id] = Shared(op.Inputs);
-                        isView[id] = op.Inputs.Any(i => isView[i]);
+                        holds[id] = Shared(holds, op.Inputs, op.Inputs.Count);
+                        foreach (var i in op.Inputs) isView[id] |= isView[i];
                         break;
                     case RepeatOp or RepeatRefOp:
-                        holds[id] = Shared(op.Inputs.Take(1));
+                        holds[id] = Shared(holds, op.Inputs, 1);
                         isView[id] = true;
                         break;
                     case MapOp when deferred[o]:
                         // Nothing of its own, but it reads its inputs until its reader is done.
-                        holds[id] = Shared(op.Inputs);
+                        holds[id] = Shared(holds, op.Inputs, op.Inputs.Count);
                         isView[id] = true;
                         break;
                     default:
@@ -130,9 +157,12 @@ public static class MemoryEstimate
             foreach (var s in holds[id] ?? [])
                 lastUse[s] = int.MaxValue;
 
-        long live = program.InputStreams.Aggregate(0L, (acc, id) => Add(acc, stored[id]));
+        long live = 0;
+        foreach (var id in program.InputStreams) live = Add(live, stored[id]);
         long peak = live, largest = 0;
         OpNode? maker = null;
+        // Each storage is freed once, by the op that reads it last, however many of that op's inputs hold it.
+        var freed = new bool[streams];
         for (int o = 0; o < program.Ops.Count; o++)
         {
             var op = program.Ops[o];
@@ -143,12 +173,27 @@ public static class MemoryEstimate
             }
             bool evaluates = op.Op is MapOp or AccumOp or ScanOp or MergeOp;
             peak = Math.Max(peak, evaluates ? Add(live, WorkingBytes) : live);
-            foreach (var s in op.Inputs.SelectMany(i => holds[i] ?? []).Distinct().ToList())
-                if (lastUse[s] == o) live -= stored[s];
+            foreach (var i in op.Inputs)
+                foreach (var s in holds[i] ?? [])
+                    if (lastUse[s] == o && !freed[s])
+                    {
+                        freed[s] = true;
+                        live -= stored[s];
+                    }
         }
         // Returned views and deferred streams are materialized when the run ends.
         long materialized = program.Returns.Distinct().Where(id => isView[id]).Aggregate(0L, (acc, id) => Add(acc, full[id]));
         return (Math.Max(peak, Add(live, materialized)), maker);
+    }
+
+    /// <summary>The storages the first <paramref name="count"/> inputs keep alive, each once.</summary>
+    private static List<int> Shared(List<int>?[] holds, ValueList<int> inputs, int count)
+    {
+        var shared = new List<int>();
+        for (int k = 0; k < count; k++)
+            foreach (var s in holds[inputs[k]] ?? [])
+                if (!shared.Contains(s)) shared.Add(s);
+        return shared;
     }
 
     /// <summary>For each Partition's dynamic count, the positions of its index stream (no expert gets more).</summary>

@@ -93,23 +93,28 @@ public sealed class Simulator(FnRunner fns)
     /// </summary>
     internal static bool[] DeferredMaps(StepProgram program)
     {
-        var readers = new List<int>[program.Streams.Count];
-        for (int i = 0; i < readers.Length; i++) readers[i] = [];
+        // Each stream's number of readers and (when it has one) which op it is.
+        var readerCount = new int[program.Streams.Count];
+        var reader = new int[program.Streams.Count];
         for (int o = 0; o < program.Ops.Count; o++)
-            foreach (var id in program.Ops[o].Inputs) readers[id].Add(o);
-        var returned = program.Returns.ToHashSet();
+            foreach (var id in program.Ops[o].Inputs)
+            {
+                readerCount[id]++;
+                reader[id] = o;
+            }
+        foreach (var id in program.Returns) readerCount[id] = int.MaxValue;
         bool ReadInChunks(int stream)
         {
             for (int depth = 0; depth < program.Ops.Count; depth++)
             {
-                if (returned.Contains(stream) || readers[stream].Count != 1) return false;
-                var reader = program.Ops[readers[stream][0]];
-                switch (reader.Op)
+                if (readerCount[stream] != 1) return false;
+                var next = program.Ops[reader[stream]];
+                switch (next.Op)
                 {
                     case MapOp or AccumOp or ScanOp:
                         return true;
                     case BufferizeOp or StreamifyOp or PromoteOp or FlattenOp or ReshapeOp or ZipOp:
-                        stream = reader.Outputs[0];
+                        stream = next.Outputs[0];
                         break;
                     default:
                         return false;
@@ -117,7 +122,10 @@ public sealed class Simulator(FnRunner fns)
             }
             return false;
         }
-        return [.. program.Ops.Select(op => op.Op is MapOp && ReadInChunks(op.Outputs[0]))];
+        var deferred = new bool[program.Ops.Count];
+        for (int o = 0; o < deferred.Length; o++)
+            deferred[o] = program.Ops[o].Op is MapOp && ReadInChunks(program.Ops[o].Outputs[0]);
+        return deferred;
     }
 
     /// <summary>

@@ -70,11 +70,12 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
         if (!Batching || _unbatchable.Contains(fn) || count == 0) return null;
         var body = Body(fn);
         var scope = new Scope(globals);
-        scope.Set("input", new PyList([.. input.Select(t => (object?)new Batched(t))]));
-        if (state is not null) scope.Set("state", new PyList([.. state.Select(t => (object?)new Batched(t))]));
+        scope.Set("input", BatchedList(input));
+        if (state is not null) scope.Set("state", BatchedList(state));
         try
         {
-            var result = PyLite.Runtime.Batching.WithBorrowed(input, () => Interpreter.Run(body, scope));
+            object? result;
+            using (PyLite.Runtime.Batching.Borrow(input)) result = Interpreter.Run(body, scope);
             var items = result switch
             {
                 PyList l => l.Items,
@@ -104,6 +105,13 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
             Fallbacks++;
             return null;
         }
+    }
+
+    private static PyList BatchedList(Tensor[] tensors)
+    {
+        var items = new List<object?>(tensors.Length);
+        foreach (var t in tensors) items.Add(new Batched(t));
+        return new PyList(items);
     }
 
     public Tensor[] Call(FnDecl fn, Tensor[] input, Tensor[]? state)

@@ -161,7 +161,7 @@ internal sealed class StreamData
     /// <summary>
     /// The elements at positions [first, first + count) of every component, stacked along a leading axis. Reading a
     /// whole stored stream, or a chunk of a deferred Map, gives the tensors themselves, without a copy: callers that
-    /// hand them to an fn mark them borrowed (<see cref="PyLite.Runtime.Batching.WithBorrowed"/>) or copy elements.
+    /// hand them to an fn mark them borrowed (<see cref="PyLite.Runtime.Batching.Borrow"/>) or copy elements.
     /// </summary>
     public Tensor[] Read(long first, int count)
     {

@@ -25,32 +25,33 @@ public sealed class Batched(Tensor value)
 /// <summary>Batching helpers for the operators and indexing; the torch functions batch through <see cref="Catalogue"/>.</summary>
 public static class Batching
 {
-    [ThreadStatic] private static float[][]? _borrowed;
+    [ThreadStatic] private static Tensor[]? _borrowed;
 
     /// <summary>
-    /// Runs <paramref name="body"/> with these tensors' data marked as borrowed: a batched fn body gets a stream's
+    /// Marks these tensors' data as borrowed until the returned scope is disposed: a batched fn body gets a stream's
     /// data itself, not a copy (streams at large sizes are hundreds of megabytes), so writing into it in place is not
-    /// batchable and falls back to per-element evaluation, whose elements are copies.
+    /// batchable and falls back to per-element evaluation, whose elements are copies. The array must not change
+    /// while the scope is open.
     /// </summary>
-    public static T WithBorrowed<T>(IEnumerable<Tensor> tensors, Func<T> body)
+    public static BorrowScope Borrow(Tensor[] tensors)
     {
         var previous = _borrowed;
-        _borrowed = [.. tensors.Select(t => t.Data)];
-        try
-        {
-            return body();
-        }
-        finally
-        {
-            _borrowed = previous;
-        }
+        _borrowed = tensors;
+        return new BorrowScope(previous);
+    }
+
+    public readonly struct BorrowScope(Tensor[]? previous) : IDisposable
+    {
+        public void Dispose() => _borrowed = previous;
     }
 
     /// <summary>Throws <see cref="NotBatchableException"/> before an in-place write into borrowed data.</summary>
     internal static void EnsureWritable(Batched x, string what)
     {
-        if (_borrowed is { } borrowed && borrowed.Any(b => ReferenceEquals(b, x.Value.Data)))
-            throw new NotBatchableException($"{what} into an fn's input");
+        if (_borrowed is not { } borrowed) return;
+        foreach (var b in borrowed)
+            if (ReferenceEquals(b.Data, x.Value.Data))
+                throw new NotBatchableException($"{what} into an fn's input");
     }
 
     public static bool Any(IEnumerable<object?> values) => values.Any(v => IsBatchedDeep(v, 0));

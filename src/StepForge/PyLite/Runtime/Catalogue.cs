@@ -44,6 +44,12 @@ internal sealed record TorchFunction(string Name, Binding Binding, string[] Para
     public string Self { get; init; } = Parameters.Length > 0 ? Parameters[0] : "input";
 
     public IEnumerable<string> Names => [Name, .. Aliases];
+
+    private string[]? _methodParameters;
+
+    /// <summary>The parameters a method call binds from its arguments: all but <see cref="Self"/>. Computed on first use
+    /// (after any init of Self) and kept, since every method call needs it.</summary>
+    public string[] MethodParameters => _methodParameters ??= [.. Parameters.Where(p => p != Self)];
 }
 
 /// <summary>One call of a catalogued function: its arguments, read as the kernel needs them, and the batch layout.</summary>
@@ -225,7 +231,7 @@ internal static partial class Catalogue
     /// <summary>Calls a function: per element when no argument is batched, else through its batch rule (or not at all).</summary>
     public static object? Invoke(TorchFunction f, string shown, object? self, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs)
     {
-        var names = self is null ? f.Parameters : [.. f.Parameters.Where(p => p != f.Self)];
+        var names = self is null ? f.Parameters : f.MethodParameters;
         var a = new Arguments(shown, args, kwargs, names, self is null ? null : f.Self, self);
         int size = BatchSize(self, args, kwargs);
         object? result;
@@ -243,22 +249,57 @@ internal static partial class Catalogue
         {
             _ when depth > ExecutionBudget.MaxDepth => throw new LimitExceededException(Rules.LimitDepth, $"an argument nested more than {ExecutionBudget.MaxDepth} levels deep"),
             Batched b => b.Size,
-            PyList l => l.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),
-            PyTuple t => t.Items.Select(i => Find(i, depth + 1)).FirstOrDefault(s => s >= 0, -1),
+            PyList l => FindIn(l.Items, depth + 1),
+            PyTuple t => FindIn(t.Items, depth + 1),
             _ => -1,
         };
-        return new[] { self }.Concat(args).Concat(kwargs.Values).Select(v => Find(v, 0)).FirstOrDefault(s => s >= 0, -1);
+        static int FindIn(IReadOnlyList<object?> values, int depth)
+        {
+            for (int i = 0; i < values.Count; i++)
+                if (Find(values[i], depth) is >= 0 and var size) return size;
+            return -1;
+        }
+        if (Find(self, 0) is >= 0 and var own) return own;
+        if (FindIn(args, 0) is >= 0 and var positional) return positional;
+        if (kwargs.Count > 0)
+            foreach (var v in kwargs.Values)
+                if (Find(v, 0) is >= 0 and var keyword) return keyword;
+        return -1;
     }
 
     private static Dictionary<string, object> Align(TorchFunction f, Arguments a, int size)
     {
         var aligned = new Dictionary<string, object>();
-        var operands = f.Broadcast.Where(p => a.Get(p) is Batched or Tensor or long or double or bool).ToList();
-        int logical = operands.Select(p => a.Get(p) is Batched b ? b.LogicalRank : Operators.ToTensor(a.Get(p)).Rank).DefaultIfEmpty(0).Max();
-        foreach (var p in operands)
+        int logical = 0;
+        foreach (var p in f.Broadcast)
+            switch (a.Get(p))
+            {
+                case Batched b:
+                    logical = Math.Max(logical, b.LogicalRank);
+                    break;
+                case Tensor t:
+                    logical = Math.Max(logical, t.Rank);
+                    break;
+            }
+        foreach (var p in f.Broadcast)
         {
-            var (t, rank) = a.Get(p) is Batched b ? (b.Value, b.LogicalRank) : (Operators.ToTensor(a.Get(p)).Unsqueeze(0), Operators.ToTensor(a.Get(p)).Rank);
-            aligned[p] = t.Reshape([t.Shape[0], .. Enumerable.Repeat(1, logical - rank), .. t.Shape[1..]]);
+            var (t, rank) = a.Get(p) switch
+            {
+                Batched b => (b.Value, b.LogicalRank),
+                Tensor or long or double or bool => (Operators.ToTensor(a.Get(p)).Unsqueeze(0), Operators.ToTensor(a.Get(p)).Rank),
+                _ => (null, 0),
+            };
+            if (t is null) continue;
+            if (rank == logical)
+            {
+                aligned[p] = t;
+                continue;
+            }
+            var shape = new int[t.Rank + logical - rank];
+            Array.Fill(shape, 1);
+            shape[0] = t.Shape[0];
+            Array.Copy(t.Shape, 1, shape, 1 + logical - rank, t.Rank - 1);
+            aligned[p] = t.Reshape(shape);
         }
         Tensor Stack(object? v) => v is Batched b ? b.Value : Operators.ToTensor(v).Unsqueeze(0).BroadcastTo([size, .. Operators.ToTensor(v).Shape]);
         foreach (var p in f.Stacked)

@@ -34,6 +34,9 @@ public sealed class Interpreter(ExecutionBudget budget)
 {
     private static readonly Dictionary<string, object?> Builtins = BuiltinFunctions.Create();
 
+    /// <summary>The keywords of a call that has none: most calls, so they share one read-only dictionary.</summary>
+    private static readonly IReadOnlyDictionary<string, object?> NoKeywords = System.Collections.ObjectModel.ReadOnlyDictionary<string, object?>.Empty;
+
     /// <summary>Marks a failure the torch subset did not foresee in its message (a bug to fix, reported as a verdict meanwhile).</summary>
     public const string UnforeseenMarker = "unforeseen";
 
@@ -186,8 +189,13 @@ public sealed class Interpreter(ExecutionBudget budget)
                 if (callee is not IPyCallable callable)
                     throw Error($"'{PyValue.TypeName(callee)}' object is not callable", call);
                 var args = EvalEach(call.Args, scope);
-                var kwargs = new Dictionary<string, object?>();
-                foreach (var kw in call.Keywords) kwargs[kw.Name] = Eval(kw.Value, scope);
+                IReadOnlyDictionary<string, object?> kwargs = NoKeywords;
+                if (call.Keywords.Length > 0)
+                {
+                    var given = new Dictionary<string, object?>(call.Keywords.Length);
+                    foreach (var kw in call.Keywords) given[kw.Name] = Eval(kw.Value, scope);
+                    kwargs = given;
+                }
                 try
                 {
                     if (!FoldLengths.Active) return callable.Call(args, kwargs);

@@ -11,7 +11,17 @@ public static class AffineChecker
 {
     public static bool Counts(StreamUse use, AffineMode mode) => use.Kind != UseKind.Return || mode == AffineMode.Strict;
 
-    public static IReadOnlyList<AffineViolation> FindViolations(BoundProgram program, AffineMode mode = AffineMode.Upstream) =>
+    public static IReadOnlyList<AffineViolation> FindViolations(BoundProgram program, AffineMode mode = AffineMode.Upstream)
+    {
+        // Most programs are affine: count uses per handle first, and group only when some handle is used twice.
+        var uses = new int[program.Handles.Count];
+        bool twice = false;
+        foreach (var use in program.Uses)
+            if (Counts(use, mode) && ++uses[use.Handle] > 1) twice = true;
+        return twice ? Violations(program, mode) : [];
+    }
+
+    private static IReadOnlyList<AffineViolation> Violations(BoundProgram program, AffineMode mode) =>
         [.. program.Uses
             .Where(u => Counts(u, mode))
             .GroupBy(u => u.Handle)

@@ -654,7 +654,10 @@ public sealed class ProgramBinder
                 break;
         }
 
-        var typed = TypeRules.Apply(op, [.. inputs.Select(i => _streams[i.Stream.Stream])], _env.Sizes, $"P{call.Span.Line}");
+        var inputTypes = new StreamType[inputs.Count];
+        var inputIds = new int[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++) inputTypes[i] = _streams[inputIds[i] = inputs[i].Stream.Stream];
+        var typed = TypeRules.Apply(op, inputTypes, _env.Sizes, $"P{call.Span.Line}");
         if (typed.Error is { } e)
             throw Error(VerdictKind.Type, e.Rule, $"{op.Name}: {e.Message}", call.Span, op: op.Name, expected: e.Expected, actual: e.Actual);
         var outputTypes = typed.Outputs;
@@ -670,16 +673,23 @@ public sealed class ProgramBinder
             outputs.Add(id);
             results.Add(new StreamVal(id, NewHandle(id, _streamNames[id], call.Span.Line, _comprehensionDepth > 0 ? -2 : 0, null)));
         }
-        _ops.Add(new OpNode(op, new ValueList<int>(inputs.Select(i => i.Stream.Stream)), new ValueList<int>(outputs), call.Span));
+        _ops.Add(new OpNode(op, new ValueList<int>(inputIds), new ValueList<int>(outputs), call.Span));
         return op is CopyOp or PartitionOp ? new ListVal([.. results]) : results[0];
     }
 
     private bool IsRewritable(Expr expr) => expr switch
     {
-        NameExpr n => !_scopes.Any(s => s.ContainsKey(n.Name)),
+        NameExpr n => !InComprehensionScope(n.Name),
         SubscriptExpr { Target: NameExpr, Index: IntLiteral } => true,
         _ => false,
     };
+
+    private bool InComprehensionScope(string name)
+    {
+        foreach (var scope in _scopes)
+            if (scope.ContainsKey(name)) return true;
+        return false;
+    }
 
     private static string Describe(Value value) => value switch
     {

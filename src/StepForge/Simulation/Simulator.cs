@@ -386,7 +386,8 @@ public sealed class Simulator(FnRunner fns)
             var items = ReadBlock(x, o0, count, inner, i0, size);
             for (int i = 0; i < size; i++)
             {
-                var step = items.Select(t => t.Index([new Tensor.Range(null, null, null), new Tensor.At(i)])).ToArray();
+                var step = new Tensor[items.Length];
+                for (int c = 0; c < step.Length; c++) step[c] = StepOf(items[c], i);
                 if (fns.CallBatched(fn, count, step, state) is not { } next) return false;
                 state = next;
                 if (emitEveryStep)
@@ -402,6 +403,17 @@ public sealed class Simulator(FnRunner fns)
         if (!emitEveryStep)
             for (int c = 0; c < output.Length; c++) Array.Copy(state[c].Data, 0, output[c].Data, (long)o0 * (state[c].Count / count), state[c].Count);
         return true;
+    }
+
+    /// <summary>Step <paramref name="i"/> of every row of a block (count, steps, element...): a copy shaped (count, element...).</summary>
+    private static Tensor StepOf(Tensor block, int i)
+    {
+        int count = block.Shape[0], steps = block.Shape[1];
+        int element = (int)Tensor.Numel(block.Shape.AsSpan(2));
+        var step = Tensor.Uninitialized([count, .. block.Shape.AsSpan(2)], block.Kind);
+        for (int o = 0; o < count; o++)
+            Array.Copy(block.Data, ((long)o * steps + i) * element, step.Data, (long)o * element, element);
+        return step;
     }
 
     /// <summary>The fold of rows [o0, o0 + count), one element at a time.</summary>

@@ -277,29 +277,37 @@ public sealed class Tensor
     /// <summary>Basic indexing as torch does it (a copy rather than a view).</summary>
     public Tensor Index(IReadOnlyList<IndexItem> items)
     {
-        int ellipses = items.Count(i => i is Ellipsis);
-        if (ellipses > 1) throw new TensorException("an index can only have a single ellipsis ('...')");
-        int consuming = items.Count(i => i is At or Range);
-        if (consuming > Rank) throw new TensorException($"too many indices for a tensor of dimension {Rank}");
-        var expanded = new List<IndexItem>();
-        foreach (var item in items)
-        {
-            if (item is Ellipsis) for (int k = 0; k < Rank - consuming; k++) expanded.Add(new Range(null, null, null));
-            else expanded.Add(item);
-        }
-        while (expanded.Count(i => i is At or Range) < Rank) expanded.Add(new Range(null, null, null));
-
-        var srcStrides = Strides(Shape);
-        int offset = 0, dim = 0;
-        var shape = new List<int>();
-        var strides = new List<int>();
-        foreach (var item in expanded)
-        {
-            switch (item)
+        int ellipses = 0, consuming = 0, newAxes = 0;
+        for (int k = 0; k < items.Count; k++)
+            switch (items[k])
             {
+                case Ellipsis: ellipses++; break;
+                case At or Range: consuming++; break;
+                case NewAxis: newAxes++; break;
+            }
+        if (ellipses > 1) throw new TensorException("an index can only have a single ellipsis ('...')");
+        if (consuming > Rank) throw new TensorException($"too many indices for a tensor of dimension {Rank}");
+
+        // The dims an ellipsis stands for, and those after the last item, are taken whole.
+        var srcStrides = Strides(Shape);
+        int offset = 0, dim = 0, kept = 0;
+        var shape = new int[newAxes + Rank];
+        var strides = new int[shape.Length];
+        void Whole()
+        {
+            shape[kept] = Shape[dim];
+            strides[kept++] = srcStrides[dim++];
+        }
+        for (int k = 0; k < items.Count; k++)
+        {
+            switch (items[k])
+            {
+                case Ellipsis:
+                    for (int e = 0; e < Rank - consuming; e++) Whole();
+                    break;
                 case NewAxis:
-                    shape.Add(1);
-                    strides.Add(0);
+                    shape[kept] = 1;
+                    strides[kept++] = 0;
                     break;
                 case At at:
                 {
@@ -318,15 +326,21 @@ public sealed class Tensor
                     long start = Clamp(r.Start ?? 0, size), stop = Clamp(r.Stop ?? size, size);
                     int count = stop > start ? (int)((stop - start + step - 1) / step) : 0;
                     offset += (int)start * srcStrides[dim];
-                    shape.Add(count);
-                    strides.Add(srcStrides[dim] * (int)step);
+                    shape[kept] = count;
+                    strides[kept++] = srcStrides[dim] * (int)step;
                     dim++;
                     break;
                 }
             }
         }
-        var result = Uninitialized([.. shape], Kind);
-        CopyStrided(Data, offset, [.. shape], [.. strides], result.Data);
+        while (dim < Rank) Whole();
+        if (kept < shape.Length)
+        {
+            shape = shape[..kept];
+            strides = strides[..kept];
+        }
+        var result = Uninitialized(shape, Kind);
+        CopyStrided(Data, offset, shape, strides, result.Data);
         return result;
     }
 

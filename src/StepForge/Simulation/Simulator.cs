@@ -46,9 +46,11 @@ public sealed class Simulator(FnRunner fns)
         for (int o = 0; o < program.Ops.Count; o++)
         {
             var op = program.Ops[o];
-            var args = op.Inputs.Select(id => streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op)).ToList();
+            var args = new List<StreamData>(op.Inputs.Count);
+            foreach (var id in op.Inputs) args.Add(streams[id] ?? throw new SimulationException($"stream {program.StreamNames[id]} has no data", op));
             string? site = FoldLengths.Active ? $"op {o} {op.Op.Name}" : null;
-            var outTypes = op.Outputs.Select(id => program.Streams[id]).ToList();
+            var outTypes = new StreamType[op.Outputs.Count];
+            for (int i = 0; i < outTypes.Length; i++) outTypes[i] = program.Streams[op.Outputs[i]];
             IReadOnlyList<StreamComponent[]> outputs = deferred[o]
                 ? [Deferred(((MapOp)op.Op).Fn, args, outTypes[0], op, site)]
                 : Guarded(op, site, () => Execute(op.Op, args, outTypes));

@@ -133,11 +133,23 @@ internal sealed class StreamData
     {
         Type = type;
         Components = components;
-        StreamAxes = components[0].Shape.Length - StreamType.ElementDims(type.DType.Components[0]).Count();
+        StreamAxes = components[0].Shape.Length - ElementRank(type.DType.Components[0]);
         StreamShape = components[0].Shape[..StreamAxes];
-        Positions = StreamShape.Aggregate(1L, (a, b) => a * b);
-        ElementSizes = [.. components.Select(c => Tensor.Numel(c.Shape[StreamAxes..]))];
+        long positions = 1;
+        foreach (var size in StreamShape) positions *= size;
+        Positions = positions;
+        ElementSizes = new long[components.Length];
+        for (int c = 0; c < components.Length; c++) ElementSizes[c] = Tensor.Numel(components[c].Shape.AsSpan(StreamAxes));
     }
+
+    /// <summary>How many tensor axes one element of this component type has (<see cref="StreamType.ElementDims"/>, counted).</summary>
+    private static int ElementRank(DType element) => element switch
+    {
+        BufferType b => ElementRank(b.Element) + b.Shape.Count,
+        MultihotType => 1,
+        ScalarType => 0,
+        _ => throw new ArgumentException($"a tuple has no single layout: {element}", nameof(element)),
+    };
 
     public StreamType Type { get; }
 

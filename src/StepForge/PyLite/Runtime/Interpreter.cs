@@ -6,23 +6,72 @@ using StepForge.Tensors;
 namespace StepForge.PyLite.Runtime;
 
 /// <summary>Variables of one running snippet; lookups fall back to the parent (the task's globals).</summary>
+/// <remarks>
+/// Most scopes are one fn call's few locals, made and dropped per call: they live in two short arrays, searched in
+/// order, and a scope moves to a dictionary once it outgrows them (the globals do).
+/// </remarks>
 public sealed class Scope(Scope? parent = null)
 {
-    private readonly Dictionary<string, object?> _vars = [];
+    private const int ArrayLimit = 8;
+
+    private string[]? _names;
+    private object?[]? _values;
+    private int _count;
+    private Dictionary<string, object?>? _vars;
 
     public Scope? Parent { get; } = parent;
 
     public bool TryGet(string name, out object? value)
     {
         for (var s = this; s is not null; s = s.Parent)
-            if (s._vars.TryGetValue(name, out value)) return true;
+            if (s.TryGetOwn(name, out value)) return true;
         value = null;
         return false;
     }
 
-    public void Set(string name, object? value) => _vars[name] = value;
+    private bool TryGetOwn(string name, out object? value)
+    {
+        if (_vars is not null) return _vars.TryGetValue(name, out value);
+        for (int i = 0; i < _count; i++)
+            if (string.Equals(_names![i], name, StringComparison.Ordinal))
+            {
+                value = _values![i];
+                return true;
+            }
+        value = null;
+        return false;
+    }
 
-    public IReadOnlyDictionary<string, object?> Variables => _vars;
+    public void Set(string name, object? value)
+    {
+        if (_vars is not null)
+        {
+            _vars[name] = value;
+            return;
+        }
+        for (int i = 0; i < _count; i++)
+            if (string.Equals(_names![i], name, StringComparison.Ordinal))
+            {
+                _values![i] = value;
+                return;
+            }
+        if (_count == ArrayLimit)
+        {
+            _vars = new Dictionary<string, object?>(2 * ArrayLimit);
+            for (int i = 0; i < _count; i++) _vars[_names![i]] = _values![i];
+            _vars[name] = value;
+            (_names, _values, _count) = (null, null, 0);
+            return;
+        }
+        if (_names is null || _count == _names.Length)
+        {
+            int capacity = _names is null ? 4 : ArrayLimit;
+            Array.Resize(ref _names, capacity);
+            Array.Resize(ref _values, capacity);
+        }
+        _names[_count] = name;
+        _values![_count++] = value;
+    }
 }
 
 /// <summary>

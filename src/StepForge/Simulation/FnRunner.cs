@@ -18,8 +18,9 @@ public sealed class FnFailedException(string fn, string message, int line, Excep
 /// </summary>
 public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDictionary<string, long> sizes, bool batching = true)
 {
-    private readonly Dictionary<FnDecl, Module> _bodies = [];
-    private readonly HashSet<FnDecl> _unbatchable = [];
+    // By reference: a run's fns are the environment's own instances, and hashing an FnDecl hashes its body's text.
+    private readonly Dictionary<FnDecl, Module> _bodies = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<FnDecl> _unbatchable = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Whether Map, Accum and Scan try one evaluation over many elements before falling back to one per element.</summary>
     public bool Batching { get; } = batching;

@@ -530,11 +530,11 @@ public sealed class ProgramBinder
         if (call.Args.Length > parameters.Length)
             throw Error(VerdictKind.Type, Rules.Of(opName).Config, $"step.{opName} takes {parameters.Length} configuration value(s) ({string.Join(", ", parameters.Select(p => p.Name))}), got {call.Args.Length}",
                 call.Span, op: opName, expected: $"{parameters.Length} value(s)", actual: $"{call.Args.Length} positional value(s)");
-        var given = new Dictionary<string, (Value Value, SourceSpan Span)>();
+        var given = new GivenParameters(parameters);
         for (int i = 0; i < call.Args.Length; i++) given[parameters[i].Name] = (Eval(call.Args[i]), call.Args[i].Span);
         foreach (var kw in call.Keywords)
         {
-            if (!parameters.Any(p => p.Name == kw.Name))
+            if (GivenParameters.IndexOf(parameters, kw.Name) < 0)
                 throw Error(VerdictKind.Type, Rules.Of(opName).Config,
                     $"step.{opName} has no parameter '{kw.Name}'" + (parameters.Length == 0 ? " (it takes none)" : $" (it takes {string.Join(", ", parameters.Select(p => p.Name))})"),
                     kw.Span, op: opName, expected: parameters.Length == 0 ? "no parameters" : string.Join(", ", parameters.Select(p => p.Name)), actual: kw.Name);
@@ -591,6 +591,27 @@ public sealed class ProgramBinder
             "Merge" => new MergeOp(Fn()),
             _ => throw new InvalidOperationException(opName),
         };
+    }
+
+    /// <summary>An op's configuration values by parameter name: a few slots, one per parameter, not a dictionary per op.</summary>
+    private sealed class GivenParameters((string Name, ParamKind Kind)[] parameters)
+    {
+        private readonly (Value Value, SourceSpan Span)?[] _values = new (Value, SourceSpan)?[parameters.Length];
+
+        public static int IndexOf((string Name, ParamKind Kind)[] parameters, string name)
+        {
+            for (int i = 0; i < parameters.Length; i++)
+                if (parameters[i].Name == name) return i;
+            return -1;
+        }
+
+        public bool ContainsKey(string name) => IndexOf(parameters, name) is >= 0 and var i && _values[i] is not null;
+
+        public (Value Value, SourceSpan Span) this[string name]
+        {
+            get => _values[IndexOf(parameters, name)] ?? throw new KeyNotFoundException(name);
+            set => _values[IndexOf(parameters, name)] = value;
+        }
     }
 
     private static string Describe(ParamKind kind) => kind switch

@@ -10,6 +10,8 @@ public readonly struct ValueList<T> : IEquatable<ValueList<T>>, IReadOnlyList<T>
 
     public ValueList(IEnumerable<T> items) => _items = [.. items];
 
+    private ValueList(ImmutableArray<T> items) => _items = items;
+
     public static ValueList<T> Empty => new([]);
 
     private ImmutableArray<T> Items => _items.IsDefault ? [] : _items;
@@ -18,11 +20,17 @@ public readonly struct ValueList<T> : IEquatable<ValueList<T>>, IReadOnlyList<T>
 
     public T this[int index] => Items[index];
 
-    public ValueList<T> Slice(int start) => new(Items.Skip(start));
+    /// <summary>The items from <paramref name="start"/> on; like Skip, a start past the end gives an empty list.</summary>
+    public ValueList<T> Slice(int start) => Slice(start, Count);
 
-    public ValueList<T> Slice(int start, int length) => new(Items.Skip(start).Take(length));
+    /// <summary>At most <paramref name="length"/> items from <paramref name="start"/>, clamped to the list as Skip and Take do.</summary>
+    public ValueList<T> Slice(int start, int length)
+    {
+        start = Math.Clamp(start, 0, Count);
+        return new(Items.Slice(start, Math.Clamp(length, 0, Count - start)));
+    }
 
-    public ValueList<T> Concat(IEnumerable<T> more) => new(Items.Concat(more));
+    public ValueList<T> Concat(IEnumerable<T> more) => new(Items.AddRange(more));
 
     public bool Equals(ValueList<T> other) => Items.SequenceEqual(other.Items);
 

@@ -91,11 +91,12 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
                 var shape = ElementShape(components[i]);
                 var value = items[i] switch
                 {
+                    Batched b when b.LogicalRank == shape.Length && b.Size == count => b.Value,
                     Batched b when b.LogicalRank <= shape.Length => b.Value.Reshape([count, .. Enumerable.Repeat(1, shape.Length - b.LogicalRank), .. b.LogicalShape]),
                     Tensor or double or long or bool => Operators.ToTensor(items[i]).Unsqueeze(0),
                     _ => throw new NotBatchableException("this result"),
                 };
-                output[i] = value.BroadcastTo([count, .. shape]).WithKind(ElementKind.Float);
+                output[i] = value.BroadcastTo(BatchShape(count, shape)).WithKind(ElementKind.Float);
             }
             return output;
         }
@@ -107,6 +108,15 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
             return null;
         }
     }
+
+    /// <summary>(count, shape...), reusing the last one made: a fold asks for the same one at every step.</summary>
+    private int[] BatchShape(int count, int[] shape)
+    {
+        if (_batchShape is { } last && last[0] == count && last.AsSpan(1).SequenceEqual(shape)) return last;
+        return _batchShape = [count, .. shape];
+    }
+
+    private int[]? _batchShape;
 
     private static PyList BatchedList(Tensor[] tensors)
     {

@@ -686,15 +686,15 @@ public sealed class ProgramBinder
         foreach (var (stream, expr) in inputs)
             _uses.Add(new StreamUse(stream.Handle, _comprehensionDepth == 0 && IsRewritable(expr) ? UseKind.Argument : UseKind.FixedArgument, expr.Span, op.Name));
 
-        var outputs = new List<int>();
-        var results = new List<Value>();
+        var outputs = new int[outputTypes.Count];
+        var results = new Value[outputTypes.Count];
         for (int i = 0; i < outputTypes.Count; i++)
         {
             int id = NewStream(outputTypes[i], $"{op.Name}@{call.Span.Line}" + (outputTypes.Count > 1 ? $"[{i}]" : ""));
-            outputs.Add(id);
-            results.Add(new StreamVal(id, NewHandle(id, _streamNames[id], call.Span.Line, _comprehensionDepth > 0 ? -2 : 0, null)));
+            outputs[i] = id;
+            results[i] = new StreamVal(id, NewHandle(id, _streamNames[id], call.Span.Line, _comprehensionDepth > 0 ? -2 : 0, null));
         }
-        _ops.Add(new OpNode(op, new ValueList<int>(inputIds), new ValueList<int>(outputs), call.Span));
+        _ops.Add(new OpNode(op, ValueList<int>.Own(inputIds), ValueList<int>.Own(outputs), call.Span));
         return op is CopyOp or PartitionOp ? new ListVal([.. results]) : results[0];
     }
 

@@ -12,6 +12,9 @@ public readonly struct ValueList<T> : IEquatable<ValueList<T>>, IReadOnlyList<T>
 
     private ValueList(ImmutableArray<T> items) => _items = items;
 
+    /// <summary>A list over <paramref name="items"/> itself, without a copy: the caller hands the array over and never writes to it again.</summary>
+    public static ValueList<T> Own(T[] items) => new(System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(items));
+
     public static ValueList<T> Empty => new([]);
 
     private ImmutableArray<T> Items => _items.IsDefault ? [] : _items;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StepForge.PyLite;
 using StepForge.PyLite.Runtime;
 using StepForge.Simulation;
@@ -31,8 +32,9 @@ public sealed class TaskRuntime
         void SetSize(string symbol, long value)
         {
             sizes[symbol] = value;
-            ctx.Items[new DimSymbol(symbol)] = value;
-            Globals.Set(symbol + "_value", value);
+            object boxed = value;
+            ctx.Items[new DimSymbol(symbol)] = boxed;
+            Globals.Set(ValueName(symbol), boxed);
         }
         foreach (var (symbol, value) in sizes)
         {
@@ -48,6 +50,11 @@ public sealed class TaskRuntime
             foreach (var (symbol, value) in sizeOverrides) SetSize(symbol, value);
         Sizes = sizes;
     }
+
+    private static readonly ConcurrentDictionary<string, string> ValueNames = new(StringComparer.Ordinal);
+
+    /// <summary>The global that holds a symbol's size (<c>E</c> → <c>E_value</c>), made once per symbol: every verification builds two runtimes.</summary>
+    private static string ValueName(string symbol) => ValueNames.GetOrAdd(symbol, s => s + "_value");
 
     /// <summary>Seeded data for every input stream and parameter at this runtime's sizes, by name.</summary>
     public Dictionary<string, Tensor[]> SeededData(int seed) =>

@@ -124,7 +124,8 @@ public sealed class Tensor
 
     public Tensor Copy()
     {
-        var t = Uninitialized([.. Shape], Kind);
+        // Shapes are never written once a tensor has one, so the copy shares it.
+        var t = Uninitialized(Shape, Kind);
         Array.Copy(Data, t.Data, Data.Length);
         return t;
     }
@@ -228,6 +229,7 @@ public sealed class Tensor
     /// <summary>Broadcasts to <paramref name="shape"/> (torch.expand; -1 keeps a dimension), as a contiguous copy.</summary>
     public Tensor BroadcastTo(int[] shape)
     {
+        if (shape.AsSpan().SequenceEqual(Shape)) return this;
         if (shape.Length < Rank) throw new TensorException($"cannot expand {Describe()} to ({string.Join(", ", shape)})");
         var target = shape.ToArray();
         int lead = shape.Length - Rank;
@@ -363,14 +365,21 @@ public sealed class Tensor
         shape[d] = tensors.Sum(t => t.Shape[d]);
         var kind = tensors.Any(t => t.IsFloat) ? ElementKind.Float : first.Kind;
         var result = Uninitialized(shape, kind);
-        int outer = first.Shape.Take(d).Aggregate(1, (a, b) => a * b);
+        int outer = 1;
+        for (int i = 0; i < d; i++) outer *= first.Shape[i];
+        // Each tensor's block per outer index, computed once rather than per copy.
+        var blocks = new int[tensors.Count];
+        for (int k = 0; k < blocks.Length; k++)
+        {
+            blocks[k] = 1;
+            for (int i = d; i < tensors[k].Rank; i++) blocks[k] *= tensors[k].Shape[i];
+        }
         int o = 0;
         for (int i = 0; i < outer; i++)
-            foreach (var t in tensors)
+            for (int k = 0; k < blocks.Length; k++)
             {
-                int block = t.Shape.Skip(d).Aggregate(1, (a, b) => a * b);
-                Array.Copy(t.Data, i * block, result.Data, o, block);
-                o += block;
+                Array.Copy(tensors[k].Data, i * blocks[k], result.Data, o, blocks[k]);
+                o += blocks[k];
             }
         return result;
     }

@@ -64,7 +64,7 @@ public static class BenchCommand
             double perTask = Math.Max(0.05, parsed.GetValue(seconds));
             io.Error.WriteLine($"measuring {tasks.Count} task(s), {perTask:0.##} s each on 1 thread and on {threadCount}...");
             var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair), FixedTolerance: parsed.GetValue(fixedTolerance)),
-                task => io.Error.Write("."), baseSizes);
+                step => io.Error.Write(step == VerificationBenchmark.WarmUpProgress ? "warming up until the runtime has compiled the hot code; " : "."), baseSizes);
             io.Error.WriteLine();
             if (parsed.GetValue(json)) io.Out.WriteLine(Json(report));
             else Print(io.Out, report, baseSizes.Count > 0 ? string.Join(" ", baseSizes.Select(kv => $"{kv.Key}={kv.Value}")) : "the task's sizes");

@@ -64,12 +64,16 @@ public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Thr
 /// </summary>
 public static class VerificationBenchmark
 {
+    /// <summary>What <c>progress</c> is given when the warm-up starts (task paths follow, one per task measured).</summary>
+    public const string WarmUpProgress = "(warm-up)";
+
     /// <param name="baseSizes">With <see cref="VerifyOptions.Sizes"/>: the sizes to measure growth from (default: each task's own).</param>
     public static BenchmarkReport Run(IReadOnlyList<TaskSpec> tasks, double secondsPerTask, int threads, VerifyOptions options,
         Action<string>? progress = null, IReadOnlyDictionary<string, long>? baseSizes = null)
     {
         var results = new List<TaskBenchmark>();
         int seed = options.Seed;
+        WarmUp(tasks, secondsPerTask, options, ref seed, progress);
         foreach (var task in tasks)
         {
             progress?.Invoke(task.SourcePath);
@@ -147,6 +151,32 @@ public static class VerificationBenchmark
     }
 
     /// <summary>The median and mean latency and the data of the task at the options' sizes, measured as the task itself is.</summary>
+    /// <summary>
+    /// Verifies every task in turn, pass after pass, until two whole passes compile no method (or the warm-up has
+    /// taken eight measuring times). The runtime compiles hot code again, profiled and then optimized, on a
+    /// background thread (tiered compilation); on a small machine that takes seconds, and until it is done the first
+    /// tasks measured run partly unoptimized (4 to 10 times slower, measured) and share the cores with the compiler.
+    /// </summary>
+    private static void WarmUp(IReadOnlyList<TaskSpec> tasks, double secondsPerTask, VerifyOptions options, ref int seed, Action<string>? progress)
+    {
+        if (tasks.Count == 0) return;
+        progress?.Invoke(WarmUpProgress);
+        double perTask = Math.Min(1, secondsPerTask) / 2 / tasks.Count;
+        var total = Stopwatch.StartNew();
+        int quiet = 0;
+        while (quiet < 2 && total.Elapsed.TotalSeconds < 8 * secondsPerTask)
+        {
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            foreach (var task in tasks)
+            {
+                var watch = Stopwatch.StartNew();
+                do Verifier.Verify(task, options: options with { Seed = seed++ });
+                while (watch.Elapsed.TotalSeconds < perTask);
+            }
+            quiet = System.Runtime.JitInfo.GetCompiledMethodCount() == compiled ? quiet + 1 : 0;
+        }
+    }
+
     private static SizeBaseline MeasureBaseline(TaskSpec task, VerifyOptions options, double seconds)
     {
         var (counted, elements) = CountingElements(task, options with { Seed = options.Seed + 1000 });

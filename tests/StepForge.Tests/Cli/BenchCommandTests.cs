@@ -74,6 +74,17 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void EveryTaskIsWarmedUpBeforeAnyIsMeasured_AndTheProgressSaysSo()
+    {
+        var (exit, _, err) = Run("bench", "verify", Path.Combine(TestPaths.ProjectBenchmark, "gemm-easy"), "--seconds", "0.05", "--threads", "1");
+        Assert.Equal(0, exit);
+        int warm = err.IndexOf("warming up until the runtime has compiled the hot code; ", StringComparison.Ordinal);
+        Assert.True(warm >= 0, err);
+        // One dot per task measured, all after the warm-up.
+        Assert.Equal(3, err[warm..].Count(c => c == '.'));
+    }
+
+    [Fact]
     public void ATaskWhoseReferenceIsNotCorrect_IsNotMeasured_AndExitsOne()
     {
         var dir = Directory.CreateTempSubdirectory().FullName;

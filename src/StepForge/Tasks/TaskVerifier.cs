@@ -46,7 +46,12 @@ public sealed class TaskVerifier
             && sizes.Any(kv => !task.Sizes.TryGetValue(kv.Key, out var own) || own != kv.Value);
         _ownReferenceFolds = new Lazy<FoldLengths>(() => OwnSizeFolds(runtime => Verifier.ComputeReference(task, runtime, First(runtime.SeededData(_options.Seed)))));
         if (_options.Cost is { } costOptions) _cost = new TaskCost(task, costOptions with { RepairAffine = false });
+        _dataBytes = new Lazy<long>(() => task.Inputs.Concat(task.Parameters).Select(i => i.Type).Concat(task.Outputs.Select(o => o.Type))
+            .Aggregate(0L, (acc, t) => Saturating(acc, MemoryEstimate.StreamBytes(t, _environment.Sizes))));
     }
+
+    /// <summary>The bytes of one seed's inputs, parameters and reference outputs: the same for every candidate.</summary>
+    private readonly Lazy<long> _dataBytes;
 
     /// <summary>The task's cost model when <see cref="VerifyOptions.Cost"/> is set (it also costs the task's own program, once).</summary>
     public TaskCost? Cost => _cost;
@@ -252,8 +257,7 @@ public sealed class TaskVerifier
     private Verdict? MemoryProblem(StepProgram program)
     {
         var sizes = _environment.Sizes;
-        long data = _task.Inputs.Concat(_task.Parameters).Select(i => i.Type).Concat(_task.Outputs.Select(o => o.Type))
-            .Aggregate(0L, (acc, t) => Saturating(acc, MemoryEstimate.StreamBytes(t, sizes)));
+        long data = _dataBytes.Value;
         var (streams, largest) = MemoryEstimate.Peak(program, sizes);
         long need = Saturating(Saturating(Saturating(data, data), data), streams);
         if (need <= _options.MaxMemoryBytes) return null;

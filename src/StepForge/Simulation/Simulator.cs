@@ -413,8 +413,13 @@ public sealed class Simulator(FnRunner fns)
         int count = block.Shape[0], steps = block.Shape[1];
         int element = (int)Tensor.Numel(block.Shape.AsSpan(2));
         var step = Tensor.Uninitialized([count, .. block.Shape.AsSpan(2)], block.Kind);
-        for (int o = 0; o < count; o++)
-            Array.Copy(block.Data, ((long)o * steps + i) * element, step.Data, (long)o * element, element);
+        float[] from = block.Data, to = step.Data;
+        // Scalar elements (the common fold) one value at a time: a copy call per value would cost more than the value.
+        if (element == 1)
+            for (int o = 0, at = i; o < count; o++, at += steps) to[o] = from[at];
+        else
+            for (int o = 0; o < count; o++)
+                from.AsSpan(checked((int)(((long)o * steps + i) * element)), element).CopyTo(to.AsSpan(o * element, element));
         return step;
     }
 

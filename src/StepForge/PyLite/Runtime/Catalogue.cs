@@ -48,7 +48,8 @@ internal sealed record TorchFunction(string Name, Binding Binding, string[] Para
     private string[]? _methodParameters;
 
     /// <summary>The parameters a method call binds from its arguments: all but <see cref="Self"/>. Computed on first use
-    /// (after any init of Self) and kept, since every method call needs it.</summary>
+    /// (after any init of Self) and kept, since every method call needs it; functions are never compared, so the
+    /// cached field does not matter to equality.</summary>
     public string[] MethodParameters => _methodParameters ??= [.. Parameters.Where(p => p != Self)];
 }
 

@@ -150,7 +150,6 @@ public static class VerificationBenchmark
         return new BenchmarkReport(results, threads, secondsPerTask);
     }
 
-    /// <summary>The median and mean latency and the data of the task at the options' sizes, measured as the task itself is.</summary>
     /// <summary>
     /// Verifies every task in turn, pass after pass, until two whole passes compile no method (or the warm-up has
     /// taken eight measuring times). The runtime compiles hot code again, profiled and then optimized, on a
@@ -177,6 +176,7 @@ public static class VerificationBenchmark
         }
     }
 
+    /// <summary>The median and mean latency and the data of the task at the options' sizes, measured as the task itself is.</summary>
     private static SizeBaseline MeasureBaseline(TaskSpec task, VerifyOptions options, double seconds)
     {
         var (counted, elements) = CountingElements(task, options with { Seed = options.Seed + 1000 });

@@ -71,7 +71,7 @@ public static class SeededRun
     }
 
     /// <summary>How many leading tensor axes are the stream's (the rest are the element's).</summary>
-    private static int StreamAxes(StreamType type, Tensor first) => first.Rank - StreamType.ElementDims(type.DType.Components[0]).Count();
+    private static int StreamAxes(StreamType type, Tensor first) => first.Rank - StreamType.ElementRank(type.DType.Components[0]);
 
     private static StreamFacts Facts(StreamType type, Tensor[] tensors, bool keepFlags)
     {
@@ -98,7 +98,7 @@ public static class SeededRun
             for (int c = 0; c < args[i].Length; c++)
             {
                 var t = args[i][c];
-                var shape = t.Shape[(t.Rank - StreamType.ElementDims(components[c]).Count())..];
+                var shape = t.Shape[(t.Rank - StreamType.ElementRank(components[c]))..];
                 var slice = Tensor.Allocate(shape);
                 if (t.Count > 0) Array.Copy(t.Data, 0, slice.Data, 0, slice.Count);
                 slices.Add(slice);

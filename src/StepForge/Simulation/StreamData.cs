@@ -133,7 +133,7 @@ internal sealed class StreamData
     {
         Type = type;
         Components = components;
-        StreamAxes = components[0].Shape.Length - ElementRank(type.DType.Components[0]);
+        StreamAxes = components[0].Shape.Length - StreamType.ElementRank(type.DType.Components[0]);
         StreamShape = components[0].Shape[..StreamAxes];
         long positions = 1;
         foreach (var size in StreamShape) positions *= size;
@@ -141,15 +141,6 @@ internal sealed class StreamData
         ElementSizes = new long[components.Length];
         for (int c = 0; c < components.Length; c++) ElementSizes[c] = Tensor.Numel(components[c].Shape.AsSpan(StreamAxes));
     }
-
-    /// <summary>How many tensor axes one element of this component type has (<see cref="StreamType.ElementDims"/>, counted).</summary>
-    private static int ElementRank(DType element) => element switch
-    {
-        BufferType b => ElementRank(b.Element) + b.Shape.Count,
-        MultihotType => 1,
-        ScalarType => 0,
-        _ => throw new ArgumentException($"a tuple has no single layout: {element}", nameof(element)),
-    };
 
     public StreamType Type { get; }
 

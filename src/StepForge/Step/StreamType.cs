@@ -27,4 +27,13 @@ public sealed record StreamType(DType DType, ValueList<Dim> Shape)
         ScalarType => [],
         _ => throw new ArgumentException($"a tuple has no single layout: {element}", nameof(element)),
     };
+
+    /// <summary>How many dims <see cref="ElementDims"/> gives for <paramref name="element"/>, counted without enumerating them.</summary>
+    public static int ElementRank(DType element) => element switch
+    {
+        BufferType b => ElementRank(b.Element) + b.Shape.Count,
+        MultihotType => 1,
+        ScalarType => 0,
+        _ => throw new ArgumentException($"a tuple has no single layout: {element}", nameof(element)),
+    };
 }

@@ -201,7 +201,7 @@ public sealed partial class ProgramSearch
     {
         var shape = goal.Type.Shape;
         if (goal.Type.DType is TupleType || goal.Data.Length != 1) return;
-        int elementAxes = StreamType.ElementDims(goal.Type.DType).Count();
+        int elementAxes = StreamType.ElementRank(goal.Type.DType);
         var tensor = goal.Data[0];
         // Repeat takes away the innermost dim (j = 0); Broadcast(a = j) the dim after the j innermost, which needs j <= rank - 1.
         for (int j = 0; j <= shape.Count - 2; j++)

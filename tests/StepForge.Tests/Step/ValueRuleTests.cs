@@ -20,6 +20,19 @@ public class ValueRuleTests
         Assert.Equal(Dim.Symbol("M"), t.Shape[^1]);
     }
 
+    [Theory]
+    [InlineData("fp32 [M]", 0)]
+    [InlineData("Multihot(fp32, E) [M]", 1)]
+    [InlineData("Buffer(fp32, [K]) [M]", 1)]
+    [InlineData("Buffer(Buffer(fp32, [K, N]), [D]) [M]", 3)]
+    [InlineData("Buffer(Multihot(fp32, E), [K]) [M]", 2)]
+    public void AnElementOwnsTheTensorDimsItsTypeNames_CountedAsItsDimsAreListed(string stream, int dims)
+    {
+        var element = Env.Type(stream).DType;
+        Assert.Equal(dims, StreamType.ElementDims(element).Count());
+        Assert.Equal(dims, StreamType.ElementRank(element));
+    }
+
     [Fact]
     public void Rank_IsLenShapeMinusOne_AlsoAfterReshape()
     {

@@ -79,7 +79,8 @@ public static class BenchCommand
     {
         int width = Math.Max(4, report.Tasks.Max(t => t.Task.Length));
         bool scaled = report.Tasks.Any(t => t.Baseline is not null);
-        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}  {"gc %",5}"
+        bool several = report.Threads > 1;
+        output.WriteLine($"{"task".PadRight(width)}  {"1 thread/s",10}  {$"{report.Threads} threads/s",11}  {"speedup",7}  {"median ms",9}  {"worst ms",8}  {"KiB/verify",10}  {"reuse/s",8}  {"elements",9}  {"ns/elem",7}  {"gc %",5}" + (several ? $"  {$"gc % {report.Threads}",6}" : "")
             + (scaled ? $"  {"x data",7}  {"x time",7}  {"x ns/elem",9}" : ""));
         foreach (var t in report.Tasks)
         {
@@ -90,7 +91,7 @@ public static class BenchCommand
             }
             output.WriteLine($"{t.Task.PadRight(width)}  {F(t.SingleThreadRate, t.SingleThreadRate < 10 ? "0.00" : "0"),10}  {F(t.MultiThreadRate, t.MultiThreadRate < 10 ? "0.00" : "0"),11}  {F(t.MultiThreadRate / t.SingleThreadRate, "0.00"),6}x  " +
                 $"{F(t.MedianMilliseconds, "0.000"),9}  {F(t.WorstMilliseconds, "0.00"),8}  {F(t.AllocatedBytesPerVerification / 1024.0, "0.0"),10}  {F(t.ReuseRate, t.ReuseRate < 10 ? "0.00" : "0"),8}  " +
-                $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}  {F(100 * t.GcShare, "0"),5}"
+                $"{Count(t.Elements),9}  {F(t.NanosecondsPerElement, "0.0"),7}  {F(100 * t.GcShare, "0"),5}" + (several ? $"  {F(100 * t.MultiGcShare, "0"),6}" : "")
                 + (t.Baseline is null ? "" : $"  {F(t.DataGrowth, "0"),7}  {F(t.TimeGrowth, "0.0"),7}  {F(t.TimeGrowth / t.DataGrowth, "0.00"),9}"));
         }
         var measured = report.Tasks.Where(t => t.Failure is null).ToList();
@@ -99,7 +100,9 @@ public static class BenchCommand
         output.WriteLine();
         output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate, "0.##")}/s; " +
             $"all tasks in turn {F(report.RoundRobinRate, "0.##")}/s");
-        output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread)");
+        var (pausedSingle, pausedMulti) = report.MeanGcShares;
+        output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread); " +
+            $"the collector paused the threads {F(100 * pausedSingle, "0.0")}% of the time on one thread, {F(100 * pausedMulti, "0.0")}% on {report.Threads}");
         output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
         if (scaled)
         {
@@ -129,6 +132,6 @@ public static class BenchCommand
     private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(
         new BenchJson(r.Threads, r.SecondsPerTask, r.MeanSingleThreadRate, r.MeanMultiThreadRate, r.RoundRobinRate, r.MeanReuseRate, r.Slowest?.Task,
             [.. r.Tasks.Select(t => new BenchTaskJson(t.Task, t.SingleThreadRate, t.MultiThreadRate, t.ReuseRate, t.MedianMilliseconds, t.WorstMilliseconds,
-                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.GcShare, t.Failure))]),
+                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.GcShare, t.MultiGcShare, t.Failure))]),
         CliJson.Style.BenchJson);
 }

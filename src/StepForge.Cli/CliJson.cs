@@ -132,6 +132,7 @@ public sealed record BenchTaskJson(
     double NsPerElement,
     BaselineJson? Baseline,
     double GcShare,
+    double MultiGcShare,
     string? Failure);
 
 /// <summary>The same task at the sizes growth is measured from.</summary>

@@ -10,6 +10,7 @@ namespace StepForge.Tasks;
 /// </summary>
 /// <param name="Elements">Tensor elements one verification produces (the execution budget's count): its amount of data.</param>
 /// <param name="GcShare">The share of the single-thread phase spent with threads paused by the garbage collector.</param>
+/// <param name="MultiGcShare">The same for the phase on several threads: every collection pauses them all, so the share grows with the threads.</param>
 /// <param name="Baseline">With other sizes: the same task measured at its own sizes (or the run's base sizes), to compare cost with data.</param>
 public sealed record TaskBenchmark(
     string Task,
@@ -22,7 +23,8 @@ public sealed record TaskBenchmark(
     string? Failure,
     long Elements = 0,
     SizeBaseline? Baseline = null,
-    double GcShare = 0)
+    double GcShare = 0,
+    double MultiGcShare = 0)
 {
     /// <summary>
     /// The mean time of one verification on one thread: what a run of many pays per verification, collections included
@@ -51,6 +53,9 @@ public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Thr
     public double MeanMultiThreadRate => Tasks.Count == 0 ? 0 : Tasks.Average(t => t.MultiThreadRate);
 
     public double MeanReuseRate => Tasks.Count == 0 ? 0 : Tasks.Average(t => t.ReuseRate);
+
+    /// <summary>The mean over tasks of the share of time the collector paused the one thread, and the several.</summary>
+    public (double Single, double Multi) MeanGcShares => Tasks.Count == 0 ? (0, 0) : (Tasks.Average(t => t.GcShare), Tasks.Average(t => t.MultiGcShare));
 
     /// <summary>The rate of verifying every task once in turn: the harmonic view, dominated by slow tasks.</summary>
     public double RoundRobinRate => Tasks.Count == 0 ? 0 : Tasks.Count / Tasks.Sum(t => 1.0 / Math.Max(t.SingleThreadRate, 1e-9));
@@ -107,9 +112,10 @@ public static class VerificationBenchmark
             double gcShare = (GC.GetTotalPauseDuration() - pausedBefore) / watch.Elapsed;
             long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / latencies.Count;
 
-            double multi = single;
+            double multi = single, multiGcShare = gcShare;
             if (threads > 1)
             {
+                var pausedBeforeMulti = GC.GetTotalPauseDuration();
                 long count = 0;
                 int baseSeed = seed;
                 seed += 1_000_000;
@@ -129,6 +135,7 @@ public static class VerificationBenchmark
                 workers.ForEach(t => t.Start());
                 workers.ForEach(t => t.Join());
                 multi = count / deadline.Elapsed.TotalSeconds;
+                multiGcShare = (GC.GetTotalPauseDuration() - pausedBeforeMulti) / deadline.Elapsed;
             }
             // The sampler's case: one seed's data and reference computed once, each candidate only parsed, checked,
             // simulated and compared.
@@ -145,7 +152,7 @@ public static class VerificationBenchmark
 
             latencies.Sort();
             results.Add(new TaskBenchmark(task.SourcePath, single, multi, reuseRate, latencies[latencies.Count / 2], latencies[^1], allocated, null,
-                elements(), baseline, gcShare));
+                elements(), baseline, gcShare, multiGcShare));
         }
         return new BenchmarkReport(results, threads, secondsPerTask);
     }

@@ -23,6 +23,8 @@ public class BenchCommandTests
                 Assert.True(task.GetProperty(rate).GetDouble() > 0, rate);
             Assert.True(task.GetProperty("allocated_bytes_per_verification").GetInt64() > 0);
             Assert.True(task.GetProperty("median_ms").GetDouble() <= task.GetProperty("worst_ms").GetDouble());
+            foreach (var share in new[] { "gc_share", "multi_gc_share" })
+                Assert.InRange(task.GetProperty(share).GetDouble(), 0, 1);
         }
         Assert.True(json.GetProperty("mean_single_thread_rate").GetDouble() > 0);
         Assert.StartsWith(Path.Combine(TestPaths.ProjectBenchmark, "index"), json.GetProperty("slowest_task").GetString(), StringComparison.Ordinal);
@@ -71,6 +73,20 @@ public class BenchCommandTests
         Assert.Contains("1 thread/s", output, StringComparison.Ordinal);
         Assert.Contains("one thread:", output, StringComparison.Ordinal);
         Assert.Contains("reuse:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OnSeveralThreads_TheShareOfTimeTheCollectorPausedThemIsPrintedBesideTheOneThreadShare()
+    {
+        var task = Path.Combine(TestPaths.ProjectBenchmark, "index", "softmax-top1.yaml");
+        var (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "2");
+        Assert.Equal(0, exit);
+        Assert.Contains("gc % 2", output, StringComparison.Ordinal);
+        Assert.Matches(@"the collector paused the threads \d+\.\d% of the time on one thread, \d+\.\d% on 2", output);
+
+        (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1");
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain("gc % 1", output, StringComparison.Ordinal);
     }
 
     [Fact]

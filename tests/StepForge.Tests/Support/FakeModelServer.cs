@@ -225,7 +225,9 @@ public sealed class FakeModelServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: on Unix, Stop and then Close each unregister the listener, and the second finds the port gone
+        // and binds it again to look for the prefix; a test that took the freed port in between made that throw
+        // "Address already in use" from Dispose (seen once in the suite).
         _listener.Close();
         try { _loop.Wait(TimeSpan.FromSeconds(2)); }
         catch (AggregateException) { }

@@ -101,7 +101,7 @@ public static class BenchCommand
         output.WriteLine($"one thread:  {F(report.MeanSingleThreadRate)} verifications/s, mean over {measured.Count} tasks; slowest task {slowest.Task} at {F(slowest.SingleThreadRate, "0.##")}/s; " +
             $"all tasks in turn {F(report.RoundRobinRate, "0.##")}/s");
         var (pausedSingle, pausedMulti) = report.MeanGcShares;
-        output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread); " +
+        if (several) output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread); " +
             $"the collector paused the threads {F(100 * pausedSingle, "0.0")}% of the time on one thread, {F(100 * pausedMulti, "0.0")}% on {report.Threads}");
         output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
         if (scaled)

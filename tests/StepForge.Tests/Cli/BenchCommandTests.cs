@@ -76,7 +76,7 @@ public class BenchCommandTests
     }
 
     [Fact]
-    public void OnSeveralThreads_TheShareOfTimeTheCollectorPausedThemIsPrintedBesideTheOneThreadShare()
+    public void OnSeveralThreads_TheShareOfTimeTheCollectorPausedThemIsPrintedBesideTheOneThreadShare_OnOneThreadNoSecondPhaseIsPrinted()
     {
         var task = Path.Combine(TestPaths.ProjectBenchmark, "index", "softmax-top1.yaml");
         var (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "2");
@@ -87,6 +87,7 @@ public class BenchCommandTests
         (exit, output, _) = Run("bench", "verify", task, "--seconds", "0.05", "--threads", "1");
         Assert.Equal(0, exit);
         Assert.DoesNotContain("gc % 1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("1 threads:", output, StringComparison.Ordinal);
     }
 
     [Fact]

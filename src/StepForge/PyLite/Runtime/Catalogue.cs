@@ -284,13 +284,20 @@ internal static partial class Catalogue
             }
         foreach (var p in f.Broadcast)
         {
-            var (t, rank) = a.Get(p) switch
+            Tensor t;
+            int rank;
+            switch (a.Get(p))
             {
-                Batched b => (b.Value, b.LogicalRank),
-                Tensor or long or double or bool => (Operators.ToTensor(a.Get(p)).Unsqueeze(0), Operators.ToTensor(a.Get(p)).Rank),
-                _ => (null, 0),
-            };
-            if (t is null) continue;
+                case Batched b:
+                    (t, rank) = (b.Value, b.LogicalRank);
+                    break;
+                case (Tensor or long or double or bool) and var plain:
+                    var unbatched = Operators.ToTensor(plain);
+                    (t, rank) = (unbatched.Unsqueeze(0), unbatched.Rank);
+                    break;
+                default:
+                    continue;
+            }
             if (rank == logical)
             {
                 aligned[p] = t;

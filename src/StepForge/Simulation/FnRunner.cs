@@ -27,6 +27,9 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
 
     /// <summary>How many batched evaluations fell back to per-element evaluation (for tests and profiling).</summary>
     public int Fallbacks { get; private set; }
+
+    /// <summary>How many evaluations were of one element (for tests and profiling).</summary>
+    public int ElementCalls { get; private set; }
     private readonly Dictionary<DType, int[]> _elementShapes = [];
 
     public Interpreter Interpreter { get; } = interpreter;
@@ -127,6 +130,7 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
 
     public Tensor[] Call(FnDecl fn, Tensor[] input, Tensor[]? state)
     {
+        ElementCalls++;
         var body = Body(fn);
         var scope = new Scope(globals);
         scope.Set("input", new PyList([.. input]));

@@ -478,6 +478,7 @@ public sealed class Simulator(FnRunner fns)
         var common = streams[0].Components[0].Shape[1..streams[0].StreamAxes];
         int commonPositions = common.Aggregate(1, (a, b) => checked(a * b));
         var output = Allocate([.. idx.StreamShape, .. common], outType.DType);
+        if (fns.Batching && MergeBatched(fn, streams, flags, width, idxPositions, commonPositions, output)) return output;
         var next = new int[streams.Count];
         for (long p = 0; p < idxPositions; p++)
         {
@@ -496,5 +497,106 @@ public sealed class Simulator(FnRunner fns)
             foreach (var e in chosen) next[e]++;
         }
         return output;
+    }
+
+    /// <summary>
+    /// Merge with many positions at once: fold step k evaluates, in one call, the k-th chosen element of every position
+    /// that chose more than k experts. Positions are taken a chunk at a time, the deepest first, so that the positions
+    /// still folding at a step are a prefix of the chunk. False, with nothing evaluated that the caller keeps, when the
+    /// fn does not batch or the data is not as the per-element fold expects (which then reports it).
+    /// </summary>
+    private bool MergeBatched(FnDecl fn, List<StreamData> streams, float[] flags, int width, long idxPositions, int commonPositions, Tensor[] output)
+    {
+        int experts = streams.Count, components = streams[0].Components.Length;
+        var elementSizes = streams[0].ElementSizes;
+        foreach (var s in streams)
+            if (!s.ElementSizes.AsSpan().SequenceEqual(elementSizes)) return false;
+        // Which element of each expert's stream every position takes (-1: not chosen), and how many it takes.
+        var element = new int[checked((int)idxPositions * experts)];
+        var depth = new int[idxPositions];
+        var taken = new int[experts];
+        for (long p = 0; p < idxPositions; p++)
+            for (int e = 0; e < experts; e++)
+            {
+                if (flags[p * width + e] == 0) { element[p * experts + e] = -1; continue; }
+                if (taken[e] >= streams[e].Components[0].Shape[0]) return false;
+                element[p * experts + e] = taken[e]++;
+                depth[p]++;
+            }
+        // Positions that chose any expert, deepest first (stably): the ones still folding at step k are a prefix.
+        var order = Enumerable.Range(0, (int)idxPositions).Where(p => depth[p] > 0).OrderByDescending(p => depth[p]).ToArray();
+        if (order.Length == 0 || commonPositions == 0) return true;
+        long perPosition = (long)commonPositions * Math.Max(1, Math.Max(elementSizes.Sum(), output.Sum(t => t.Count / Math.Max(1, (long)idxPositions * commonPositions))));
+        int chunk = (int)Math.Clamp(ChunkValues / perPosition, 1, order.Length);
+        var shapes = Enumerable.Range(0, components).Select(c => streams[0].ElementShape(c)).ToArray();
+        for (int a = 0; a < order.Length; a += chunk)
+        {
+            int n = Math.Min(chunk, order.Length - a);
+            // Everything a chunk allocates is dead once its states are copied out: the next chunk reuses its storage.
+            using var recycled = TensorArena.Open();
+            var state = fns.Init(fn).Select(t => t.Unsqueeze(0).BroadcastTo([n * commonPositions, .. t.Shape])).ToArray();
+            int active = n;
+            for (int k = 0; k < depth[order[a]]; k++)
+            {
+                int still = active;
+                while (still > 0 && depth[order[a + still - 1]] <= k) still--;
+                if (still < active)
+                {
+                    WriteMerged(state, order.AsSpan(a + still, active - still), still, commonPositions, output);
+                    state = [.. state.Select(t => Rows(t, still * commonPositions))];
+                    active = still;
+                }
+                var input = new Tensor[components];
+                for (int c = 0; c < components; c++)
+                {
+                    long size = elementSizes[c];
+                    input[c] = Tensor.Uninitialized([active * commonPositions, .. shapes[c]]);
+                    var into = input[c].Data.AsSpan();
+                    for (int i = 0; i < active; i++)
+                    {
+                        int p = order[a + i], e = KthChosen(element.AsSpan(p * experts, experts), k);
+                        long first = (long)element[p * experts + e] * commonPositions * size;
+                        int values = checked((int)(commonPositions * size));
+                        streams[e].Components[c].Values.Read(first, into.Slice(i * values, values));
+                    }
+                }
+                if (fns.CallBatched(fn, active * commonPositions, input, state) is not { } next)
+                {
+                    foreach (var t in output) Array.Clear(t.Data);
+                    return false;
+                }
+                state = next;
+            }
+            WriteMerged(state, order.AsSpan(a, active), 0, commonPositions, output);
+        }
+        return true;
+    }
+
+    /// <summary>The expert of the k-th chosen element of a position, given which element of each expert it takes.</summary>
+    private static int KthChosen(ReadOnlySpan<int> elements, int k)
+    {
+        for (int e = 0; e < elements.Length; e++)
+            if (elements[e] >= 0 && k-- == 0) return e;
+        throw new InvalidOperationException("a position has fewer chosen experts than its depth");
+    }
+
+    /// <summary>The first <paramref name="rows"/> rows of a tensor (rows, element...), as a copy.</summary>
+    private static Tensor Rows(Tensor t, int rows)
+    {
+        if (rows == t.Shape[0]) return t;
+        var result = Tensor.Uninitialized([rows, .. t.Shape.AsSpan(1)], t.Kind);
+        Array.Copy(t.Data, result.Data, result.Count);
+        return result;
+    }
+
+    /// <summary>Copies the final states of positions whose rows start at row <paramref name="firstRow"/> of the batched state into the output.</summary>
+    private static void WriteMerged(Tensor[] state, ReadOnlySpan<int> positions, int firstRow, int commonPositions, Tensor[] output)
+    {
+        for (int c = 0; c < output.Length; c++)
+        {
+            int block = state[c].Count / state[c].Shape[0] * commonPositions;
+            for (int i = 0; i < positions.Length; i++)
+                Array.Copy(state[c].Data, (long)(firstRow + i) * block, output[c].Data, (long)positions[i] * block, block);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using StepForge.PyLite.Runtime;
 using StepForge.Simulation;
+using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tensors;
 using StepForge.Tests.Tasks;
@@ -98,6 +99,116 @@ public class BatchedEvaluationTests
             var verdict = Verifier.Verify(task, options: new VerifyOptions(Trials: 2, Batching: batching));
             Assert.True(verdict.IsCorrect, verdict.Message);
         }
+    }
+
+    /// <summary>
+    /// A Merge whose positions choose none, one, two or all three experts (the routes nest), over streams with an inner
+    /// dim beside the routed one, and whose fold depends on the order of the experts.
+    /// </summary>
+    private const string UnevenMergeTask = """
+        name: uneven-merge
+        global: |
+          E_value = 3
+          ctx[E] = E_value
+        inputs:
+          - name: x
+            dtype: Buffer(fp32, [D])
+            dims: [N, M]
+            data_gen: torch.randn
+          - name: score
+            dtype: fp32
+            dims: [M]
+            data_gen: torch.randn
+        fns:
+          - name: Route
+            func_name: fn_route
+            input_dtype: fp32
+            output_dtype: Multihot(fp32, E)
+            apply: |
+              return [(input[0] > torch.tensor([-0.5, 0.0, 0.5])).float()]
+          - name: Twice
+            func_name: fn_twice
+            input_dtype: Buffer(fp32, [D])
+            output_dtype: Buffer(fp32, [D])
+            apply: |
+              return [input[0] * 2.0]
+          - name: Less
+            func_name: fn_less
+            input_dtype: Buffer(fp32, [D])
+            output_dtype: Buffer(fp32, [D])
+            apply: |
+              return [input[0] - 1.0]
+          - name: Exp
+            func_name: fn_exp
+            input_dtype: Buffer(fp32, [D])
+            output_dtype: Buffer(fp32, [D])
+            apply: |
+              return [input[0].exp()]
+          - name: Decay
+            func_name: fn_decay
+            input_dtype: Buffer(fp32, [D])
+            output_dtype: Buffer(fp32, [D])
+            init: [1]
+            apply: |
+              return [state[0] * 0.5 + input[0]]
+        outputs:
+          - name: out
+            dtype: Buffer(fp32, [D])
+            dims: [N, M]
+            data_transform: |
+              x = input_data['x']
+              s = input_data['score'][:, None, None]
+              state = torch.ones_like(x)
+              state = torch.where(s > -0.5, state * 0.5 + x * 2.0, state)
+              state = torch.where(s > 0.0, state * 0.5 + (x - 1.0), state)
+              state = torch.where(s > 0.5, state * 0.5 + x.exp(), state)
+              torch.where(s > -0.5, state, torch.zeros_like(x))
+        impl: |
+          route = step.Map(fn=fn_route).apply(score)
+          route_split, route_merge = step.Copy().apply(route)
+          parts = step.Partition(N=E_value).apply((x, route_split))
+          done = [step.Map(fn=f).apply(part) for f, part in zip([fn_twice, fn_less, fn_exp], parts)]
+          out = step.Merge(fn=fn_decay).apply((done, route_merge))
+          return out
+        """;
+
+    [Fact]
+    public void Merge_FoldsEveryPositionAtOnce_WhateverHowManyExpertsEachChose_AsPerElement()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "uneven-merge.yaml");
+        File.WriteAllText(file, UnevenMergeTask);
+        var task = TaskReader.ReadFile(file);
+        foreach (var sizes in new[] { null, VerifierTests.LargerSizes })
+            foreach (var batching in new[] { true, false })
+            {
+                var verdict = Verifier.Verify(task, options: new VerifyOptions(Trials: 2, Sizes: sizes, Batching: batching));
+                Assert.True(verdict.IsCorrect, verdict.Message);
+            }
+
+        // The simulator itself, both ways on one seed's data: the same outputs, and batching evaluated no fn per element.
+        var budget = new ExecutionBudget();
+        using var charged = Tensor.Use(budget);
+        var program = StaticChecker.Check(task.Impl!, task.Environment(VerifierTests.LargerSizes)).Program!.Program;
+        Tensor Run(bool batching, out int elementCalls)
+        {
+            var runtime = new TaskRuntime(task, VerifierTests.LargerSizes, budget);
+            var data = runtime.SeededData(3);
+            var flags = data["score"][0].Data;
+            Assert.Contains(flags, v => v <= -0.5f);
+            Assert.Contains(flags, v => v > -0.5f && v <= 0.5f);
+            Assert.Contains(flags, v => v > 0.5f);
+            var runner = new FnRunner(runtime.Interpreter, runtime.FnScope(data.ToDictionary(kv => kv.Key, kv => kv.Value[0])), runtime.Sizes, batching);
+            var output = new Simulator(runner).Run(program, [data["x"], data["score"]])[0][0];
+            Assert.Equal(0, runner.Fallbacks);
+            elementCalls = runner.ElementCalls;
+            return output;
+        }
+        var batched = Run(batching: true, out int batchedElementCalls);
+        var single = Run(batching: false, out int singleElementCalls);
+        Assert.Equal(0, batchedElementCalls);
+        Assert.True(singleElementCalls > 0);
+        Assert.Equal(single.Shape, batched.Shape);
+        Assert.Equal(single.Data, batched.Data);
     }
 
     /// <summary>

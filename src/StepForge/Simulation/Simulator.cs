@@ -53,7 +53,7 @@ public sealed class Simulator(FnRunner fns)
             for (int i = 0; i < outTypes.Length; i++) outTypes[i] = program.Streams[op.Outputs[i]];
             IReadOnlyList<StreamComponent[]> outputs = deferred[o]
                 ? [Deferred(((MapOp)op.Op).Fn, args, outTypes[0], op, site)]
-                : Guarded(op, site, () => Execute(op.Op, args, outTypes));
+                : Guarded(op, site, (Simulator: this, Op: op.Op, Args: args, OutTypes: outTypes), static s => s.Simulator.Execute(s.Op, s.Args, s.OutTypes));
             foreach (var id in op.Inputs)
                 if (lastReader[id] == o) streams[id] = null;
             for (int i = 0; i < op.Outputs.Count; i++)
@@ -63,13 +63,14 @@ public sealed class Simulator(FnRunner fns)
         return [.. program.Returns.Select(id => streams[id]!.Materialize())];
     }
 
-    /// <summary>Runs <paramref name="body"/> as op <paramref name="op"/>: its sums recorded at its site, its failures named after it.</summary>
-    private static T Guarded<T>(OpNode op, string? site, Func<T> body)
+    /// <summary>Runs <paramref name="body"/> on <paramref name="state"/> as op <paramref name="op"/>: its sums recorded at its site, its failures named after it.</summary>
+    /// <remarks>The state is passed rather than captured: a capturing lambda would be allocated for every op of every run.</remarks>
+    private static T Guarded<TState, T>(OpNode op, string? site, TState state, Func<TState, T> body)
     {
         using var at = site is null ? default : FoldLengths.At(site);
         try
         {
-            return body();
+            return body(state);
         }
         catch (TensorException e)
         {
@@ -159,29 +160,11 @@ public sealed class Simulator(FnRunner fns)
             case BufferizeOp or StreamifyOp:
                 return [args[0].Components];
             case PromoteOp promote:
-                return [Reshaped(args[0], full => full.Insert(ElementCount(args[0]) + promote.B, 1))];
+                return [Promote(args[0], promote)];
             case FlattenOp flatten:
-                return [Reshaped(args[0], full =>
-                {
-                    int e = ElementCount(args[0]), first = e + flatten.L[0] - 1, last = e + flatten.L[^1];
-                    int product = 1;
-                    for (int i = first; i <= last; i++) product *= full[i];
-                    full.RemoveRange(first, last - first + 1);
-                    full.Insert(first, product);
-                })];
+                return [Flatten(args[0], flatten)];
             case ReshapeOp reshape:
-                return [Reshaped(args[0], full =>
-                {
-                    int e = ElementCount(args[0]);
-                    int s = fns.Size(reshape.S);
-                    foreach (var index in reshape.L.OrderDescending())
-                    {
-                        int size = full[e + index];
-                        if (size % s != 0) throw new TensorException($"dim {index} of size {size} is not divisible by {s}");
-                        full[e + index] = size / s;
-                        full.Insert(e + index, s);
-                    }
-                })];
+                return [Reshape(args[0], reshape)];
             case RepeatOp repeat:
                 return [Repeat(args[0], fns.Size(repeat.N))];
             case RepeatRefOp:
@@ -208,7 +191,8 @@ public sealed class Simulator(FnRunner fns)
         var shapes = outType.DType.Components.Select(c => (int[])[.. x.StreamShape, .. fns.ElementShape(c)]).ToArray();
         // The same limit as if the output were stored: whether it is deferred must not change the verdict.
         foreach (var shape in shapes) CheckSize(Tensor.Numel(shape));
-        var map = new DeferredMap((first, count) => Guarded(op, site, () => MapPositions(fn, x, first, count)));
+        var map = new DeferredMap((first, count) => Guarded(op, site, (Simulator: this, Fn: fn, X: x, First: first, Count: count),
+            static s => s.Simulator.MapPositions(s.Fn, s.X, s.First, s.Count)));
         return [.. shapes.Select((shape, c) => new StreamComponent(shape, new DeferredValues(map, c, Tensor.Numel(shape[x.StreamAxes..]))))];
     }
 
@@ -231,6 +215,35 @@ public sealed class Simulator(FnRunner fns)
                 throw new TensorException($"zipped streams have different sizes: ({string.Join(", ", shape)}) and ({string.Join(", ", a.StreamShape)})");
         return new StreamData(new StreamType(DType.Tuple(args.Select(a => a.Type.DType)), args[0].Type.Shape), [.. args.SelectMany(a => a.Components)]);
     }
+
+    // Promote, Flatten and Reshape in methods of their own: their lambdas' captures would otherwise be allocated on
+    // every call of Execute, whatever the op.
+    private static StreamComponent[] Promote(StreamData x, PromoteOp promote) =>
+        Reshaped(x, full => full.Insert(ElementCount(x) + promote.B, 1));
+
+    private static StreamComponent[] Flatten(StreamData x, FlattenOp flatten) =>
+        Reshaped(x, full =>
+        {
+            int e = ElementCount(x), first = e + flatten.L[0] - 1, last = e + flatten.L[^1];
+            int product = 1;
+            for (int i = first; i <= last; i++) product *= full[i];
+            full.RemoveRange(first, last - first + 1);
+            full.Insert(first, product);
+        });
+
+    private StreamComponent[] Reshape(StreamData x, ReshapeOp reshape) =>
+        Reshaped(x, full =>
+        {
+            int e = ElementCount(x);
+            int s = fns.Size(reshape.S);
+            foreach (var index in reshape.L.OrderDescending())
+            {
+                int size = full[e + index];
+                if (size % s != 0) throw new TensorException($"dim {index} of size {size} is not divisible by {s}");
+                full[e + index] = size / s;
+                full.Insert(e + index, s);
+            }
+        });
 
     /// <summary>Reinterprets the data with a new dims list; <paramref name="edit"/> changes the innermost-first list of the first component.</summary>
     private static StreamComponent[] Reshaped(StreamData s, Action<List<int>> edit)

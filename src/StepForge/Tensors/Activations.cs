@@ -61,7 +61,7 @@ public static partial class TensorMath
     /// <summary>x - log(sum(exp(x))) along a dim, shifted by the maximum.</summary>
     public static Tensor LogSoftmax(Tensor a, int dim)
     {
-        var result = Tensor.Allocate([.. a.Shape]);
+        var result = Tensor.Allocate(a.Shape);
         var (outer, size, inner) = Around(a, dim);
         FoldLengths.Report(size);
         for (int o = 0; o < outer; o++)
@@ -110,7 +110,7 @@ public static partial class TensorMath
         var (rows, size) = TrailingRows(x, normalizedShape, "rms_norm");
         FoldLengths.Report(size);
         double e = eps ?? MathF.BitIncrement(1f) - 1f;
-        var output = Tensor.Allocate([.. x.Shape]);
+        var output = Tensor.Allocate(x.Shape);
         for (int r = 0; r < rows; r++)
         {
             double squares = 0;

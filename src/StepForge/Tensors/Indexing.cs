@@ -19,7 +19,7 @@ public static partial class TensorMath
             offset += (a.Shape[d] - 1) * strides[d];
             strides[d] = -strides[d];
         }
-        var result = Tensor.Allocate([.. a.Shape], a.Kind);
+        var result = Tensor.Allocate(a.Shape, a.Kind);
         Tensor.CopyStrided(a.Data, offset, a.Shape, strides, result.Data);
         return result;
     }
@@ -28,7 +28,7 @@ public static partial class TensorMath
     public static Tensor Roll(Tensor a, int shift, int dim)
     {
         var (outer, size, inner) = Around(a, dim);
-        var result = Tensor.Allocate([.. a.Shape], a.Kind);
+        var result = Tensor.Allocate(a.Shape, a.Kind);
         if (size == 0) return result;
         int s = (int)(((long)shift % size + size) % size);
         for (int o = 0; o < outer; o++)
@@ -73,7 +73,7 @@ public static partial class TensorMath
         for (int d = 0; d < a.Rank; d++)
             if (d != dim && index.Shape[d] > a.Shape[d])
                 throw new TensorException($"gather(): index {index.Describe()} is larger than input {a.Describe()} in dimension {d}");
-        var result = Tensor.Allocate([.. index.Shape], a.Kind);
+        var result = Tensor.Allocate(index.Shape, a.Kind);
         var strides = Tensor.Strides(a.Shape);
         var at = new int[index.Rank];
         for (int n = 0; n < index.Count; n++)

@@ -183,7 +183,7 @@ public static partial class TensorMath
     /// <summary>Running sum or product along a dim, accumulated in double as torch's CPU kernel does.</summary>
     public static Tensor Cumulative(Tensor a, int dim, bool product, ElementKind? kind = null)
     {
-        var result = Tensor.Allocate([.. a.Shape], kind ?? Accumulated(a));
+        var result = Tensor.Allocate(a.Shape, kind ?? Accumulated(a));
         var (outer, size, inner) = Around(a, dim);
         FoldLengths.Report(size);
         for (int o = 0; o < outer; o++)

@@ -21,8 +21,8 @@ public static partial class TensorMath
     public static (Tensor Values, Tensor Indices) Sort(Tensor a, int dim, bool descending, bool stable)
     {
         ChargeSorting(a, a.Shape[dim]);
-        var values = Tensor.Allocate([.. a.Shape], a.Kind);
-        var indices = Tensor.Allocate([.. a.Shape], ElementKind.Int);
+        var values = Tensor.Allocate(a.Shape, a.Kind);
+        var indices = Tensor.Allocate(a.Shape, ElementKind.Int);
         var (outer, size, inner) = Around(a, dim);
         var line = new float[size];
         for (int o = 0; o < outer; o++)

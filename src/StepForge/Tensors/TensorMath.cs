@@ -75,7 +75,8 @@ public static partial class TensorMath
         if (op is BinaryKind.BitAnd or BinaryKind.BitOr or BinaryKind.BitXor && kind == ElementKind.Float)
             throw new TensorException("bitwise operators (&, |, ^) work on integer and bool tensors, not float");
         var shape = a.Shape.SequenceEqual(b.Shape) ? a.Shape : BroadcastShapes(a.Shape, b.Shape);
-        var result = Tensor.Uninitialized([.. shape], kind);
+        // Shapes are never written once a tensor has one: the result may share an operand's.
+        var result = Tensor.Uninitialized(shape, kind);
         var r = result.Data;
         if (a.Count == r.Length && b.Count == r.Length)
         {
@@ -105,10 +106,16 @@ public static partial class TensorMath
         }
         else
         {
-            var (dims, aStrides, bStrides) = Coalesced(shape, BroadcastStrides(a.Shape, shape), BroadcastStrides(b.Shape, shape));
+            // Ranks are small: the strides live on the stack (a binary op in a fold's body runs at every step).
+            int rank = shape.Length;
+            Span<int> dims = rank <= 16 ? stackalloc int[16] : new int[rank];
+            Span<int> aStrides = rank <= 16 ? stackalloc int[16] : new int[rank];
+            Span<int> bStrides = rank <= 16 ? stackalloc int[16] : new int[rank];
+            Span<int> index = rank <= 16 ? stackalloc int[16] : new int[rank];
+            int coalesced = Coalesce(shape, a.Shape, b.Shape, dims, aStrides, bStrides);
             // Row by row along the innermost (coalesced) dim, where a broadcast operand is a scalar or a contiguous run.
-            int inner = dims[^1], sa = aStrides[^1], sb = bStrides[^1], outerRank = dims.Length - 1;
-            var index = new int[outerRank];
+            int inner = dims[coalesced - 1], sa = aStrides[coalesced - 1], sb = bStrides[coalesced - 1], outerRank = coalesced - 1;
+            index[..outerRank].Clear();
             int ia = 0, ib = 0;
             for (int o = 0; o < r.Length; o += inner)
             {
@@ -129,28 +136,47 @@ public static partial class TensorMath
         return result;
     }
 
-    /// <summary>Merges neighbouring dims that both operands step through as one (contiguous, or both broadcast).</summary>
-    private static (int[] Shape, int[] A, int[] B) Coalesced(int[] shape, int[] a, int[] b)
+    /// <summary>
+    /// The strides of operands of shapes <paramref name="a"/> and <paramref name="b"/> broadcast to <paramref name="shape"/>,
+    /// with neighbouring dims that both step through as one (contiguous, or both broadcast) merged. Fills the first n
+    /// entries of the spans; returns n.
+    /// </summary>
+    private static int Coalesce(int[] shape, int[] a, int[] b, Span<int> dims, Span<int> sa, Span<int> sb)
     {
-        var dims = new List<int> { shape[0] };
-        var sa = new List<int> { a[0] };
-        var sb = new List<int> { b[0] };
+        BroadcastStrides(a, sa[..shape.Length]);
+        BroadcastStrides(b, sb[..shape.Length]);
+        dims[0] = shape[0];
+        int n = 1;
+        // In place: entry d is read before anything at d or above is written.
         for (int d = 1; d < shape.Length; d++)
         {
-            if (sa[^1] == a[d] * shape[d] && sb[^1] == b[d] * shape[d])
+            if (sa[n - 1] == sa[d] * shape[d] && sb[n - 1] == sb[d] * shape[d])
             {
-                dims[^1] *= shape[d];
-                sa[^1] = a[d];
-                sb[^1] = b[d];
+                dims[n - 1] *= shape[d];
+                sa[n - 1] = sa[d];
+                sb[n - 1] = sb[d];
             }
             else
             {
-                dims.Add(shape[d]);
-                sa.Add(a[d]);
-                sb.Add(b[d]);
+                dims[n] = shape[d];
+                sa[n] = sa[d];
+                sb[n] = sb[d];
+                n++;
             }
         }
-        return ([.. dims], [.. sa], [.. sb]);
+        return n;
+    }
+
+    /// <summary>The strides of a row-major tensor of <paramref name="shape"/> broadcast to a shape of the span's rank: 0 along a dim of size 1 or one it lacks.</summary>
+    private static void BroadcastStrides(int[] shape, Span<int> strides)
+    {
+        int lead = strides.Length - shape.Length, stride = 1;
+        strides[..lead].Clear();
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            strides[lead + i] = shape[i] == 1 ? 0 : stride;
+            stride *= shape[i];
+        }
     }
 
     /// <summary>One row of a broadcast binary op: each operand a contiguous run (stride 1), a scalar (stride 0) or strided.</summary>
@@ -209,7 +235,7 @@ public static partial class TensorMath
 
     public static Tensor Map(Tensor a, Func<float, float> f, ElementKind kind = ElementKind.Float)
     {
-        var result = Tensor.Uninitialized([.. a.Shape], kind);
+        var result = Tensor.Uninitialized(a.Shape, kind);
         for (int i = 0; i < a.Count; i++) result.Data[i] = f(a.Data[i]);
         return result;
     }
@@ -238,7 +264,7 @@ public static partial class TensorMath
 
     public static Tensor Exp(Tensor a)
     {
-        var r = Tensor.Uninitialized([.. a.Shape]);
+        var r = Tensor.Uninitialized(a.Shape);
         TensorPrimitives.Exp(a.Data, r.Data);
         return r;
     }
@@ -314,7 +340,7 @@ public static partial class TensorMath
         int d = a.NormalizeDim(dim);
         var (outer, size, inner) = Around(a, d);
         FoldLengths.Report(size);
-        var result = Tensor.Allocate([.. a.Shape]);
+        var result = Tensor.Allocate(a.Shape);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
@@ -555,7 +581,7 @@ public static partial class TensorMath
         int size = normalizedShape.Aggregate(1, (a, b) => a * b);
         int rows = size == 0 ? 0 : x.Count / size;
         FoldLengths.Report(size);
-        var output = Tensor.Allocate([.. x.Shape]);
+        var output = Tensor.Allocate(x.Shape);
         var statShape = x.Shape[..^n].Concat(Enumerable.Repeat(1, n)).ToArray();
         var mean = Tensor.Allocate(statShape);
         var rstd = Tensor.Allocate([.. statShape]);

@@ -11,9 +11,17 @@ public abstract record Expr(SourceSpan Span) : Node(Span);
 
 public sealed record NameExpr(string Name, SourceSpan Span) : Expr(Span);
 
-public sealed record IntLiteral(BigInteger Value, SourceSpan Span) : Expr(Span);
+public sealed record IntLiteral(BigInteger Value, SourceSpan Span) : Expr(Span)
+{
+    /// <summary>The value as the interpreter gives it, boxed once (boxes never change); null when it does not fit a long.</summary>
+    internal object? Boxed { get; } = BigInteger.Abs(Value) <= long.MaxValue ? (long)Value : null;
+}
 
-public sealed record FloatLiteral(double Value, SourceSpan Span) : Expr(Span);
+public sealed record FloatLiteral(double Value, SourceSpan Span) : Expr(Span)
+{
+    /// <summary>The value as the interpreter gives it, boxed once.</summary>
+    internal object Boxed { get; } = Value;
+}
 
 public sealed record StringLiteral(string Value, SourceSpan Span) : Expr(Span);
 

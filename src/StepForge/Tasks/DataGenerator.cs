@@ -11,8 +11,17 @@ namespace StepForge.Tasks;
 public static class DataGenerator
 {
     /// <summary>The torch shape of one stream component at the given sizes.</summary>
-    public static int[] TensorShape(StreamType type, DType component, IReadOnlyDictionary<string, long> sizes) =>
-        [.. StreamType.ElementDims(component).Concat(type.Shape).Reverse().Select(d => Size(d, sizes))];
+    public static int[] TensorShape(StreamType type, DType component, IReadOnlyDictionary<string, long> sizes)
+    {
+        // The element's dims and then the stream's, innermost first, reversed into row-major order.
+        var dims = new Dim[StreamType.ElementRank(component) + type.Shape.Count];
+        int at = dims.Length;
+        foreach (var d in StreamType.ElementDims(component)) dims[--at] = d;
+        foreach (var d in type.Shape) dims[--at] = d;
+        var shape = new int[dims.Length];
+        for (int i = 0; i < shape.Length; i++) shape[i] = Size(dims[i], sizes);
+        return shape;
+    }
 
     public static int Size(Dim d, IReadOnlyDictionary<string, long> sizes)
     {

@@ -33,12 +33,12 @@ public sealed class TaskRuntime
         {
             sizes[symbol] = value;
             object boxed = value;
-            ctx.Items[new DimSymbol(symbol)] = boxed;
+            ctx.Items[Symbol(symbol)] = boxed;
             Globals.Set(ValueName(symbol), boxed);
         }
         foreach (var (symbol, value) in sizes)
         {
-            Globals.Set(symbol, new DimSymbol(symbol));
+            Globals.Set(symbol, Symbol(symbol));
             SetSize(symbol, value);
         }
         if (task.Global is not null)
@@ -52,6 +52,11 @@ public sealed class TaskRuntime
     }
 
     private static readonly ConcurrentDictionary<string, string> ValueNames = new(StringComparer.Ordinal);
+
+    private static readonly ConcurrentDictionary<string, DimSymbol> Symbols = new(StringComparer.Ordinal);
+
+    /// <summary>The symbol <c>E</c> as snippets see it, made once per name (symbols are values, so runtimes share them).</summary>
+    private static DimSymbol Symbol(string name) => Symbols.GetOrAdd(name, n => new DimSymbol(n));
 
     /// <summary>The global that holds a symbol's size (<c>E</c> → <c>E_value</c>), made once per symbol: every verification builds two runtimes.</summary>
     private static string ValueName(string symbol) => ValueNames.GetOrAdd(symbol, s => s + "_value");

@@ -63,7 +63,6 @@ public static class Verifier
             var tensors = new List<Tensor>();
             for (int c = 0; c < components.Count; c++)
             {
-                var what = components.Count == 1 ? $"the data_transform of {output.Name}" : $"entry {c} of the data_transform of {output.Name}";
                 var value = runtime.Interpreter.Run(ParsedSnippets.Get(output.DataTransforms[c]), scope);
                 var tensor = value switch
                 {
@@ -71,15 +70,19 @@ public static class Verifier
                     // A list or tuple of one tensor is that tensor (upstream's generator accepts either).
                     PyList { Items: [Tensor t] } => t,
                     PyTuple { Items: [Tensor t] } => t,
-                    _ => throw new TensorException($"{what} gives {PyValue.TypeName(value)}, not a tensor"),
+                    _ => throw new TensorException($"{What(output, c)} gives {PyValue.TypeName(value)}, not a tensor"),
                 };
                 var declared = DataGenerator.TensorShape(output.Type, components[c], runtime.Sizes);
                 if (!tensor.Shape.SequenceEqual(declared))
-                    throw new TensorException($"{what} gives shape ({string.Join(", ", tensor.Shape)}) but its dtype and dims need ({string.Join(", ", declared)})");
+                    throw new TensorException($"{What(output, c)} gives shape ({string.Join(", ", tensor.Shape)}) but its dtype and dims need ({string.Join(", ", declared)})");
                 tensors.Add(tensor);
             }
             results.Add(tensors);
         }
         return results;
     }
+
+    /// <summary>Which snippet computes component <paramref name="c"/> of an output, as its errors name it.</summary>
+    private static string What(OutputSpec output, int c) =>
+        output.Type.DType.Components.Count == 1 ? $"the data_transform of {output.Name}" : $"entry {c} of the data_transform of {output.Name}";
 }

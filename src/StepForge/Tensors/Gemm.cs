@@ -11,6 +11,19 @@ namespace StepForge.Tensors;
 /// </summary>
 internal static class Gemm
 {
+    /// <summary>
+    /// This thread's accumulators, grown to the largest product it has met (at most a block of rows by a block of
+    /// contracted indices, about 140 KB): a matrix product runs at every step of a fold, and fresh scratch each time
+    /// was a good part of what verification allocated. Not cleared: each product clears what it reads.
+    /// </summary>
+    [ThreadStatic] private static double[]? _scratch;
+
+    private static Span<double> Scratch(int length)
+    {
+        if (_scratch is not { } scratch || scratch.Length < length) _scratch = scratch = new double[length];
+        return scratch.AsSpan(0, length);
+    }
+
     /// <summary>Output columns per tile: the tile of b (k rows of it) is read once per row of a, from cache.</summary>
     private const int ColumnTile = 512;
 
@@ -41,14 +54,14 @@ internal static class Gemm
             Narrow(a, aOffsets, b, bOffsets, result, m, n, k);
             return;
         }
-        var acc = new double[Math.Min(n, ColumnTile)];
+        var acc = Scratch(Math.Min(n, ColumnTile));
         for (int t = 0; t < batches; t++)
         {
             int aBase = aOffsets[t], bBase = bOffsets[t];
             for (int j0 = 0; j0 < n; j0 += ColumnTile)
             {
                 int width = Math.Min(ColumnTile, n - j0);
-                var sum = acc.AsSpan(0, width);
+                var sum = acc[..width];
                 for (int i = 0; i < m; i++)
                 {
                     sum.Clear();
@@ -125,16 +138,16 @@ internal static class Gemm
     private static void Narrow(float[] a, int[] aOffsets, float[] b, int[] bOffsets, float[] result, int m, int n, int k)
     {
         int batches = aOffsets.Length;
-        // Scratch sized to the product (small products are the common case, and big scratch would be a large object).
-        var columns = new double[Math.Min(k, DepthBlock) * Math.Min(m, RowBlock)];
-        var acc = new double[n * Math.Min(m, RowBlock)];
+        int columnsLength = Math.Min(k, DepthBlock) * Math.Min(m, RowBlock);
+        var scratch = Scratch(columnsLength + n * Math.Min(m, RowBlock));
+        Span<double> columns = scratch[..columnsLength], acc = scratch[columnsLength..];
         for (int t = 0; t < batches; t++)
         {
             int aBase = aOffsets[t], bBase = bOffsets[t];
             for (int i0 = 0; i0 < m; i0 += RowBlock)
             {
                 int rows = Math.Min(RowBlock, m - i0);
-                Array.Clear(acc);
+                acc.Clear();
                 for (int p0 = 0; p0 < k; p0 += DepthBlock)
                 {
                     int depth = Math.Min(DepthBlock, k - p0);
@@ -145,8 +158,8 @@ internal static class Gemm
                     }
                     for (int j = 0; j < n; j++)
                     {
-                        var sum = acc.AsSpan(j * rows, rows);
-                        for (int p = 0; p < depth; p++) AddScaled(sum, columns.AsSpan(p * rows, rows), b[bBase + (p0 + p) * n + j]);
+                        var sum = acc.Slice(j * rows, rows);
+                        for (int p = 0; p < depth; p++) AddScaled(sum, columns.Slice(p * rows, rows), b[bBase + (p0 + p) * n + j]);
                     }
                 }
                 for (int j = 0; j < n; j++)

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Numerics;
 using System.Text;
 using StepForge.Tensors;
 
@@ -162,9 +161,8 @@ public sealed class Interpreter(ExecutionBudget budget)
                 if (Builtins.TryGetValue(name.Name, out var builtin)) return builtin;
                 throw Error($"name '{name.Name}' is not defined", expr);
             case IntLiteral i:
-                if (BigInteger.Abs(i.Value) > long.MaxValue) throw new LimitExceededException("integer literal too large");
-                return (long)i.Value;
-            case FloatLiteral f: return f.Value;
+                return i.Boxed ?? throw new LimitExceededException("integer literal too large");
+            case FloatLiteral f: return f.Boxed;
             case StringLiteral s: return s.Value;
             case BoolLiteral b: return b.Value;
             case NoneLiteral: return null;

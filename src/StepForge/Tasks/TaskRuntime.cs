@@ -33,7 +33,7 @@ public sealed class TaskRuntime
         {
             sizes[symbol] = value;
             object boxed = value;
-            ctx.Items[Symbol(symbol)] = boxed;
+            ctx.Set(Symbol(symbol), boxed);
             Globals.Set(ValueName(symbol), boxed);
         }
         foreach (var (symbol, value) in sizes)
@@ -44,7 +44,7 @@ public sealed class TaskRuntime
         if (task.Global is not null)
             Interpreter.Run(ParsedSnippets.Get(task.Global), Globals);
         // The global block may set ctx entries itself; explicit overrides win, and ctx is the truth for sizes.
-        foreach (var (key, value) in ctx.Items)
+        foreach (var (key, value) in ctx.Entries)
             if (key is DimSymbol d && value is long v) sizes[d.Name] = v;
         if (sizeOverrides is not null)
             foreach (var (symbol, value) in sizeOverrides) SetSize(symbol, value);
@@ -77,11 +77,9 @@ public sealed class TaskRuntime
         return fnScope;
     }
 
-    /// <summary>A fresh <c>input_data</c> dict over the given tensors (so snippets cannot change each other's inputs).</summary>
-    public static PyDict InputData(IReadOnlyDictionary<string, Tensors.Tensor> tensors)
-    {
-        var dict = new PyDict();
-        foreach (var (name, tensor) in tensors) dict.Items[name] = tensor.Copy();
-        return dict;
-    }
+    /// <summary>
+    /// A fresh <c>input_data</c> dict over the given tensors, each copied when a snippet first reads it: snippets cannot
+    /// change each other's inputs, and those they never read are not copied.
+    /// </summary>
+    public static PyDict InputData(IReadOnlyDictionary<string, Tensors.Tensor> tensors) => PyDict.CopiedOnRead(tensors);
 }

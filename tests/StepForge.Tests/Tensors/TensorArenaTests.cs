@@ -129,7 +129,8 @@ public class TensorArenaTests
             using (TensorArena.Open()) Array.Fill(Tensor.Uninitialized(Large).Data, -1f);
         }
         Assert.True(globals.TryGet("kept", out var kept));
-        var stored = (Tensor)((PyDict)kept!).Items["x"]!;
+        Assert.True(((PyDict)kept!).TryGet("x", out var entry));
+        var stored = (Tensor)entry!;
         Assert.All(stored.Data, v => Assert.Equal(4f, v));
     });
 

@@ -28,7 +28,7 @@ public static class BuiltinFunctions
         {
             PyList l => (long)l.Items.Count,
             PyTuple t => (long)t.Items.Count,
-            PyDict d => (long)d.Items.Count,
+            PyDict d => (long)d.Count,
             string s => (long)s.Length,
             Tensor { Rank: > 0 } t => (long)t.Shape[0],
             var other => throw new TensorException($"object of type '{PyValue.TypeName(other)}' has no len()"),

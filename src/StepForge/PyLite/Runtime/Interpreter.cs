@@ -214,7 +214,7 @@ public sealed class Interpreter(ExecutionBudget budget)
                 var dict = new PyDict();
                 Budget.ChargeItems(d.Keys.Length);
                 for (int k = 0; k < d.Keys.Length; k++)
-                    dict.Items[Eval(d.Keys[k], scope) ?? throw Error("None cannot be a dict key here", d)] = Eval(d.Values[k], scope);
+                    dict.Set(Eval(d.Keys[k], scope) ?? throw Error("None cannot be a dict key here", d), Eval(d.Values[k], scope));
                 return dict;
             }
             case ListCompExpr lc:
@@ -306,9 +306,9 @@ public sealed class Interpreter(ExecutionBudget budget)
             case PyDict d when attr.Name is "keys" or "values" or "items":
                 return new PyFunction(attr.Name, (_, _) => attr.Name switch
                 {
-                    "keys" => new PyList([.. d.Items.Keys]),
-                    "values" => new PyList([.. d.Items.Values]),
-                    _ => new PyList([.. d.Items.Select(kv => (object?)new PyTuple([kv.Key, kv.Value]))]),
+                    "keys" => new PyList([.. d.Keys]),
+                    "values" => new PyList([.. d.Entries.Select(kv => kv.Value)]),
+                    _ => new PyList([.. d.Entries.Select(kv => (object?)new PyTuple([kv.Key, kv.Value]))]),
                 });
             default:
                 throw Error($"'{PyValue.TypeName(target)}' object has no attribute '{attr.Name}'", attr);
@@ -341,7 +341,7 @@ public sealed class Interpreter(ExecutionBudget budget)
                 {
                     case PyDict d:
                         Budget.ChargeItems(1);
-                        d.Items[key ?? throw Error("None cannot be a dict key here", sub)] = value;
+                        d.Set(key ?? throw Error("None cannot be a dict key here", sub), value);
                         break;
                     case PyList l when key is long i && i >= -l.Items.Count && i < l.Items.Count:
                         l.Items[(int)(i < 0 ? i + l.Items.Count : i)] = value;

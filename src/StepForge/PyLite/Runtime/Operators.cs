@@ -227,7 +227,7 @@ public static class Operators
         string s => s.Length > 0,
         PyList l => l.Items.Count > 0,
         PyTuple t => t.Items.Count > 0,
-        PyDict d => d.Items.Count > 0,
+        PyDict d => d.Count > 0,
         Tensor t when t.Count == 1 => t.Data[0] != 0,
         Tensor t => throw Error($"the truth value of a tensor with {t.Count} elements is ambiguous", span),
         _ => true,
@@ -238,7 +238,7 @@ public static class Operators
         Batched => throw new NotBatchableException("iterating over a batched value"),
         PyList l => l.Items.ToList(),
         PyTuple t => t.Items,
-        PyDict d => d.Items.Keys.ToList(),
+        PyDict d => d.Keys.ToList(),
         string s => s.Select(c => (object?)c.ToString()),
         Tensor t when t.Rank > 0 => Enumerable.Range(0, t.Shape[0]).Select(i => (object?)t.Index([new Tensor.At(i)])),
         _ => throw Error($"'{PyValue.TypeName(value)}' object is not iterable", span),
@@ -266,7 +266,7 @@ public static class Operators
                 return items[(int)i];
             }
             case PyDict d:
-                if (index is not null && d.Items.TryGetValue(index, out var value)) return value;
+                if (index is not null && d.TryGet(index, out var value)) return value;
                 throw Error($"key {PyValue.Repr(index)} not found", span);
             default:
                 throw Error($"'{PyValue.TypeName(target)}' object is not subscriptable", span);

@@ -69,7 +69,62 @@ public sealed class PyTuple
 
 public sealed class PyDict
 {
-    public Dictionary<object, object?> Items { get; } = new(PyKeyComparer.Instance);
+    private readonly Dictionary<object, object?> _items = new(PyKeyComparer.Instance);
+
+    /// <summary>Keys whose value is still a tensor the dict does not own (see <see cref="CopiedOnRead"/>).</summary>
+    private HashSet<object>? _notOwned;
+
+    /// <summary>
+    /// A dict of the given tensors in which a snippet that reads an entry gets its own copy, made the first time the
+    /// entry is read and kept: what the snippet does to it in place never reaches the caller's tensor, and entries
+    /// it never reads are never copied (fn bodies read a task's weights from input_data, not its inputs).
+    /// </summary>
+    public static PyDict CopiedOnRead(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var dict = new PyDict { _notOwned = new HashSet<object>(PyKeyComparer.Instance) };
+        foreach (var (name, tensor) in tensors)
+        {
+            dict._items[name] = tensor;
+            dict._notOwned.Add(name);
+        }
+        return dict;
+    }
+
+    public int Count => _items.Count;
+
+    public IEnumerable<object> Keys => _items.Keys;
+
+    public bool TryGet(object key, out object? value)
+    {
+        if (!_items.TryGetValue(key, out value)) return false;
+        if (_notOwned is { Count: > 0 } && _notOwned.Remove(key)) _items[key] = value = Own((Tensor)value!);
+        return true;
+    }
+
+    public void Set(object key, object? value)
+    {
+        _items[key] = value;
+        _notOwned?.Remove(key);
+    }
+
+    /// <summary>Every entry, in insertion order (every value read, so copied first where it is not owned).</summary>
+    public IEnumerable<KeyValuePair<object, object?>> Entries
+    {
+        get
+        {
+            if (_notOwned is { Count: > 0 })
+                // In the dict's order, not the set's: what a copy charges to the budget comes in a fixed order.
+                foreach (var key in _items.Keys.Where(_notOwned.Contains).ToList()) TryGet(key, out _);
+            return _items;
+        }
+    }
+
+    /// <summary>A copy the dict owns: it outlives any recycling scope open now, so it is not taken from one.</summary>
+    private static Tensor Own(Tensor tensor)
+    {
+        using (TensorArena.Suspend()) return tensor.Copy();
+    }
+
     public override string ToString() => PyValue.Repr(this);
 }
 
@@ -180,7 +235,7 @@ public static class PyValue
             case PyDict d:
                 text.Append('{');
                 bool first = true;
-                foreach (var (k, v) in d.Items)
+                foreach (var (k, v) in d.Entries)
                 {
                     if (!first) text.Append(", ");
                     first = false;

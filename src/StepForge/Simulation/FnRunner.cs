@@ -73,7 +73,7 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
     {
         if (!Batching || _unbatchable.Contains(fn) || count == 0) return null;
         var body = Body(fn);
-        var scope = new Scope(globals);
+        var scope = CallScope();
         scope.Set("input", BatchedList(input));
         if (state is not null) scope.Set("state", BatchedList(state));
         try
@@ -110,7 +110,27 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
             Fallbacks++;
             return null;
         }
+        finally
+        {
+            Release(scope);
+        }
     }
+
+    /// <summary>The scope of one call of an fn body: the last call's, emptied, unless a call is still using it.</summary>
+    private Scope CallScope()
+    {
+        var scope = _idleScope ?? new Scope(globals);
+        _idleScope = null;
+        return scope;
+    }
+
+    private void Release(Scope scope)
+    {
+        scope.Clear();
+        _idleScope = scope;
+    }
+
+    private Scope? _idleScope;
 
     /// <summary>(count, shape...), reusing the last one made: a fold asks for the same one at every step.</summary>
     private int[] BatchShape(int count, int[] shape)
@@ -132,7 +152,7 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
     {
         ElementCalls++;
         var body = Body(fn);
-        var scope = new Scope(globals);
+        var scope = CallScope();
         scope.Set("input", new PyList([.. input]));
         if (state is not null) scope.Set("state", new PyList([.. state]));
         object? result;
@@ -147,6 +167,10 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
         catch (LimitExceededException e)
         {
             throw new FnFailedException(fn.FuncName, $"{fn.FuncName}: {e.Message}", 0, e);
+        }
+        finally
+        {
+            Release(scope);
         }
         var items = result switch
         {

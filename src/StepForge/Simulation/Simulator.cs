@@ -399,10 +399,13 @@ public sealed class Simulator(FnRunner fns)
             // first: the next block reuses their storage.
             using var recycled = TensorArena.Open();
             var items = ReadBlock(x, o0, count, inner, i0, size);
+            // Each component's step shape (count, element...), made once per block: shapes are never written.
+            var stepShapes = new int[items.Length][];
+            for (int c = 0; c < items.Length; c++) stepShapes[c] = [count, .. items[c].Shape.AsSpan(2)];
             for (int i = 0; i < size; i++)
             {
                 var step = new Tensor[items.Length];
-                for (int c = 0; c < step.Length; c++) step[c] = StepOf(items[c], i);
+                for (int c = 0; c < step.Length; c++) step[c] = StepOf(items[c], i, stepShapes[c]);
                 if (fns.CallBatched(fn, count, step, state) is not { } next) return false;
                 state = next;
                 if (emitEveryStep)
@@ -420,12 +423,12 @@ public sealed class Simulator(FnRunner fns)
         return true;
     }
 
-    /// <summary>Step <paramref name="i"/> of every row of a block (count, steps, element...): a copy shaped (count, element...).</summary>
-    private static Tensor StepOf(Tensor block, int i)
+    /// <summary>Step <paramref name="i"/> of every row of a block (count, steps, element...): a copy of the given shape (count, element...).</summary>
+    private static Tensor StepOf(Tensor block, int i, int[] shape)
     {
         int count = block.Shape[0], steps = block.Shape[1];
         int element = (int)Tensor.Numel(block.Shape.AsSpan(2));
-        var step = Tensor.Uninitialized([count, .. block.Shape.AsSpan(2)], block.Kind);
+        var step = Tensor.Uninitialized(shape, block.Kind);
         float[] from = block.Data, to = step.Data;
         // Scalar elements (the common fold) one value at a time: a copy call per value would cost more than the value.
         if (element == 1)

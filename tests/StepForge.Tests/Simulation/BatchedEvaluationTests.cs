@@ -211,6 +211,22 @@ public class BatchedEvaluationTests
         Assert.Equal(single.Data, batched.Data);
     }
 
+    [Fact]
+    public void ANameSetByOneCallOfAnFn_IsNotDefinedInTheNext()
+    {
+        // The second call reads `last` before setting it (the `or` does not short-circuit there): the first call's
+        // value must not be found.
+        var fn = new FnDecl("Leak", "fn_leak", DTypeSyntax.ParseDType("fp32"), DTypeSyntax.ParseDType("fp32"),
+            "negative = (input[0].item() < 0) or last\nlast = input[0]\nreturn [last]", null);
+        var budget = new ExecutionBudget();
+        using var charged = Tensor.Use(budget);
+        var runner = new FnRunner(new Interpreter(budget), new Scope(), new Dictionary<string, long>());
+        Assert.Equal([-1f], runner.Call(fn, [Tensor.Scalar(-1)], null)[0].Data);
+        var failure = Assert.Throws<FnFailedException>(() => runner.Call(fn, [Tensor.Scalar(2)], null));
+        Assert.Contains("'last' is not defined", failure.Message);
+        Assert.Equal([-3f], runner.Call(fn, [Tensor.Scalar(-3)], null)[0].Data);
+    }
+
     /// <summary>
     /// A task whose global block, fn bodies and references use the catalogue's newer functions: reductions, sorting,
     /// activations, casts, indexing, creation.

@@ -20,6 +20,13 @@ public sealed class Scope(Scope? parent = null)
 
     public Scope? Parent { get; } = parent;
 
+    /// <summary>Forgets every name set here, keeping the storage for the scope's next use (nothing can hold a scope: PyLite has no closures).</summary>
+    internal void Clear()
+    {
+        if (_values is not null) Array.Clear(_values, 0, _count);
+        (_vars, _count) = (null, 0);
+    }
+
     public bool TryGet(string name, out object? value)
     {
         for (var s = this; s is not null; s = s.Parent)

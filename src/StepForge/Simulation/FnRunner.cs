@@ -22,7 +22,7 @@ public sealed class FnRunner(Interpreter interpreter, Scope globals, IReadOnlyDi
     private readonly Dictionary<FnDecl, Module> _bodies = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<FnDecl> _unbatchable = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Whether Map, Accum and Scan try one evaluation over many elements before falling back to one per element.</summary>
+    /// <summary>Whether Map, Accum, Scan and Merge try one evaluation over many elements before falling back to one per element.</summary>
     public bool Batching { get; } = batching;
 
     /// <summary>How many batched evaluations fell back to per-element evaluation (for tests and profiling).</summary>

@@ -9,7 +9,7 @@ using StepForge.Tests.Support;
 namespace StepForge.Tests.Simulation;
 
 /// <summary>
-/// design.md, "Batched evaluation": Map, Accum and Scan may evaluate an fn once over many elements; both ways must
+/// design.md, "Batched evaluation": Map, Accum, Scan and Merge may evaluate an fn once over many elements; both ways must
 /// give the same verdicts and outputs, on every task of both corpora and at other sizes.
 /// </summary>
 public class BatchedEvaluationTests

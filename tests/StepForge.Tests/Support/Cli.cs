@@ -47,7 +47,10 @@ public static class Cli
         var error = process.StandardError.ReadToEndAsync();
         Assert.True(interruptWhen.Wait(TimeSpan.FromMinutes(10)), $"the run never reached {what} within ten minutes");
         using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
             kill.WaitForExit();
+            Assert.True(kill.ExitCode == 0, $"kill -INT {process.Id} exited {kill.ExitCode}");
+        }
         Assert.True(process.WaitForExit(600_000), "the run did not stop within ten minutes of SIGINT");
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }

@@ -559,7 +559,7 @@ public sealed class Simulator(FnRunner fns)
                 if (still < active)
                 {
                     WriteMerged(state, order.AsSpan(a + still, active - still), still, commonPositions, output);
-                    state = [.. state.Select(t => Rows(t, still * commonPositions))];
+                    state = [.. state.Select(t => t.Index([new Tensor.Range(0, still * commonPositions, 1)]))];
                     active = still;
                 }
                 var input = new Tensor[components];
@@ -594,15 +594,6 @@ public sealed class Simulator(FnRunner fns)
         for (int e = 0; e < elements.Length; e++)
             if (elements[e] >= 0 && k-- == 0) return e;
         throw new InvalidOperationException("a position has fewer chosen experts than its depth");
-    }
-
-    /// <summary>The first <paramref name="rows"/> rows of a tensor (rows, element...), as a copy.</summary>
-    private static Tensor Rows(Tensor t, int rows)
-    {
-        if (rows == t.Shape[0]) return t;
-        var result = Tensor.Uninitialized([rows, .. t.Shape.AsSpan(1)], t.Kind);
-        Array.Copy(t.Data, result.Data, result.Count);
-        return result;
     }
 
     /// <summary>Copies the final states of positions whose rows start at row <paramref name="firstRow"/> of the batched state into the output.</summary>

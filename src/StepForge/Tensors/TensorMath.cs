@@ -224,15 +224,6 @@ public static partial class TensorMath
         for (int j = 0; j < n; j++, ia += sa, ib += sb) r[j] = Apply(op, a[ia], b[ib], kind);
     }
 
-    private static int[] BroadcastStrides(int[] shape, int[] target)
-    {
-        var strides = Tensor.Strides(shape);
-        var result = new int[target.Length];
-        int lead = target.Length - shape.Length;
-        for (int i = 0; i < shape.Length; i++) result[lead + i] = shape[i] == 1 ? 0 : strides[i];
-        return result;
-    }
-
     public static Tensor Map(Tensor a, Func<float, float> f, ElementKind kind = ElementKind.Float)
     {
         var result = Tensor.Uninitialized(a.Shape, kind);
@@ -444,7 +435,8 @@ public static partial class TensorMath
     {
         int total = batch.Aggregate(1, (x, y) => x * y);
         var offsets = new int[total];
-        var strides = BroadcastStrides(own, batch);
+        var strides = new int[batch.Length];
+        BroadcastStrides(own, strides);
         var index = new int[batch.Length];
         for (int t = 0; t < total; t++)
         {

@@ -104,6 +104,7 @@ public static class BenchCommand
         if (several) output.WriteLine($"{report.Threads} threads:   {F(report.MeanMultiThreadRate)} verifications/s, mean over {measured.Count} tasks ({F(report.MeanMultiThreadRate / report.MeanSingleThreadRate, "0.00")}x one thread); " +
             $"the collector paused the threads {F(100 * pausedSingle, "0.0")}% of the time on one thread, {F(100 * pausedMulti, "0.0")}% on {report.Threads}");
         output.WriteLine($"reuse:       {F(report.MeanReuseRate)} verifications/s on one thread, mean over {measured.Count} tasks, with each seed's data and reference computed once");
+        output.WriteLine($"collector:   {report.Collector.Describe()}");
         if (scaled)
         {
             var grown = measured.Where(t => t.Baseline is not null).ToList();
@@ -132,6 +133,7 @@ public static class BenchCommand
     private static string Json(BenchmarkReport r) => JsonSerializer.Serialize(
         new BenchJson(r.Threads, r.SecondsPerTask, r.MeanSingleThreadRate, r.MeanMultiThreadRate, r.RoundRobinRate, r.MeanReuseRate, r.Slowest?.Task,
             [.. r.Tasks.Select(t => new BenchTaskJson(t.Task, t.SingleThreadRate, t.MultiThreadRate, t.ReuseRate, t.MedianMilliseconds, t.WorstMilliseconds,
-                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.GcShare, t.MultiGcShare, t.Failure))]),
+                t.AllocatedBytesPerVerification, t.Elements, t.NanosecondsPerElement, t.Baseline is { } b ? new BaselineJson(b.MedianMilliseconds, b.MeanMilliseconds, b.Elements) : null, t.GcShare, t.MultiGcShare, t.Failure))],
+            new CollectorJson(r.Collector.Server, r.Collector.Heaps, r.Collector.Concurrent, r.Collector.Gen0Size, r.Collector.Gen0MaxBudget, r.Collector.RegionSize, r.Collector.Describe())),
         CliJson.Style.BenchJson);
 }

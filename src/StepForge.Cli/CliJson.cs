@@ -117,7 +117,11 @@ public sealed record BenchJson(
     double RoundRobinRate,
     double MeanReuseRate,
     string? SlowestTask,
-    IReadOnlyList<BenchTaskJson> Tasks);
+    IReadOnlyList<BenchTaskJson> Tasks,
+    CollectorJson Collector);
+
+/// <summary>The garbage collector a bench ran under (gen0_size: from DOTNET_GCgen0size, null when the runtime sizes it).</summary>
+public sealed record CollectorJson(bool Server, int Heaps, bool Concurrent, long? Gen0Size, long Gen0MaxBudget, long RegionSize, string Description);
 
 /// <summary>One task of <c>bench verify --json</c>.</summary>
 public sealed record BenchTaskJson(

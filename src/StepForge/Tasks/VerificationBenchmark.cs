@@ -44,8 +44,8 @@ public sealed record TaskBenchmark(
 /// <summary>A task's median and mean verification time and its data at the sizes growth is measured from.</summary>
 public sealed record SizeBaseline(double MedianMilliseconds, double MeanMilliseconds, long Elements);
 
-/// <summary>The whole run: per task, and summaries over all tasks.</summary>
-public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Threads, double SecondsPerTask)
+/// <summary>The whole run: per task, summaries over all tasks, and the collector it ran under.</summary>
+public sealed record BenchmarkReport(IReadOnlyList<TaskBenchmark> Tasks, int Threads, double SecondsPerTask, CollectorSettings Collector)
 {
     /// <summary>The mean of the per-task single-thread rates (every task weighs the same).</summary>
     public double MeanSingleThreadRate => Tasks.Count == 0 ? 0 : Tasks.Average(t => t.SingleThreadRate);
@@ -154,7 +154,7 @@ public static class VerificationBenchmark
             results.Add(new TaskBenchmark(task.SourcePath, single, multi, reuseRate, latencies[latencies.Count / 2], latencies[^1], allocated, null,
                 elements(), baseline, gcShare, multiGcShare));
         }
-        return new BenchmarkReport(results, threads, secondsPerTask);
+        return new BenchmarkReport(results, threads, secondsPerTask, CollectorSettings.Current());
     }
 
     /// <summary>

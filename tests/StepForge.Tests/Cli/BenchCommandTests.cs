@@ -27,6 +27,10 @@ public class BenchCommandTests
                 Assert.InRange(task.GetProperty(share).GetDouble(), 0, 1);
         }
         Assert.True(json.GetProperty("mean_single_thread_rate").GetDouble() > 0);
+        var collector = json.GetProperty("collector");
+        Assert.Equal(System.Runtime.GCSettings.IsServerGC, collector.GetProperty("server").GetBoolean());
+        Assert.True(collector.GetProperty("heaps").GetInt32() >= 1);
+        Assert.False(string.IsNullOrEmpty(collector.GetProperty("description").GetString()));
         Assert.StartsWith(Path.Combine(TestPaths.ProjectBenchmark, "index"), json.GetProperty("slowest_task").GetString(), StringComparison.Ordinal);
     }
 
@@ -73,6 +77,9 @@ public class BenchCommandTests
         Assert.Contains("1 thread/s", output, StringComparison.Ordinal);
         Assert.Contains("one thread:", output, StringComparison.Ordinal);
         Assert.Contains("reuse:", output, StringComparison.Ordinal);
+        // The figures say which collector they were taken under.
+        Assert.Matches(System.Runtime.GCSettings.IsServerGC ? @"collector:\s+server, \d+ heaps?, " : @"collector:\s+workstation, ", output);
+        Assert.Contains("gen0 budget", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public static class BenchCommand
             "Verify every task's reference program over and over with fresh seeds (the whole pipeline) and print verifications per " +
             "second on one thread and on several, median and worst latency per task, bytes allocated per verification, and the rate when " +
             "a task's data and reference are reused across candidates (reuse/s). With --size, each task is also timed at its own sizes, " +
-            "to show how the time grows with the data. See bench/README.md.\n" +
+            "to show how the time grows with the data. Its collector: line names the garbage collector the figures were taken under. See bench/README.md.\n" +
             StepForgeCli.ExitCodes("when every task was measured", "when some task could not be measured"))
         {
             paths, seconds, threads, json, size, baseSize, repair, fixedTolerance,

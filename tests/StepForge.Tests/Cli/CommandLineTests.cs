@@ -76,7 +76,8 @@ public class CommandLineTests
         string[] args = ["run", tasks, "--model", "fake", "--base-url", server.OpenAIUrl, "--db", db, "--concurrency", "1"];
         var interrupted = Support.Cli.RunAndInterrupt(args, asked, "its second call");
         release.Set();
-        // What the run said, should it not stop: one suite run saw it finish with exit 0 after the held call's 300 s attempt timeout.
+        // What the run said, should it not stop. A suite started with SIGINT ignored once saw it finish with exit 0 after
+        // the held call's 300 s attempt timeout: the child had inherited the ignore (RunAndInterrupt now resets it).
         Assert.True(interrupted.Exit == 1, $"exit {interrupted.Exit}; stderr: {interrupted.Err}");
         Assert.Contains($"stepforge: interrupted; finished samples are kept in {db}; run the same command again to continue", interrupted.Err, StringComparison.Ordinal);
         using (var store = new ExperienceStore(db))

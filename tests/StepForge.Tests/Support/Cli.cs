@@ -39,7 +39,17 @@ public static class Cli
     public static (int Exit, string Out, string Err) RunAndInterrupt(string[] args, ManualResetEventSlim interruptWhen, string what)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // A suite started where SIGINT is ignored (a background job of a script) passes that on to its children, and a
+        // process that starts with SIGINT ignored rightly keeps ignoring it, .NET included: the run would never see the
+        // signal. GNU env gives the child SIGINT's default disposition before it execs (same process id), so that
+        // the test checks what Ctrl+C does in a terminal wherever the suite runs.
+        bool reset = SigIntIgnored();
+        var start = new ProcessStartInfo(reset ? "env" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (reset)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add(dotnet);
+        }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
@@ -53,5 +63,13 @@ public static class Cli
         }
         Assert.True(process.WaitForExit(600_000), "the run did not stop within ten minutes of SIGINT");
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
+    }
+
+    /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status), and so would its children.</summary>
+    internal static bool SigIntIgnored()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;
     }
 }

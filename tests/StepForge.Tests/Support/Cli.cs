@@ -20,11 +20,7 @@ public static class Cli
     /// <summary>Starts the built stepforge.dll with the given arguments; kills it when <paramref name="killWhen"/> is set.</summary>
     public static void RunUntilKilled(string[] args, ManualResetEventSlim killWhen, string what)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
+        using var process = Start(args, defaultSigInt: false);
         process.StandardOutput.ReadToEndAsync();
         process.StandardError.ReadToEndAsync();
         Assert.True(killWhen.Wait(TimeSpan.FromMinutes(10)), $"the run never reached {what} within ten minutes");
@@ -38,21 +34,7 @@ public static class Cli
     /// </summary>
     public static (int Exit, string Out, string Err) RunAndInterrupt(string[] args, ManualResetEventSlim interruptWhen, string what)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        // A suite started where SIGINT is ignored (a background job of a script) passes that on to its children, and a
-        // process that starts with SIGINT ignored rightly keeps ignoring it, .NET included: the run would never see the
-        // signal. GNU env gives the child SIGINT's default disposition before it execs (same process id), so that
-        // the test checks what Ctrl+C does in a terminal wherever the suite runs.
-        bool reset = SigIntIgnored();
-        var start = new ProcessStartInfo(reset ? "env" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (reset)
-        {
-            start.ArgumentList.Add("--default-signal=INT");
-            start.ArgumentList.Add(dotnet);
-        }
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
+        using var process = Start(args, defaultSigInt: true);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         Assert.True(interruptWhen.Wait(TimeSpan.FromMinutes(10)), $"the run never reached {what} within ten minutes");
@@ -65,8 +47,29 @@ public static class Cli
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 
+    /// <summary>Starts the built stepforge.dll with the given arguments, its output redirected.</summary>
+    /// <param name="defaultSigInt">Whether the child must get SIGINT's default disposition even where this process ignores it.</param>
+    private static Process Start(string[] args, bool defaultSigInt)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        // A suite started where SIGINT is ignored (a background job of a script) passes that on to its children, and a
+        // process that starts with SIGINT ignored rightly keeps ignoring it, .NET included: the run would never see the
+        // signal. GNU env gives the child SIGINT's default disposition before it execs (same process id), so that a
+        // test of Ctrl+C checks what it does in a terminal wherever the suite runs.
+        bool reset = defaultSigInt && SigIntIgnored();
+        var start = new ProcessStartInfo(reset ? "env" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (reset)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add(dotnet);
+        }
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return Process.Start(start)!;
+    }
+
     /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status), and so would its children.</summary>
-    internal static bool SigIntIgnored()
+    private static bool SigIntIgnored()
     {
         if (!OperatingSystem.IsLinux()) return false;
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));

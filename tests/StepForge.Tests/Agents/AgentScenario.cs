@@ -32,7 +32,7 @@ public static partial class AgentScenario
     /// <summary>Writes one task file per kind of answer into a fresh folder.</summary>
     public static string WriteTasks(IEnumerable<string>? kinds = null)
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-agents-").FullName;
+        var dir = Scratch.Folder("stepforge-agents-");
         foreach (var kind in kinds ?? Expected.Keys)
             File.WriteAllText(Path.Combine(dir, $"rms-{kind}.yaml"), Source.Replace("name: norm-rmsnorm", $"name: rms-{kind}", StringComparison.Ordinal));
         return dir;

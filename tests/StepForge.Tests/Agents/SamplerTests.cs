@@ -18,7 +18,7 @@ public class SamplerTests
     private static async Task<IReadOnlyList<StoredSample>> Run(string dialect, Setting setting, GuardianKind guardian = GuardianKind.Repair)
     {
         using var server = new FakeModelServer((r, _) => new FakeReply.Answer(AgentScenario.Answer(r)));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "run.sqlite");
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks()]);
         using var store = new ExperienceStore(db);
         using var client = Client(server, dialect, db);
@@ -76,7 +76,7 @@ public class SamplerTests
     public async Task AnAnswerStoppedByTheWallClockGuard_IsAFailedSampleToRetry_NotAVerdict()
     {
         using var server = new FakeModelServer((r, _) => new FakeReply.Answer(AgentScenario.Answer(r)));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "run.sqlite");
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["correct"])]);
         // A safety net already passed: the guard fires at its first look at the clock.
         var expired = new VerifyOptions(Trials: 1, Budget: () => new StepForge.Tensors.ExecutionBudget { SafetyNet = TimeSpan.FromTicks(-1) });
@@ -109,7 +109,7 @@ public class FeedbackTests
             new FakeReply.Answer(r.User.Contains("rejected by the verifier", StringComparison.Ordinal)
                 ? AgentScenario.Fenced(AgentScenario.Impl)
                 : AgentScenario.Answer(r)));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "run.sqlite");
         var tasks = TaskLocator.LoadTasks([AgentScenario.WriteTasks(["illtyped"])]);
         using var store = new ExperienceStore(db);
         using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));

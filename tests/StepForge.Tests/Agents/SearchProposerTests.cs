@@ -75,7 +75,7 @@ public class SearchProposerTests
     [Fact]
     public async Task TheSampler_StoresAnUnsolvedVerdict_AndRecordsAStoppedSearchAsAFailedCall()
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-proposer-").FullName;
+        var dir = Scratch.Folder("stepforge-proposer-");
         File.WriteAllText(Path.Combine(dir, "double.yaml"), ProgramSearchTests.Text("double", ProgramSearchTests.Double));
         var tasks = TaskLocator.LoadTasks([dir]);
         using var store = new ExperienceStore(Path.Combine(dir, "run.sqlite"));
@@ -98,7 +98,7 @@ public class SearchProposerTests
     [Fact]
     public async Task TheModelGuardian_NeedsAModel()
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-proposer-").FullName;
+        var dir = Scratch.Folder("stepforge-proposer-");
         File.WriteAllText(Path.Combine(dir, "sum.yaml"), ProgramSearchTests.Text("sum-of-squares", ProgramSearchTests.SumOfSquares));
         using var store = new ExperienceStore(Path.Combine(dir, "run.sqlite"));
         var sampler = new Sampler(new SearchProposer(new SearchOptions()), store, new SamplerOptions(Setting.Agent, 1, [0.7], GuardianKind.Model));

@@ -111,7 +111,7 @@ public class BenchCommandTests
     [Fact]
     public void ATaskWhoseReferenceIsNotCorrect_IsNotMeasured_AndExitsOne()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
+        var dir = Scratch.Folder();
         var text = File.ReadAllText(Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml"))
             .Replace("shifted = step.Map(fn=fn_add_eps).apply(mean_sq)", "shifted = mean_sq", StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(dir, "broken.yaml"), text);
@@ -123,7 +123,7 @@ public class BenchCommandTests
     [Fact]
     public void NoTask_ExitsTwo()
     {
-        var (exit, _, err) = Run("bench", "verify", Directory.CreateTempSubdirectory().FullName);
+        var (exit, _, err) = Run("bench", "verify", Scratch.Folder());
         Assert.Equal(2, exit);
         Assert.Contains("no task", err, StringComparison.Ordinal);
     }

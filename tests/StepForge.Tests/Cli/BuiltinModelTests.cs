@@ -12,7 +12,7 @@ public class BuiltinModelTests
 
     private static string Tasks()
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-builtin-").FullName;
+        var dir = Scratch.Folder("stepforge-builtin-");
         File.WriteAllText(Path.Combine(dir, "sum-of-squares.yaml"), ProgramSearchTests.Text("sum-of-squares", ProgramSearchTests.SumOfSquares));
         File.WriteAllText(Path.Combine(dir, "double.yaml"), ProgramSearchTests.Text("double", ProgramSearchTests.Double));
         return dir;
@@ -21,7 +21,7 @@ public class BuiltinModelTests
     [Fact]
     public void Run_WithoutAModel_UsesTheSearch_AndStoresItsStatistics()
     {
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "b.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "b.sqlite");
         var (exit, output, err) = Run("run", "--tasks", Tasks(), "--db", db, "--max-candidates", "2000", "--json");
         Assert.True(exit == 0, err);
         var json = JsonDocument.Parse(output).RootElement;
@@ -45,8 +45,8 @@ public class BuiltinModelTests
     [Fact]
     public void Improve_WithTheSearch_EndsAndWritesTheReport()
     {
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "b.sqlite");
-        var html = Directory.CreateTempSubdirectory().FullName;
+        var db = Path.Combine(Scratch.Folder(), "b.sqlite");
+        var html = Scratch.Folder();
         var (exit, output, err) = Run("improve", "--model", "builtin:search", "--tasks", Tasks(), "--db", db, "--max-candidates", "2000", "--html", html);
         Assert.True(exit == 0, err);
         Assert.Contains("iteration 0: demonstrations none; sampled 2 task(s); newly solved 1 (sum-of-squares)", output, StringComparison.Ordinal);
@@ -61,10 +61,10 @@ public class BuiltinModelTests
     [Fact]
     public void TheSearch_TakesTheTaskAsData_NotAsAPythonPrompt_AndAnswersNoGuardian()
     {
-        var (exit, _, err) = Run("run", "--tasks", Tasks(), "--setting", "single-ws", "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "b.sqlite"));
+        var (exit, _, err) = Run("run", "--tasks", Tasks(), "--setting", "single-ws", "--db", Path.Combine(Scratch.Folder(), "b.sqlite"));
         Assert.Equal(2, exit);
         Assert.Contains("builtin:search takes the task as data", err, StringComparison.Ordinal);
-        (exit, _, err) = Run("run", "--tasks", Tasks(), "--setting", "agent", "--guardian", "model", "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "b.sqlite"));
+        (exit, _, err) = Run("run", "--tasks", Tasks(), "--setting", "agent", "--guardian", "model", "--db", Path.Combine(Scratch.Folder(), "b.sqlite"));
         Assert.Equal(2, exit);
         Assert.Contains("--guardian repair", err, StringComparison.Ordinal);
     }
@@ -88,7 +88,7 @@ public class BuiltinModelTests
     public void Synthesize_LearnsFromAStore_LeavingOutTheTaskItself()
     {
         // A store with verified programs of two rope tasks: each is searched with the other's program only.
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "learn.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "learn.sqlite");
         var rope = Path.Combine(TestPaths.ProjectBenchmark, "rope");
         var tasks = new[] { Path.Combine(rope, "neox-rope.yaml"), Path.Combine(rope, "gptj-rope.yaml") };
         var (ran, _, runErr) = Run(["run", "--tasks", .. tasks, "--db", db]);

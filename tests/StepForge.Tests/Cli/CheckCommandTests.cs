@@ -7,7 +7,7 @@ namespace StepForge.Tests.Cli;
 /// <summary><c>stepforge check</c> follows design.md's contract: exit codes, JSON lines in order, one-line errors.</summary>
 public sealed class CheckCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("stepforge-cli-").FullName;
+    private readonly string _dir = Scratch.Folder("stepforge-cli-");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -9,7 +9,7 @@ public class CommandLineTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
-    private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "exp.sqlite");
+    private static string NewDb() => Path.Combine(Scratch.Folder(), "exp.sqlite");
 
     [Fact]
     public void RunAndImprove_TakeTasksAsArguments_AndStillAsTasksOption()
@@ -94,10 +94,10 @@ public class CommandLineTests
         var curriculum = new Learning.SelfImprovementTests.Curriculum();
         using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
         var all = AgentScenario.WriteTasks([.. Learning.SelfImprovementTests.Train, "X"]);
-        var test = Directory.CreateTempSubdirectory("stepforge-test-").FullName;
+        var test = Scratch.Folder("stepforge-test-");
         File.Move(Path.Combine(all, "rms-X.yaml"), Path.Combine(test, "rms-X.yaml"));
         var db = NewDb();
-        var html = Directory.CreateTempSubdirectory().FullName;
+        var html = Scratch.Folder();
         var (exit, output, err) = Run("improve", all, "--test", test, "--db", db, "--model", "fake", "--base-url", server.OpenAIUrl,
             "--samples", "4", "--granularity", "2", "--concurrency", "1", "--trials", "1", "--html", html);
         Assert.True(exit == 0, err);

@@ -28,11 +28,11 @@ public class HostileAnswerRunTests
     [Fact]
     public void EveryHostileAnswer_IsRecordedWithItsVerdict_AndARerunAsksNothing()
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-hostile-").FullName;
+        var dir = Scratch.Folder("stepforge-hostile-");
         for (int i = 0; i < Answers.Length; i++)
             File.WriteAllText(Path.Combine(dir, $"h{i}.yaml"), AgentScenario.Source.Replace("name: norm-rmsnorm", $"name: h{i}", StringComparison.Ordinal));
         using var server = new FakeModelServer((r, _) => new FakeReply.Answer(Answers[int.Parse(AgentScenario.TaskOf(r)[1..], System.Globalization.CultureInfo.InvariantCulture)].Answer));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "hostile.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "hostile.sqlite");
         string[] args = ["run", "--model", "openai:fake", "--base-url", server.OpenAIUrl, "--tasks", dir, "--samples", "1", "--db", db];
 
         var (exit, _, err) = Support.Cli.Run(args);

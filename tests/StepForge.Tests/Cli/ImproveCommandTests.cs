@@ -18,12 +18,12 @@ public class ImproveCommandTests
     private static (string Train, string Test) Folders()
     {
         var all = Agents.AgentScenario.WriteTasks([.. SelfImprovementTests.Train, "X"]);
-        var test = Directory.CreateTempSubdirectory("stepforge-test-").FullName;
+        var test = Scratch.Folder("stepforge-test-");
         File.Move(Path.Combine(all, "rms-X.yaml"), Path.Combine(test, "rms-X.yaml"));
         return (all, test);
     }
 
-    private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
+    private static string NewDb() => Path.Combine(Scratch.Folder(), "improve.sqlite");
 
     [Fact]
     public void TheLoop_PrintsEveryIteration_AndWhatItSolved()

@@ -21,6 +21,8 @@ public class PackagedToolTests
         foreach (var a in args) start.ArgumentList.Add(a);
         // The tool's own settings, not the test host's (which may point MSBuild at this test run).
         foreach (var key in new[] { "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "VSTEST_HOST_DEBUG" }) start.Environment.Remove(key);
+        // The SDK leaves empty folders in the temp folder on every pack and install; these go with the test's scratch.
+        start.Environment["TMPDIR"] = Scratch.Folder("tmp-");
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -31,7 +33,7 @@ public class PackagedToolTests
     [Fact]
     public void ThePackedTool_InstallsAndVerifiesItsBundledBenchmark_FromAnEmptyFolder()
     {
-        var work = Directory.CreateTempSubdirectory("stepforge-tool-").FullName;
+        var work = Scratch.Folder("stepforge-tool-");
         var packages = Path.Combine(work, "packages");
         var tools = Path.Combine(work, "tools");
         var elsewhere = Directory.CreateDirectory(Path.Combine(work, "elsewhere")).FullName;
@@ -49,6 +51,7 @@ public class PackagedToolTests
                 : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             var cached = Path.Combine(cache, "stepforge", version.ToLowerInvariant());
             if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+            Directory.Delete(work, recursive: true); // the package and the installed tool, 130 MB
         }
     }
 

@@ -10,7 +10,7 @@ public class RunCommandTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
-    private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "exp.sqlite");
+    private static string NewDb() => Path.Combine(Scratch.Folder(), "exp.sqlite");
 
     [Fact]
     public void ARun_PrintsPassAtKPerTaskAndGroup_AndStoresEverySample()
@@ -38,7 +38,7 @@ public class RunCommandTests
     {
         using var server = new FakeModelServer((r, _) => new FakeReply.Answer(AgentScenario.Answer(r)));
         var tasks = AgentScenario.WriteTasks(["correct", "wrong"]);
-        var csv = Path.Combine(Directory.CreateTempSubdirectory().FullName, "out.csv");
+        var csv = Path.Combine(Scratch.Folder(), "out.csv");
         var (exit, output, _) = Run("run", "--model", "anthropic:claude-sonnet-4-5", "--base-url", server.AnthropicUrl, "--api-key-env", "STEPFORGE_TEST_KEY_UNSET_LOCAL",
             "--tasks", tasks, "--samples", "3", "--db", NewDb(), "--json", "--csv", csv, "--setting", "agent");
         Assert.Equal(0, exit);
@@ -172,7 +172,7 @@ public class RunRetryTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int exit = Support.Cli.Invoke(["run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", AgentScenario.WriteTasks(["correct"]),
-            "--samples", "3", "--concurrency", "1", "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "r.sqlite")], stdout, stderr, new StringReader(""));
+            "--samples", "3", "--concurrency", "1", "--db", Path.Combine(Scratch.Folder(), "r.sqlite")], stdout, stderr, new StringReader(""));
         Assert.Equal(0, exit);
         Assert.Contains("3 model call(s) made, 3 retried", stdout.ToString(), StringComparison.Ordinal);
         Assert.Contains("retry: HTTP 429; retrying in 0.1 s (attempt 2 of 6)", stderr.ToString(), StringComparison.Ordinal);

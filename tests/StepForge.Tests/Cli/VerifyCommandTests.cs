@@ -52,7 +52,7 @@ public class VerifyCommandTests
     [Fact]
     public void AWrongCandidate_ExitsOne_WithAWrongVerdict()
     {
-        var candidate = Path.Combine(Directory.CreateTempSubdirectory().FullName, "c.py");
+        var candidate = Path.Combine(Scratch.Folder(), "c.py");
         File.WriteAllText(candidate, "x_sq, x_out = step.Copy().apply(x)\nsq = step.Map(fn=fn_square).apply(x_sq)\nt = step.Accum(fn=fn_add, b=1).apply(sq)\n" +
             "r = step.Map(fn=fn_sqrt).apply(t)\nrr = step.Repeat(n=D).apply(r)\np = step.Zip().apply((x_out, rr))\nreturn step.Map(fn=fn_div).apply(p)\n");
         var (exit, output, _) = Run("verify", Bench("norm/rmsnorm.yaml"), "--impl", candidate, "--json");
@@ -96,7 +96,7 @@ public class VerifyCommandTests
     [Fact]
     public void ASyntaxErrorInAnImplFile_NamesThatFileAndItsLine()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
+        var dir = Scratch.Folder();
         var bare = Path.Combine(dir, "candidate.py");
         File.WriteAllText(bare, "squares = step.Map(fn=fn_square).apply(x)\nbroken = step.Accum(fn=fn_add b=1).apply(squares)\nreturn broken\n");
         var (exit, output, _) = Run("verify", Bench("norm/rmsnorm.yaml"), "--impl", bare);
@@ -119,7 +119,7 @@ public class VerifyCommandTests
         var lines = text.Split('\n').ToList();
         int broken = lines.FindIndex(l => l.Contains("total = step.Accum", StringComparison.Ordinal));
         lines[broken] += ")";
-        var path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "rmsnorm.yaml");
+        var path = Path.Combine(Scratch.Folder(), "rmsnorm.yaml");
         File.WriteAllText(path, string.Join('\n', lines));
         var (exit, output, _) = Run("verify", path, "--json");
         Assert.Equal(1, exit);
@@ -134,7 +134,7 @@ public class VerifyCommandTests
     [InlineData("synthesize")]
     public void AFolderWithNoTaskFiles_ExitsTwoWithOneLine(string command)
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
+        var dir = Scratch.Folder();
         File.WriteAllText(Path.Combine(dir, "notes.yaml"), "just: notes\n");
         var (exit, output, err) = Run(command, dir);
         Assert.Equal(2, exit);
@@ -145,7 +145,7 @@ public class VerifyCommandTests
     [Fact]
     public void OneBadFileInAFolder_GetsItsVerdict_AndEveryOtherFileGetsItsOwn()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
+        var dir = Scratch.Folder();
         foreach (var name in new[] { "softmax-top1", "score-threshold", "sigmoid-top3-tokens", "expert-choice-top3" })
             File.Copy(Bench($"index/{name}.yaml"), Path.Combine(dir, $"{name}.yaml"));
         var rms = File.ReadAllText(Bench("norm/rmsnorm.yaml"));

@@ -60,7 +60,7 @@ public class CostCommandTests
     [Fact]
     public void OneTask_ShowsThePerOpBreakdown_WithTheBottleneckMarked()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "rowsum.yaml");
+        var file = Path.Combine(Scratch.Folder(), "rowsum.yaml");
         File.WriteAllText(file, CostFixture.RowSum);
         var (exit, output, _) = Run("cost", file);
         Assert.Equal(0, exit);
@@ -113,7 +113,7 @@ public class CostCommandTests
         }
         foreach (var (key, _) in Machine.Keys) Assert.Contains(key + ":", output, StringComparison.Ordinal);
         // A machine file changes what --rules shows and what programs cost.
-        var machine = Path.Combine(Directory.CreateTempSubdirectory().FullName, "m.yaml");
+        var machine = Path.Combine(Scratch.Folder(), "m.yaml");
         File.WriteAllText(machine, "lanes: 4\nfifo_depth: 8\n");
         Assert.Contains("fifo_depth: 8", Run("cost", "--rules", "--machine", machine).Out, StringComparison.Ordinal);
         var deep = Run("cost", Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml"), "--machine", machine, "--json").Out;
@@ -129,7 +129,7 @@ public class CostCommandTests
         var args = new List<string> { "cost", task ?? Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml") };
         if (machine is not null)
         {
-            var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "m.yaml");
+            var file = Path.Combine(Scratch.Folder(), "m.yaml");
             File.WriteAllText(file, machine);
             args.AddRange(["--machine", file]);
         }

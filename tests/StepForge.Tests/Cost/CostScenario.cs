@@ -49,7 +49,7 @@ public static class CostScenario
     /// <summary>Writes task files of these names into a fresh folder.</summary>
     public static string WriteTasks(params string[] names)
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-cost-").FullName;
+        var dir = Scratch.Folder("stepforge-cost-");
         foreach (var name in names) File.WriteAllText(Path.Combine(dir, name + ".yaml"), Yaml(name));
         return dir;
     }

@@ -28,7 +28,7 @@ public class DemoChoiceTests
                 lock (shown) shown.Add(request.User);
             return model(request, n);
         });
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "improve.sqlite");
         var tasks = TaskLocator.LoadTasks([CostScenario.WriteTasks("cost-row-sum", "cost-later")]);
         using var store = new ExperienceStore(db);
         using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
@@ -65,7 +65,7 @@ public class DemoChoiceTests
     public void ABadDemosValue_ExitsTwo()
     {
         var (exit, _, err) = Support.Cli.Run("improve", "--tasks", CostScenario.WriteTasks("cost-row-sum"), "--demos", "prettiest",
-            "--db", Path.Combine(Directory.CreateTempSubdirectory().FullName, "i.sqlite"));
+            "--db", Path.Combine(Scratch.Folder(), "i.sqlite"));
         Assert.Equal(2, exit);
         Assert.Contains("--demos prettiest: expected shortest or cheapest", err, StringComparison.Ordinal);
     }

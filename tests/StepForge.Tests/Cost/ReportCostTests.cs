@@ -19,7 +19,7 @@ public class ReportCostTests
     {
         using var server = new FakeModelServer(CostScenario.Model("cost-row-sum"));
         var tasks = CostScenario.WriteTasks("cost-row-sum");
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "run.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "run.sqlite");
         var run = Run("run", "--model", "fake", "--base-url", server.OpenAIUrl, "--tasks", tasks, "--samples", "2", "--concurrency", "1",
             "--db", db, "--fast-p", "1.01");
         Assert.True(run.Exit == 0, run.Err);
@@ -63,7 +63,7 @@ public class ReportCostTests
         Assert.Equal(line, run.Out.Split('\n').Single(l => l.StartsWith("cost-row-sum", StringComparison.Ordinal)));
 
         // The HTML report plots the speedup per task.
-        var folder = Directory.CreateTempSubdirectory().FullName;
+        var folder = Scratch.Folder();
         Assert.Equal(0, Run("report", db, "--html", folder).Exit);
         var svg = File.ReadAllText(Path.Combine(folder, "speedup-by-task.svg"));
         Assert.Contains($"cost-row-sum, openai:fake", svg, StringComparison.Ordinal);

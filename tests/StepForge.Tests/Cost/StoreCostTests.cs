@@ -21,7 +21,7 @@ public class StoreCostTests
     /// </summary>
     private static string OldStore()
     {
-        var copy = Path.Combine(Directory.CreateTempSubdirectory("stepforge-old-").FullName, "schema1.sqlite");
+        var copy = Path.Combine(Scratch.Folder("stepforge-old-"), "schema1.sqlite");
         File.Copy(Path.Combine(TestPaths.RepoRoot, "tests", "StepForge.Tests", "Cost", "Fixtures", "schema1.sqlite"), copy);
         return copy;
     }
@@ -74,7 +74,7 @@ public class StoreCostTests
     [Fact]
     public void TheReferenceCost_IsComputedOncePerTask_AndAgainWhenTheTaskChanges()
     {
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "s.sqlite");
         var task = CostFixture.Task(CostScenario.Yaml("cost-row-sum"));
         using var store = new ExperienceStore(db);
         store.AddTasks([task]);
@@ -103,7 +103,7 @@ public class StoreCostTests
     [Fact]
     public void ACorrectSample_IsStoredWithItsCost_AWrongOneWithout()
     {
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "s.sqlite");
         var task = CostFixture.Task(CostScenario.Yaml("cost-row-sum"));
         var verifier = new TaskVerifier(task, new VerifyOptions(Cost: new CostOptions()));
         var right = verifier.Verify(CostScenario.Streaming);

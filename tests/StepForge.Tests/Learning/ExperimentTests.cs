@@ -14,7 +14,7 @@ public class ExperimentTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
-    private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "exp.sqlite");
+    private static string NewDb() => Path.Combine(Scratch.Folder(), "exp.sqlite");
 
     private static string[] Fake(FakeModelServer server) => ["--model", "fake", "--base-url", server.OpenAIUrl, "--concurrency", "1"];
 
@@ -120,7 +120,7 @@ public class ExperimentTests
     /// </summary>
     private static string Schema2Store()
     {
-        var copy = Path.Combine(Directory.CreateTempSubdirectory("stepforge-old-").FullName, "schema2.sqlite");
+        var copy = Path.Combine(Scratch.Folder("stepforge-old-"), "schema2.sqlite");
         File.Copy(Path.Combine(TestPaths.RepoRoot, "tests", "StepForge.Tests", "Learning", "Fixtures", "schema2.sqlite"), copy);
         return copy;
     }

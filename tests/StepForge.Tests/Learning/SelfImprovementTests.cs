@@ -53,7 +53,7 @@ public class SelfImprovementTests
     {
         var curriculum = new Curriculum();
         using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "improve.sqlite");
         var (train, test) = Tasks();
         using var store = new ExperienceStore(db);
         using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), new ResponseCache(db));
@@ -109,7 +109,7 @@ public class SelfImprovementTests
     public async Task TrainAndTestTasks_MustNotOverlap()
     {
         using var server = new FakeModelServer((_, _) => new FakeReply.Answer(""));
-        var db = Path.Combine(Directory.CreateTempSubdirectory().FullName, "improve.sqlite");
+        var db = Path.Combine(Scratch.Folder(), "improve.sqlite");
         var (train, _) = Tasks();
         using var store = new ExperienceStore(db);
         using var client = ModelPipeline.Create(new ModelSettings(ModelSpec.Parse("fake", server.OpenAIUrl), null, new RetryPolicy(2)), null);

@@ -18,7 +18,7 @@ public class StoredDemonstrationTests
     {
         var neox = TaskReader.ReadFile(Path.Combine(TestPaths.ProjectBenchmark, "rope", "neox-rope.yaml"));
         var gptj = TaskReader.ReadFile(Path.Combine(TestPaths.ProjectBenchmark, "rope", "gptj-rope.yaml"));
-        using var store = new ExperienceStore(Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.sqlite"));
+        using var store = new ExperienceStore(Path.Combine(Scratch.Folder(), "s.sqlite"));
         store.AddTasks([neox, gptj]);
         store.Record(Sample(neox, 0, "a longer program\n", correct: true));
         store.Record(Sample(neox, 1, "short\n", correct: true));

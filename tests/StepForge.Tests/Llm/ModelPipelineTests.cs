@@ -15,7 +15,7 @@ public class ModelPipelineTests
 
     private static ModelRequest Ask(int index = 0) => new("system text", "user text", 0.5, index, "proposer");
 
-    private static string NewDb() => Path.Combine(Directory.CreateTempSubdirectory().FullName, "cache.sqlite");
+    private static string NewDb() => Path.Combine(Scratch.Folder(), "cache.sqlite");
 
     [Theory]
     [InlineData("openai")]

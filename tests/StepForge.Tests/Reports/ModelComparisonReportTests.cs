@@ -58,7 +58,7 @@ public static class ModelComparison
 
     private static (string, string[]) Make()
     {
-        var folder = Directory.CreateTempSubdirectory("stepforge-models-").FullName;
+        var folder = Scratch.Folder("stepforge-models-");
         var train = Directory.CreateDirectory(Path.Combine(folder, "train")).FullName;
         var test = Directory.CreateDirectory(Path.Combine(folder, "test")).FullName;
         foreach (var t in Train) Write(train, t);
@@ -106,7 +106,7 @@ public class ModelComparisonHtmlReportTests
         var solved = json.GetProperty("solved").EnumerateArray().ToDictionary(s => s.GetProperty("experiment").GetString()!, s => s.GetProperty("solved").GetInt32());
         Assert.True(solved["improve (fake-large-agent.sqlite)"] > solved["improve (fake-small-single.sqlite)"]);
 
-        var folder = Write(Directory.CreateTempSubdirectory("stepforge-models-html-").FullName);
+        var folder = Write(Scratch.Folder("stepforge-models-html-"));
         XNamespace svg = "http://www.w3.org/2000/svg";
         var curvesSvg = XDocument.Load(Path.Combine(folder, HtmlReport.CurvesImage));
         // Four frontiers in each panel.

@@ -18,7 +18,7 @@ public static class ReportFixture
 
     private static string Make()
     {
-        var db = Path.Combine(Directory.CreateTempSubdirectory("stepforge-report-").FullName, "exp.sqlite");
+        var db = Path.Combine(Scratch.Folder("stepforge-report-"), "exp.sqlite");
         var curriculum = new SelfImprovementTests.Curriculum();
         using var server = new FakeModelServer((r, _) => curriculum.Answer(r));
         var (train, test) = SelfImprovementTests.Tasks();
@@ -98,7 +98,7 @@ public class ReportTests
         Assert.Matches(@"\n\s+3\s+[\d,]+\s+[\d,]+\s+4\s+1\s+\*", text);
         Assert.Contains("pass@2", text, StringComparison.Ordinal);
 
-        var notAStore = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.sqlite");
+        var notAStore = Path.Combine(Scratch.Folder(), "x.sqlite");
         File.WriteAllText(notAStore, "this is not a database, just text that is long enough to look like a file header...");
         var err = new StringWriter();
         Assert.Equal(2, Support.Cli.Invoke(["report", notAStore], new StringWriter(), err, new StringReader("")));
@@ -112,7 +112,7 @@ public class HtmlReportTests
 {
     private static string Write()
     {
-        var folder = Directory.CreateTempSubdirectory("stepforge-html-").FullName;
+        var folder = Scratch.Folder("stepforge-html-");
         var err = new StringWriter();
         Assert.Equal(0, Support.Cli.Invoke(["report", ReportFixture.Db, "--html", folder, "--k", "1,2"], new StringWriter(), err, new StringReader("")));
         return folder;

@@ -60,7 +60,7 @@ public class BatchedEvaluationTests
     public void ABatchedBodyWritingIntoItsInput_LeavesTheStreamItReadUnchanged()
     {
         // Batched bodies read a stream's data without a copy; scatter_ into it must not change the Copy's other stream.
-        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "in-place-write.yaml");
+        var file = Path.Combine(Scratch.Folder(), "in-place-write.yaml");
         File.WriteAllText(file, """
         name: in-place-write
         inputs:
@@ -175,7 +175,7 @@ public class BatchedEvaluationTests
     [Fact]
     public void Merge_FoldsEveryPositionAtOnce_WhateverHowManyExpertsEachChose_AsPerElement()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "uneven-merge.yaml");
+        var file = Path.Combine(Scratch.Folder(), "uneven-merge.yaml");
         File.WriteAllText(file, UnevenMergeTask);
         var task = TaskReader.ReadFile(file);
         foreach (var sizes in new[] { null, VerifierTests.LargerSizes })
@@ -293,7 +293,7 @@ public class BatchedEvaluationTests
     [Fact]
     public void FnBodiesUsingTheCatalogue_BatchWithoutFallbackAndMatchPerElement()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "catalogue-functions.yaml");
+        var file = Path.Combine(Scratch.Folder(), "catalogue-functions.yaml");
         File.WriteAllText(file, CatalogueTask);
         var task = TaskReader.ReadFile(file);
         foreach (var batching in new[] { true, false })

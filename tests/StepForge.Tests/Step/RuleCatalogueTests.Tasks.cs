@@ -56,7 +56,7 @@ public partial class RuleCatalogueTests
     /// <summary><c>stepforge verify --json</c> on the text as a task file: the rule of its verdict line.</summary>
     private static Func<string?> VerifiedFile(string text) => () =>
     {
-        var dir = Directory.CreateTempSubdirectory("stepforge-rule-").FullName;
+        var dir = Scratch.Folder("stepforge-rule-");
         try
         {
             var path = Path.Combine(dir, "rule-case.yaml");

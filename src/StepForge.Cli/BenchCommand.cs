@@ -10,9 +10,12 @@ public static class BenchCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var paths = new Argument<string[]>("PATH") { Description = "Task files or folders (their reference programs are verified).", Arity = ArgumentArity.OneOrMore };
-        var seconds = new Option<double>("--seconds") { Description = "Measuring time per task and per phase (one thread, then all threads).", DefaultValueFactory = _ => 1.0 };
-        var threads = new Option<int>("--threads") { Description = "Threads for the parallel phase (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var paths = new Argument<string[]>("PATH") { Description = "Task files or folders (their reference programs are verified).", Arity = ArgumentArity.OneOrMore }
+            .RefusingUnknownOptions(io);
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time per task and per phase (one thread, then all threads), at least 0.05.", DefaultValueFactory = _ => 1.0 }
+            .Refusing(io, s => s >= 0.05 && double.IsFinite(s) ? null : "--seconds must be at least 0.05");
+        var threads = new Option<int>("--threads") { Description = "Threads for the parallel phase (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount }
+            .Refusing(io, n => n >= 1 ? null : "--threads must be at least 1");
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
         var size = new Option<string[]>("--size") { Description = "Run at other sizes, e.g. --size M=64 (repeatable).", HelpName = "SYM=VALUE" }.Sizes(io);
         var repair = new Option<bool>("--repair-affine") { Description = "Insert Copy where a reference program consumes a stream twice (for the upstream corpus)." };
@@ -60,8 +63,8 @@ public static class BenchCommand
                 io.Error.WriteLine("stepforge: error: no task with a reference program (impl:) found");
                 return StepForgeCli.ExitBadInput;
             }
-            int threadCount = Math.Max(1, parsed.GetValue(threads));
-            double perTask = Math.Max(0.05, parsed.GetValue(seconds));
+            int threadCount = parsed.GetValue(threads);
+            double perTask = parsed.GetValue(seconds);
             io.Error.WriteLine($"measuring {tasks.Count} task(s), {perTask:0.##} s each on 1 thread and on {threadCount}...");
             var report = VerificationBenchmark.Run(tasks, perTask, threadCount, new VerifyOptions(Sizes: sizes, RepairAffine: parsed.GetValue(repair), FixedTolerance: parsed.GetValue(fixedTolerance)),
                 step => io.Error.Write(step == VerificationBenchmark.WarmUpProgress ? "warming up until the runtime has compiled the hot code; " : "."), baseSizes);

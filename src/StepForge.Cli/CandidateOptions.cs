@@ -28,7 +28,7 @@ public sealed class CandidateOptions
 
     public void AddTo(Command command, ConsoleIo io)
     {
-        command.Add(Tasks);
+        command.Add(Tasks.RefusingUnknownOptions(io));
         foreach (var option in new Option[] { Impl, Json, Repair, Print, Strict }) command.Add(option);
         command.Validators.Add(result =>
         {

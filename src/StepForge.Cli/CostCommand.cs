@@ -20,7 +20,7 @@ public static class CostCommand
         {
             Description = "Task files, or folders searched recursively for *.yaml (files there without impl: are only loaded).",
             Arity = ArgumentArity.ZeroOrMore,
-        };
+        }.RefusingUnknownOptions(io);
         var impl = new Option<string?>("--impl")
         {
             Description = "Also cost this candidate, beside each task's own impl: (a YAML file with an impl: key, a bare program, or - for standard input).",

@@ -21,6 +21,33 @@ public static class OptionValues
     }
 
     /// <summary>
+    /// Refuses a word shaped like an option (<c>-x</c>, <c>--name</c>) among files and folders: System.CommandLine hands
+    /// a positional argument every word it does not know, so a mistyped option would otherwise be reported as a file
+    /// that does not exist. A file or folder of that name is taken as one.
+    /// </summary>
+    public static Argument<string[]> RefusingUnknownOptions(this Argument<string[]> argument, ConsoleIo io)
+    {
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens.Select(t => t.Value).FirstOrDefault(LooksLikeUnknownOption) is not { } word) return;
+            var command = CommandPath(result.Parent);
+            io.Refuse(result, $"{word}: not an option of stepforge {command} (stepforge {command} --help lists its options)");
+        });
+        return argument;
+    }
+
+    private static bool LooksLikeUnknownOption(string word) =>
+        word.Length > 1 && word[0] == '-' && !File.Exists(word) && !Directory.Exists(word);
+
+    /// <summary>The words that name a command below the root, such as <c>bench verify</c>.</summary>
+    private static string CommandPath(SymbolResult? result)
+    {
+        var names = new List<string>();
+        for (; result is CommandResult { Parent: not null } command; result = command.Parent) names.Insert(0, command.Command.Name);
+        return string.Join(" ", names);
+    }
+
+    /// <summary>
     /// The value of an option as a command validator sees it; false when the parser could not convert it (that is an
     /// error of its own already, and System.CommandLine throws when such a value is read).
     /// </summary>

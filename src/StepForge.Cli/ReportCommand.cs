@@ -10,7 +10,8 @@ public static class ReportCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var stores = new Argument<string[]>("DB") { Description = "Experience stores (SQLite files written by run and improve).", Arity = ArgumentArity.OneOrMore };
+        var stores = new Argument<string[]>("DB") { Description = "Experience stores (SQLite files written by run and improve).", Arity = ArgumentArity.OneOrMore }
+            .RefusingUnknownOptions(io);
         var html = new Option<string?>("--html") { Description = "Also write an HTML page (index.html) with SVG plots into this folder; it needs no network to open.", HelpName = "DIR" };
         var ks = OptionValues.Ks(io);
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON object." };

@@ -104,7 +104,7 @@ public sealed class SamplingArguments
 
     public void AddTo(Command command)
     {
-        command.Add(TaskPaths);
+        command.Add(TaskPaths.RefusingUnknownOptions(_io));
         foreach (var option in new Option[] { Tasks, Experiment, Model, BaseUrl, KeyEnv, Setting, Guardian, Samples, Temperature, Db, Concurrency, Feedback, MaxTokens, Timeout, MaxAnswerBytes, Retries, Price, Trials })
             command.Add(option);
         Search.AddTo(command);

@@ -13,7 +13,8 @@ public static class SynthesizeCommand
 {
     public static Command Create(ConsoleIo io)
     {
-        var paths = new Argument<string[]>("TASK") { Description = "Task files or folders (a task's own impl: is never read).", Arity = ArgumentArity.OneOrMore };
+        var paths = new Argument<string[]>("TASK") { Description = "Task files or folders (a task's own impl: is never read).", Arity = ArgumentArity.OneOrMore }
+            .RefusingUnknownOptions(io);
         var search = new SearchArguments(io);
         var learnFrom = new Option<string[]>("--learn-from")
         {

@@ -127,4 +127,16 @@ public class BenchCommandTests
         Assert.Equal(2, exit);
         Assert.Contains("no task", err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--seconds", "-1", "--seconds must be at least 0.05")]
+    [InlineData("--seconds", "0.01", "--seconds must be at least 0.05")]
+    [InlineData("--seconds", "NaN", "--seconds must be at least 0.05")]
+    [InlineData("--threads", "0", "--threads must be at least 1")]
+    public void AValueTooSmallToMeasureWith_IsRefused_NotQuietlyRaised(string option, string value, string message)
+    {
+        var (exit, _, err) = Run("bench", "verify", Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml"), option, value);
+        Assert.Equal(2, exit);
+        Assert.Equal("stepforge: error: " + message, err.Trim());
+    }
 }

@@ -56,6 +56,40 @@ public class CommandLineTests
         Assert.Contains("Run 'stepforge --help'", unknown.Err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("check", "--bogus")]
+    [InlineData("verify", "--repair")]
+    [InlineData("cost", "--nope")]
+    [InlineData("run", "--budget")]
+    [InlineData("improve", "--budget")]
+    [InlineData("synthesize", "-z")]
+    [InlineData("bench verify", "--second")]
+    public void AMistypedOption_IsRefusedAsAnOption_NotLookedForAsAFile(string command, string word)
+    {
+        var tasks = AgentScenario.WriteTasks(["correct"]);
+        var result = Run([.. command.Split(' '), tasks, word, "--db", NewDb()]);
+        Assert.Equal(2, result.Exit);
+        Assert.Equal($"stepforge: error: {word}: not an option of stepforge {command} (stepforge {command} --help lists its options)", result.Err.Trim());
+    }
+
+    [Fact]
+    public void AMistypedOption_OfReport_IsRefusedAsAnOption()
+    {
+        var result = Run("report", NewDb(), "-k");
+        Assert.Equal(2, result.Exit);
+        Assert.Equal("stepforge: error: -k: not an option of stepforge report (stepforge report --help lists its options)", result.Err.Trim());
+    }
+
+    [Fact]
+    public void AFileNamedLikeAnOption_IsStillAFile()
+    {
+        var folder = Scratch.Folder();
+        File.Copy(Path.Combine(TestPaths.ProjectBenchmark, "norm", "rmsnorm.yaml"), Path.Combine(folder, "-rmsnorm.yaml"));
+        var result = Support.Cli.RunIn(folder, "verify", "-rmsnorm.yaml");
+        Assert.True(result.Exit == 0, result.Err);
+        Assert.Contains("1 checked: 1 correct", result.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CtrlC_StopsARun_SayingWhereItsSamplesAre_AndTheSameCommandContinues()
     {

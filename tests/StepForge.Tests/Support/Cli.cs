@@ -3,7 +3,7 @@ using StepForge.Cli;
 
 namespace StepForge.Tests.Support;
 
-/// <summary>Runs the stepforge command line in-process, or as a child process that a test can kill.</summary>
+/// <summary>Runs the stepforge command line in-process, or as a child process (in a folder of its own, or for a test to kill).</summary>
 public static class Cli
 {
     public static (int Exit, string Out, string Err) Run(params string[] args)
@@ -16,6 +16,16 @@ public static class Cli
     /// <summary>The command line as a process would run it, to its exit code (tests wait for it as the shell would).</summary>
     public static int Invoke(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
         StepForgeCli.RunAsync(args, stdout, stderr, stdin).GetAwaiter().GetResult();
+
+    /// <summary>Runs the built stepforge.dll as a child process in <paramref name="folder"/>, to its exit.</summary>
+    public static (int Exit, string Out, string Err) RunIn(string folder, params string[] args)
+    {
+        using var process = Start(args, defaultSigInt: false, folder);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(600_000), "stepforge did not exit within ten minutes");
+        return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
+    }
 
     /// <summary>Starts the built stepforge.dll with the given arguments; kills it when <paramref name="killWhen"/> is set.</summary>
     public static void RunUntilKilled(string[] args, ManualResetEventSlim killWhen, string what)
@@ -49,7 +59,7 @@ public static class Cli
 
     /// <summary>Starts the built stepforge.dll with the given arguments, its output redirected.</summary>
     /// <param name="defaultSigInt">Whether the child must get SIGINT's default disposition even where this process ignores it.</param>
-    private static Process Start(string[] args, bool defaultSigInt)
+    private static Process Start(string[] args, bool defaultSigInt, string? folder = null)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         // A suite started where SIGINT is ignored (a background job of a script) passes that on to its children, and a
@@ -57,7 +67,7 @@ public static class Cli
         // signal. GNU env gives the child SIGINT's default disposition before it execs (same process id), so that a
         // test of Ctrl+C checks what it does in a terminal wherever the suite runs.
         bool reset = defaultSigInt && SigIntIgnored();
-        var start = new ProcessStartInfo(reset ? "env" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(reset ? "env" : dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder ?? "" };
         if (reset)
         {
             start.ArgumentList.Add("--default-signal=INT");

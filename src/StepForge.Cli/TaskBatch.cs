@@ -1,4 +1,5 @@
 using System.Globalization;
+using StepForge.Diagnostics;
 using StepForge.Tasks;
 
 namespace StepForge.Cli;
@@ -73,7 +74,7 @@ public static class TaskBatch
             {
                 // One file's failure is that file's verdict; the others still get theirs.
                 verdict = new Verdict(Step.VerdictKind.Runtime, file.Path, null,
-                    $"the checker failed on this file ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: Step.Rules.Internal.Id);
+                    $"the checker failed on this file ({e.GetType().Name}: {e.Message}); this is a bug in StepForge, please report it", Rule: Rules.Internal.Id);
             }
             if (verdict.Kind == Step.VerdictKind.Invalid)
             {

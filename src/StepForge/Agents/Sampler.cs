@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StepForge.Diagnostics;
 using StepForge.Llm;
 using StepForge.Step;
 using StepForge.Tasks;

@@ -1,3 +1,4 @@
+using StepForge.Diagnostics;
 using StepForge.PyLite;
 using StepForge.PyLite.Runtime;
 using StepForge.Simulation;

@@ -1,3 +1,5 @@
+using StepForge.Diagnostics;
+
 namespace StepForge.Step;
 
 /// <summary>Which consumptions count: the upstream rule (op arguments and comprehension iterables) or also returns.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using StepForge.Diagnostics;
 using StepForge.PyLite;
 
 namespace StepForge.Step;

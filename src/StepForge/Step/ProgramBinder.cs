@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Numerics;
+using StepForge.Diagnostics;
 using StepForge.PyLite;
 
 namespace StepForge.Step;

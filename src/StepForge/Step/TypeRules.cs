@@ -1,3 +1,5 @@
+using StepForge.Diagnostics;
+
 namespace StepForge.Step;
 
 /// <summary>A broken typing rule: which one, and the expected and actual types or shapes.</summary>

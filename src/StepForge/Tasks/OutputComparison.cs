@@ -1,5 +1,5 @@
 using System.Globalization;
-using StepForge.Step;
+using StepForge.Diagnostics;
 using StepForge.Tensors;
 
 namespace StepForge.Tasks;

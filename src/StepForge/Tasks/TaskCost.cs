@@ -1,4 +1,5 @@
 using StepForge.Cost;
+using StepForge.Diagnostics;
 using StepForge.PyLite.Runtime;
 using StepForge.Step;
 using StepForge.Tensors;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using StepForge.Diagnostics;
 using StepForge.PyLite.Runtime;
 using StepForge.Simulation;
 using StepForge.Step;

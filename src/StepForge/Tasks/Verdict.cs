@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StepForge.Cost;
+using StepForge.Diagnostics;
 using StepForge.Step;
 
 namespace StepForge.Tasks;

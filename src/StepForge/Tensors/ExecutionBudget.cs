@@ -1,4 +1,4 @@
-using StepForge.Step;
+using StepForge.Diagnostics;
 
 namespace StepForge.Tensors;
 

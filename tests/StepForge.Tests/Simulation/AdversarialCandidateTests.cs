@@ -1,3 +1,4 @@
+using StepForge.Diagnostics;
 using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tests.Support;

@@ -1,6 +1,6 @@
 using StepForge.Agents;
+using StepForge.Diagnostics;
 using StepForge.PyLite.Runtime;
-using StepForge.Step;
 using StepForge.Tasks;
 using StepForge.Tensors;
 using StepForge.Tests.Support;

@@ -1,3 +1,4 @@
+using StepForge.Diagnostics;
 using StepForge.PyLite.Runtime;
 using StepForge.Step;
 using StepForge.Tasks;

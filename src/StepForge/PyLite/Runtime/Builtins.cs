@@ -1,4 +1,4 @@
-using StepForge.Step;
+using StepForge.Diagnostics;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;

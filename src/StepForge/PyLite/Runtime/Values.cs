@@ -1,6 +1,6 @@
-using StepForge.Step;
 using System.Text;
 using System.Globalization;
+using StepForge.Diagnostics;
 using StepForge.Tensors;
 
 namespace StepForge.PyLite.Runtime;

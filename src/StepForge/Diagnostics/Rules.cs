@@ -1,4 +1,4 @@
-namespace StepForge.Step;
+namespace StepForge.Diagnostics;
 
 /// <summary>A heading of one of the project's specification documents (in ../shared/docs beside the checkout).</summary>
 public sealed record DocSection(string Document, string Heading)
@@ -229,7 +229,7 @@ public static class Rules
 
     private static readonly Dictionary<string, Rule> ById = All.ToDictionary(r => r.Id, StringComparer.Ordinal);
 
-    /// <summary>The configuration, input and arity rules of the operator named <paramref name="op"/> (as <see cref="StepOp.Name"/>).</summary>
+    /// <summary>The configuration, input and arity rules of the operator named <paramref name="op"/> (as <c>StepOp.Name</c>).</summary>
     public static OpRules Of(string op) => ByOp[op];
 
     /// <summary>The rule with this id, or null: for readers of stored verdicts.</summary>

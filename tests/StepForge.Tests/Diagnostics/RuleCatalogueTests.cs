@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using StepForge.Diagnostics;
 using StepForge.PyLite;
 using StepForge.Step;
 using StepForge.Tasks;
@@ -7,7 +8,7 @@ using StepForge.Tensors;
 using StepForge.Tests.Support;
 using StepForge.Tests.Synthesis;
 
-namespace StepForge.Tests.Step;
+namespace StepForge.Tests.Diagnostics;
 
 /// <summary>
 /// The rule catalogue as data: every rule in <see cref="Rules.All"/> has a failing case, which must be reported with

@@ -5,7 +5,7 @@ using StepForge.Tasks;
 using StepForge.Tensors;
 using StepForge.Tests.Support;
 
-namespace StepForge.Tests.Step;
+namespace StepForge.Tests.Diagnostics;
 
 /// <summary>
 /// Cases of the rules reported outside the static checker: each goes through the public path that reports it (the

@@ -23,8 +23,7 @@ public static class Cli
         using var process = Start(args, defaultSigInt: false, folder);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(600_000), "stepforge did not exit within ten minutes");
-        return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
+        return Outcome(process, output, error, "stepforge did not exit within ten minutes");
     }
 
     /// <summary>Starts the built stepforge.dll with the given arguments; kills it when <paramref name="killWhen"/> is set.</summary>
@@ -53,7 +52,13 @@ public static class Cli
             kill.WaitForExit();
             Assert.True(kill.ExitCode == 0, $"kill -INT {process.Id} exited {kill.ExitCode}");
         }
-        Assert.True(process.WaitForExit(600_000), "the run did not stop within ten minutes of SIGINT");
+        return Outcome(process, output, error, "the run did not stop within ten minutes of SIGINT");
+    }
+
+    /// <summary>How a started child ended: its exit code and everything it wrote, once it exits (within ten minutes).</summary>
+    private static (int Exit, string Out, string Err) Outcome(Process process, Task<string> output, Task<string> error, string stuck)
+    {
+        Assert.True(process.WaitForExit(600_000), stuck);
         return (process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 

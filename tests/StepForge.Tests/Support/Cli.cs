@@ -18,9 +18,15 @@ public static class Cli
         StepForgeCli.RunAsync(args, stdout, stderr, stdin).GetAwaiter().GetResult();
 
     /// <summary>Runs the built stepforge.dll as a child process in <paramref name="folder"/>, to its exit.</summary>
-    public static (int Exit, string Out, string Err) RunIn(string folder, params string[] args)
+    public static (int Exit, string Out, string Err) RunIn(string folder, params string[] args) => RunIn(folder, new Dictionary<string, string?>(), args);
+
+    /// <summary>
+    /// Runs the built stepforge.dll as a child process in <paramref name="folder"/>, to its exit, with
+    /// <paramref name="environment"/> over this process's environment (a null value removes the variable).
+    /// </summary>
+    public static (int Exit, string Out, string Err) RunIn(string folder, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        using var process = Start(args, defaultSigInt: false, folder);
+        using var process = Start(args, defaultSigInt: false, folder, environment);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         return Outcome(process, output, error, "stepforge did not exit within ten minutes");
@@ -64,7 +70,7 @@ public static class Cli
 
     /// <summary>Starts the built stepforge.dll with the given arguments, its output redirected.</summary>
     /// <param name="defaultSigInt">Whether the child must get SIGINT's default disposition even where this process ignores it.</param>
-    private static Process Start(string[] args, bool defaultSigInt, string? folder = null)
+    private static Process Start(string[] args, bool defaultSigInt, string? folder = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         // A suite started where SIGINT is ignored (a background job of a script) passes that on to its children, and a
@@ -80,6 +86,9 @@ public static class Cli
         }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stepforge.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
         return Process.Start(start)!;
     }
 

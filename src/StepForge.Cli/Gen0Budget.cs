@@ -17,8 +17,9 @@ namespace StepForge.Cli;
 /// configuration, so on Linux the process replaces itself, before anything else runs, with the same program under the
 /// same arguments with the variable set: <c>execve</c>, like a launcher that computes a VM's options. The process id,
 /// the standard streams, the working folder and the signal dispositions stay, so a shell, a script or a test that
-/// waits for or signals the process sees no difference. A variable the user set (0 keeps the runtime's own budget)
-/// is left alone, and so is every other platform: there the command simply runs as it is.
+/// waits for or signals the process sees no difference; a debugger or tracer that starts the process sees its
+/// runtime start twice, so the README tells users to set the variable first. A variable the user set (0 keeps the
+/// runtime's own budget) is left alone, and so is every other platform: there the command simply runs as it is.
 /// </remarks>
 public static partial class Gen0Budget
 {

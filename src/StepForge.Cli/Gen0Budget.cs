@@ -1,6 +1,6 @@
-using System.Collections;
 using System.Runtime;
 using System.Runtime.InteropServices;
+using System.Text;
 using StepForge.Tasks;
 
 namespace StepForge.Cli;
@@ -55,26 +55,58 @@ public static partial class Gen0Budget
         // Measured under the server collector, which the runtime configuration asks for; one the user chose instead
         // (DOTNET_gcServer=0) keeps its own sizing.
         if (!OperatingSystem.IsLinux() || !GCSettings.IsServerGC || !Wanted(args, Environment.GetEnvironmentVariable)) return;
-        // The exact command line this process was started with, host options included (dotnet exec --runtimeconfig
-        // ...), so the same program runs again whether it came from an apphost, dotnet, dotnet run or a tool shim.
-        string[] argv;
+        // The command line and environment this process was started with, byte for byte as the kernel keeps them
+        // (through the runtime's strings, a variable that is not UTF-8 would reach the new process changed), host
+        // options included (dotnet exec --runtimeconfig ...): the same program runs again whether it came from an
+        // apphost, dotnet, dotnet run or a tool shim.
+        List<byte[]> argv, environment;
         try
         {
-            var text = File.ReadAllText("/proc/self/cmdline");
-            argv = (text.EndsWith('\0') ? text[..^1] : text).Split('\0');
+            argv = NulSeparated(File.ReadAllBytes("/proc/self/cmdline"));
+            environment = NulSeparated(File.ReadAllBytes("/proc/self/environ"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return;
         }
-        if (argv.Length == 0 || argv.Length < args.Length + 1 || !argv.AsSpan(argv.Length - args.Length).SequenceEqual(args)) return;
-        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
-            .Select(e => $"{e.Key}={e.Value}")
-            .Append($"{CollectorSettings.Gen0SizeVariable}={Value}");
+        // The arguments the command sees must be the last ones of that line, or this is not the line that ran it.
+        if (argv.Count < args.Length + 1 || !argv[^args.Length..].Select(a => Encoding.UTF8.GetString(a)).SequenceEqual(args)) return;
+        environment.Add(Encoding.UTF8.GetBytes($"{CollectorSettings.Gen0SizeVariable}={Value}"));
+        var path = NativeStrings([Encoding.UTF8.GetBytes("/proc/self/exe")]);
+        var arguments = NativeStrings(argv);
+        var variables = NativeStrings(environment);
         // Returns only on failure (nothing was replaced); the command then runs in this process as it is.
-        _ = Execve("/proc/self/exe", [.. argv, null], [.. environment, null]);
+        _ = Execve(path[0], arguments, variables);
+        foreach (var pointer in path.Concat(arguments).Concat(variables)) Marshal.FreeHGlobal(pointer);
     }
 
-    [LibraryImport("libc", EntryPoint = "execve", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Execve(string path, string?[] argv, string?[] envp);
+    /// <summary>The strings of a /proc file whose every string ends with a NUL.</summary>
+    private static List<byte[]> NulSeparated(byte[] bytes)
+    {
+        var strings = new List<byte[]>();
+        for (int start = 0; start < bytes.Length;)
+        {
+            int end = Array.IndexOf(bytes, (byte)0, start);
+            if (end < 0) end = bytes.Length;
+            strings.Add(bytes[start..end]);
+            start = end + 1;
+        }
+        return strings;
+    }
+
+    /// <summary>Each string copied to native memory with its NUL, then a null pointer: the char*[] that execve takes.</summary>
+    private static nint[] NativeStrings(IReadOnlyList<byte[]> strings)
+    {
+        var pointers = new nint[strings.Count + 1];
+        for (int i = 0; i < strings.Count; i++)
+        {
+            pointers[i] = Marshal.AllocHGlobal(strings[i].Length + 1);
+            Marshal.Copy(strings[i], 0, pointers[i], strings[i].Length);
+            Marshal.WriteByte(pointers[i], strings[i].Length, 0);
+        }
+        return pointers;
+    }
+
+    [LibraryImport("libc", EntryPoint = "execve", SetLastError = true)]
+    private static partial int Execve(nint path, nint[] argv, nint[] envp);
 }

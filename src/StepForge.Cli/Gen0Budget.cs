@@ -44,7 +44,7 @@ public static partial class Gen0Budget
     public static bool Wanted(IReadOnlyList<string> args, Func<string, string?> environment) =>
         args.Count > 0 && Commands.Contains(args[0])
         && !args.Any(a => QuickOptions.Contains(a, StringComparer.Ordinal))
-        && environment(CollectorSettings.Gen0SizeVariable) is null && environment("COMPlus_GCgen0size") is null;
+        && CollectorSettings.Gen0SizeSetting(environment) is null;
 
     /// <summary>
     /// On Linux, when <see cref="Wanted"/>: replaces this process with itself under the larger budget, and does not

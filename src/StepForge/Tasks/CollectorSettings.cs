@@ -24,9 +24,13 @@ public sealed record CollectorSettings(bool Server, int Heaps, bool Concurrent, 
         bool server = GCSettings.IsServerGC;
         return new CollectorSettings(server, server ? (int)Math.Max(1, Number("HeapCount")) : 1,
             variables.TryGetValue("ConcurrentGC", out var concurrent) && concurrent is true,
-            ParseGen0Size(Environment.GetEnvironmentVariable(Gen0SizeVariable) ?? Environment.GetEnvironmentVariable("COMPlus_GCgen0size")),
+            ParseGen0Size(Gen0SizeSetting(Environment.GetEnvironmentVariable)),
             Number("GCGen0MaxBudget"), Number("GCRegionSize"));
     }
+
+    /// <summary>The gen0 budget's text in an environment, under the runtime's prefix or its older one; null when neither is set.</summary>
+    public static string? Gen0SizeSetting(Func<string, string?> environment) =>
+        environment(Gen0SizeVariable) ?? environment("COMPlus_GCgen0size");
 
     /// <summary>The value as the runtime reads it: hexadecimal, with or without 0x; zero or anything else leaves the budget to the runtime.</summary>
     public static long? ParseGen0Size(string? text)
